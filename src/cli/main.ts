@@ -1,0 +1,62 @@
+// The sub-commands people type. Loaded lazily by the helper, never on git's get/store/erase path.
+
+import { readFileSync } from 'node:fs';
+import { productPaths } from '../shared/paths.js';
+import { ACCOUNT_USAGE, accountCommand } from './account-commands.js';
+import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
+import { isUserError } from './errors.js';
+import { ROUTE_USAGE, routeCommand } from './route-commands.js';
+import { statusCommand } from './status-command.js';
+
+const USAGE = `git-credential-bitbucket: a git credential helper for several Bitbucket accounts.
+
+git runs it as a credential helper (get, store, erase). People run:
+  account add|set-secret|list|remove   the Bitbucket accounts and their secrets
+  route add|list|remove                which account serves which repositories
+  status [--json]                      daemon, secret store, accounts, routes
+  daemon start|stop|status             the per-user background daemon
+  --version
+
+Files: config in $GIT_CREDENTIAL_BITBUCKET_HOME, else $XDG_CONFIG_HOME/git-credential-bitbucket.
+Run a command with --help for details.`;
+
+export async function runCli(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  const paths = productPaths();
+  try {
+    switch (command) {
+      case 'account':
+        return await accountCommand(rest, paths);
+      case 'route':
+        return await routeCommand(rest, paths);
+      case 'daemon':
+        return await daemonCommand(rest, paths);
+      case 'status':
+        return await statusCommand(rest, paths);
+      case '--version':
+      case 'version':
+        process.stdout.write(readVersion() + '\n');
+        return 0;
+      default:
+        process.stdout.write(USAGE + '\n');
+        return command === undefined || command === 'help' || command === '--help' || command === '-h' ? 0 : 1;
+    }
+  } catch (error) {
+    if (isUserError(error) || isParseArgsError(error)) {
+      process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
+      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE }[command as string];
+      if (isParseArgsError(error) && usage) process.stderr.write(usage + '\n');
+      return 1;
+    }
+    process.stderr.write(`git-credential-bitbucket: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return 2;
+  }
+}
+
+function isParseArgsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+}
+
+function readVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}

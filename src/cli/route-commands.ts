@@ -1,0 +1,84 @@
+// `route add|list|remove`.
+
+import { parseArgs } from 'node:util';
+import type { ProductPaths } from '../shared/paths.js';
+import { basePathOf, normaliseRoutePattern, originOf, parseRoutePattern } from '../daemon/accounts.js';
+import { readConfig, updateConfig } from '../daemon/config.js';
+import { findAccount } from './account-commands.js';
+import { UserError } from './errors.js';
+import { printJson, printTable } from './io.js';
+
+export const ROUTE_USAGE = `Usage:
+  git-credential-bitbucket route add PATTERN ACCOUNT
+  git-credential-bitbucket route list [--json]
+  git-credential-bitbucket route remove PATTERN
+
+PATTERN is scheme://host/path; '*' matches within one path segment and a path covers
+everything below it. The most specific matching route wins. Examples:
+  route add 'https://bitbucket.org/acme/*' work
+  route add 'https://git.corp/bitbucket/scm/PROJ/*' corp
+Routing by path needs: git config --global credential.https://bitbucket.org.useHttpPath true`;
+
+export async function routeCommand(args: string[], paths: ProductPaths): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'add':
+      return addRoute(rest, paths);
+    case 'list':
+      return listRoutes(rest, paths);
+    case 'remove':
+      return removeRoute(rest, paths);
+    default:
+      process.stdout.write(ROUTE_USAGE + '\n');
+      return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 1;
+  }
+}
+
+async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new UserError('expected PATTERN ACCOUNT');
+  const [rawPattern, accountName] = positionals as [string, string];
+  const pattern = normaliseRoutePattern(rawPattern);
+  const outcome = await updateConfig(paths.configFile, (config) => {
+    const account = findAccount(config.accounts, accountName);
+    const { origin, path } = parseRoutePattern(pattern);
+    const accountOrigin = originOf(account.url);
+    if (origin.protocol !== accountOrigin.protocol || origin.host !== accountOrigin.host) {
+      throw new UserError(`account ${account.name} is on ${accountOrigin.protocol}://${accountOrigin.host}; a route for it must be on the same host`);
+    }
+    const base = basePathOf(account.url).toLowerCase();
+    if (base && !(path.toLowerCase() + '/').startsWith(base + '/')) {
+      throw new UserError(`account ${account.name} lives under ${account.url}; the route must start with it`);
+    }
+    const existing = config.routes.find((route) => route.pattern === pattern);
+    if (existing?.account === account.name) return 'unchanged';
+    if (existing) throw new UserError(`route ${pattern} already leads to ${existing.account}; remove it first`);
+    config.routes.push({ pattern, account: account.name });
+    return 'added';
+  });
+  process.stdout.write(outcome === 'added' ? `Added route ${pattern} → ${accountName}.\n` : `Route ${pattern} → ${accountName} exists already.\n`);
+  return 0;
+}
+
+async function listRoutes(args: string[], paths: ProductPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const routes = readConfig(paths.configFile).routes;
+  if (values.json) printJson(routes);
+  else if (routes.length === 0) process.stdout.write('No routes. A host with one account needs none.\n');
+  else printTable(['PATTERN', 'ACCOUNT'], routes.map((route) => [route.pattern, route.account]));
+  return 0;
+}
+
+async function removeRoute(args: string[], paths: ProductPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UserError('expected PATTERN');
+  const pattern = normaliseRoutePattern(positionals[0]!);
+  await updateConfig(paths.configFile, (config) => {
+    if (!config.routes.some((route) => route.pattern === pattern)) {
+      throw new UserError(`no route ${pattern}; see \`git-credential-bitbucket route list\``);
+    }
+    config.routes = config.routes.filter((route) => route.pattern !== pattern);
+  });
+  process.stdout.write(`Removed route ${pattern}.\n`);
+  return 0;
+}

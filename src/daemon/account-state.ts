@@ -1,0 +1,58 @@
+// What the daemon has learnt about each account (last rejection, last success), kept in the
+// state directory so `status` can show it. The daemon is the only writer.
+
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './files.js';
+
+export interface AccountStatus {
+  /** When Bitbucket last refused this account's secret (git's `erase`). */
+  rejectedAt?: string;
+  /** The repository path that was refused, when git sent one. */
+  rejectedPath?: string;
+  /** When git last reported success with this account's secret (git's `store`). */
+  lastSuccessAt?: string;
+}
+
+export type AccountStates = Record<string, AccountStatus>;
+
+export function readAccountStates(file: string): AccountStates {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as AccountStates) : {};
+  } catch {
+    // Missing or damaged state only loses history, never a secret or a setting.
+    return {};
+  }
+}
+
+export class AccountStateBook {
+  private readonly states: AccountStates;
+
+  constructor(private readonly file: string) {
+    this.states = readAccountStates(file);
+  }
+
+  get(account: string): AccountStatus {
+    return this.states[account] ?? {};
+  }
+
+  markRejected(account: string, path: string | undefined, at = new Date()): void {
+    const status: AccountStatus = { ...this.get(account), rejectedAt: at.toISOString() };
+    if (path) status.rejectedPath = path;
+    else delete status.rejectedPath;
+    this.states[account] = status;
+    this.save();
+  }
+
+  markSucceeded(account: string, at = new Date()): void {
+    const previous = this.get(account);
+    // Stores arrive after every successful operation: write only when something changes a lot.
+    if (!previous.rejectedAt && previous.lastSuccessAt && at.getTime() - Date.parse(previous.lastSuccessAt) < 60_000) return;
+    this.states[account] = { lastSuccessAt: at.toISOString() };
+    this.save();
+  }
+
+  private save(): void {
+    writeFileAtomic(this.file, JSON.stringify(this.states, null, 2) + '\n');
+  }
+}

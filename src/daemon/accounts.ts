@@ -1,0 +1,110 @@
+// Accounts and routes as they live in config.json (never a secret there), with the validation
+// that keeps a hand-edited or corrupt file from turning into a wrong answer to git.
+
+export type AccountKind = 'cloud' | 'datacenter';
+export const ACCOUNT_KINDS: readonly AccountKind[] = ['cloud', 'datacenter'];
+
+export type StaticSecretKind = 'api-token' | 'access-token' | 'app-password' | 'password';
+export const STATIC_SECRET_KINDS: readonly StaticSecretKind[] = ['api-token', 'access-token', 'app-password', 'password'];
+
+export interface Account {
+  name: string;
+  kind: AccountKind;
+  /** Normalised base URL: scheme://host[:port][/context-path], no trailing slash. */
+  url: string;
+  username: string;
+  /** What the static secret in the secret store is; absent when the account has none. */
+  secretKind?: StaticSecretKind;
+}
+
+export interface Route {
+  /** scheme://host[:port]/path, where `*` matches within one path segment. */
+  pattern: string;
+  account: string;
+}
+
+export class ValidationError extends Error {}
+
+const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function validateAccountName(name: string): string {
+  if (!ACCOUNT_NAME.test(name)) {
+    throw new ValidationError(`account name ${JSON.stringify(name)} must be 1-64 letters, digits, '.', '_' or '-'`);
+  }
+  return name;
+}
+
+export function validateUsername(username: string): string {
+  if (username === '' || /[\s:\0]/.test(username) || username.length > 256) {
+    throw new ValidationError('the username must be non-empty, without spaces or ":"');
+  }
+  return username;
+}
+
+export interface Origin {
+  protocol: 'http' | 'https';
+  /** Lower-case host with the port when it is not the default one, as git sends `host=`. */
+  host: string;
+}
+
+/** Normalises an account base URL; refuses anything git would not send us or that hides a secret. */
+export function normaliseBaseUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    throw new ValidationError(`${JSON.stringify(input)} is not a URL (expected https://bitbucket.org or https://git.example.com/bitbucket)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ValidationError(`${input}: only https:// (or http:// on this machine) URLs are supported`);
+  }
+  if (url.username || url.password) throw new ValidationError(`${url.host}: put the username in --username, not in the URL`);
+  if (url.search || url.hash) throw new ValidationError(`${input}: a base URL has no query or fragment`);
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ValidationError(`${input}: plain http would send the secret unencrypted; use https://`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+export function originOf(baseUrl: string): Origin {
+  const url = new URL(baseUrl);
+  return { protocol: url.protocol === 'http:' ? 'http' : 'https', host: url.host };
+}
+
+/** The context path of a base URL ("bitbucket" for https://git.corp/bitbucket), or "". */
+export function basePathOf(baseUrl: string): string {
+  return new URL(baseUrl).pathname.replace(/^\/+|\/+$/g, '');
+}
+
+export function inferKind(baseUrl: string): AccountKind {
+  return new URL(baseUrl).hostname === 'bitbucket.org' ? 'cloud' : 'datacenter';
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const bare = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/** Splits git's `host=` value ("host" or "host:port", IPv6 in brackets) and lower-cases it. */
+export function hostnameOf(host: string): string {
+  const lower = host.toLowerCase();
+  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1);
+  const colon = lower.lastIndexOf(':');
+  return colon >= 0 ? lower.slice(0, colon) : lower;
+}
+
+export function parseRoutePattern(input: string): { origin: Origin; path: string } {
+  const match = /^(https?):\/\/([^/?#@]+)(\/[^?#]*)?$/i.exec(input.trim());
+  if (!match) {
+    throw new ValidationError(`route pattern ${JSON.stringify(input)} must look like https://bitbucket.org/WORKSPACE/*`);
+  }
+  const base = normaliseBaseUrl(`${match[1]}://${match[2]}`);
+  const path = (match[3] ?? '').replace(/^\/+|\/+$/g, '');
+  return { origin: originOf(base), path };
+}
+
+export function normaliseRoutePattern(input: string): string {
+  const { origin, path } = parseRoutePattern(input);
+  return `${origin.protocol}://${origin.host}${path ? '/' + path : ''}`;
+}

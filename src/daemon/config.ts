@@ -1,0 +1,165 @@
+// config.json: accounts, routes and daemon settings. Read by the daemon on every request
+// (cached by file identity, so a CLI change is seen at once) and changed only by
+// `updateConfig`, which holds the lock for the whole read-modify-write. A file that does not
+// parse is reported with its path and never rewritten.
+
+import { readFileSync, statSync } from 'node:fs';
+import {
+  ACCOUNT_KINDS,
+  STATIC_SECRET_KINDS,
+  ValidationError,
+  normaliseBaseUrl,
+  normaliseRoutePattern,
+  validateAccountName,
+  validateUsername,
+  type Account,
+  type Route,
+} from './accounts.js';
+import { withFileLock, writeFileAtomic } from './files.js';
+
+export interface DaemonSettings {
+  /** The daemon exits after this long without a request. */
+  idleTimeoutSeconds?: number;
+}
+
+export interface Config {
+  version: 1;
+  accounts: Account[];
+  routes: Route[];
+  daemon: DaemonSettings;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}; fix or move the file (it was left unchanged)`);
+  }
+}
+
+export function emptyConfig(): Config {
+  return { version: 1, accounts: [], routes: [], daemon: {} };
+}
+
+export function readConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyConfig();
+    throw new ConfigError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return validateConfig(raw);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(file, error.message);
+    throw error;
+  }
+}
+
+/** Applies `change` under the config lock and writes the result atomically. */
+export async function updateConfig<T>(file: string, change: (config: Config) => T): Promise<T> {
+  return withFileLock(file, () => {
+    const config = readConfig(file);
+    const result = change(config);
+    writeFileAtomic(file, JSON.stringify(validateConfig(config), null, 2) + '\n');
+    return result;
+  });
+}
+
+/** Re-reads config.json only when the file changed since the last read. */
+export class ConfigCache {
+  private key = '';
+  private cached: Config | undefined;
+
+  constructor(private readonly file: string) {}
+
+  current(): Config {
+    let key = 'missing';
+    try {
+      const stat = statSync(this.file);
+      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(this.file, 'cannot be read');
+    }
+    if (key !== this.key || !this.cached) {
+      this.cached = readConfig(this.file);
+      this.key = key;
+    }
+    return this.cached;
+  }
+}
+
+function validateConfig(raw: unknown): Config {
+  const root = expectObject(raw, 'the top level');
+  if (root.version !== undefined && root.version !== 1) {
+    throw new ValidationError(`version ${JSON.stringify(root.version)} is not supported (expected 1)`);
+  }
+  const accounts = expectArray(root.accounts ?? [], 'accounts').map((entry, i) => validateAccount(entry, `accounts[${i}]`));
+  const names = new Set<string>();
+  for (const account of accounts) {
+    if (names.has(account.name)) throw new ValidationError(`account ${account.name} is defined twice`);
+    names.add(account.name);
+  }
+  const routes = expectArray(root.routes ?? [], 'routes').map((entry, i) => {
+    const where = `routes[${i}]`;
+    const route = expectObject(entry, where);
+    const account = expectString(route.account, `${where}.account`);
+    if (!names.has(account)) throw new ValidationError(`${where} names account ${account}, which does not exist`);
+    return { pattern: normaliseRoutePattern(expectString(route.pattern, `${where}.pattern`)), account };
+  });
+  const daemonRaw = expectObject(root.daemon ?? {}, 'daemon');
+  const daemon: DaemonSettings = {};
+  if (daemonRaw.idleTimeoutSeconds !== undefined) {
+    const value = daemonRaw.idleTimeoutSeconds;
+    if (typeof value !== 'number' || !(value > 0)) throw new ValidationError('daemon.idleTimeoutSeconds must be a positive number');
+    daemon.idleTimeoutSeconds = value;
+  }
+  return { version: 1, accounts, routes, daemon };
+}
+
+function validateAccount(raw: unknown, where: string): Account {
+  const entry = expectObject(raw, where);
+  if ('secret' in entry || 'password' in entry || 'token' in entry) {
+    throw new ValidationError(`${where} holds a secret; secrets belong in the secret store, not in config.json`);
+  }
+  const name = validateAccountName(expectString(entry.name, `${where}.name`));
+  const kind = expectString(entry.kind, `${where}.kind`);
+  if (!(ACCOUNT_KINDS as readonly string[]).includes(kind)) throw new ValidationError(`${where}.kind must be cloud or datacenter`);
+  const account: Account = {
+    name,
+    kind: kind as Account['kind'],
+    url: normaliseBaseUrl(expectString(entry.url, `${where}.url`)),
+    username: validateUsername(expectString(entry.username, `${where}.username`)),
+  };
+  if (entry.secretKind !== undefined) {
+    const secretKind = expectString(entry.secretKind, `${where}.secretKind`);
+    if (!(STATIC_SECRET_KINDS as readonly string[]).includes(secretKind)) {
+      throw new ValidationError(`${where}.secretKind must be one of ${STATIC_SECRET_KINDS.join(', ')}`);
+    }
+    account.secretKind = secretKind as Account['secretKind'];
+  }
+  return account;
+}
+
+function expectObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(`${where} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function expectArray(value: unknown, where: string): unknown[] {
+  if (!Array.isArray(value)) throw new ValidationError(`${where} must be a list`);
+  return value;
+}
+
+function expectString(value: unknown, where: string): string {
+  if (typeof value !== 'string') throw new ValidationError(`${where} must be a string`);
+  return value;
+}

@@ -1,0 +1,143 @@
+// Answers git's get/store/erase: route the request to an account, hand out its secret, and
+// learn from store (it worked) and erase (it was refused). A refusal never deletes a secret:
+// one 401 can be a permissions problem on one repository.
+
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Credential } from '../shared/credential-protocol.js';
+import type { CredentialAction } from '../shared/wire.js';
+import { hostnameOf, isLoopbackHost, type Account } from './accounts.js';
+import type { AccountStateBook } from './account-state.js';
+import type { ConfigCache } from './config.js';
+import { describeSecretKind, hostFor } from './hosts/host.js';
+import { routeRequest } from './router.js';
+import type { SecretStore } from './secrets/secret-store.js';
+
+export interface CredentialAnswer {
+  attributes: Array<[string, string]>;
+  messages: string[];
+}
+
+export interface CredentialServiceDeps {
+  config: ConfigCache;
+  store: SecretStore;
+  states: AccountStateBook;
+  log: Logger;
+}
+
+type Outcome = { outcome: string; account?: string; answer: CredentialAnswer };
+
+const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
+
+export class CredentialService {
+  constructor(private readonly deps: CredentialServiceDeps) {}
+
+  async handle(action: CredentialAction, credential: Credential): Promise<CredentialAnswer> {
+    const started = process.hrtime.bigint();
+    let result: Outcome;
+    try {
+      result = await this.decide(action, credential);
+    } catch (error) {
+      result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
+    }
+    this.deps.log.info(
+      {
+        action,
+        protocol: credential.protocol,
+        host: credential.host,
+        path: credential.path,
+        account: result.account,
+        outcome: result.outcome,
+        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+      },
+      'request',
+    );
+    return result.answer;
+  }
+
+  private async decide(action: CredentialAction, credential: Credential): Promise<Outcome> {
+    const { protocol, host } = credential;
+    if (!host || (protocol !== 'https' && protocol !== 'http')) return { outcome: 'not-ours', answer: NOTHING };
+
+    const decision = routeRequest(
+      { protocol, host, ...(credential.path !== undefined && { path: credential.path }), ...(credential.username !== undefined && { username: credential.username }) },
+      this.deps.config.current(),
+    );
+    if (decision.kind === 'not-ours') return { outcome: 'not-ours', answer: NOTHING };
+    if (decision.kind === 'unresolved') {
+      return { outcome: 'unresolved', answer: action === 'get' ? { attributes: [], messages: [decision.message] } : NOTHING };
+    }
+    const account = decision.account;
+    if (protocol === 'http' && !isLoopbackHost(hostnameOf(host))) {
+      return refuse(action, account, `refusing to send account ${account.name}'s secret to ${host} over plain http; use https://`);
+    }
+    switch (action) {
+      case 'get':
+        return this.get(account);
+      case 'store':
+        return this.store(account, credential);
+      case 'erase':
+        return this.erase(account, credential);
+    }
+  }
+
+  private async get(account: Account): Promise<Outcome> {
+    const host = hostFor(account.kind);
+    if (!account.secretKind) {
+      return refuse('get', account, `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``);
+    }
+    const unusable = host.unusableSecretReason(account.secretKind);
+    if (unusable) {
+      return refuse('get', account, `account ${account.name} (${account.url}) has a ${describeSecretKind(account.secretKind)}: ${unusable}; then run \`git-credential-bitbucket account set-secret ${account.name} --secret-kind api-token --secret-stdin\``);
+    }
+    const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
+    if (secret === undefined) {
+      return refuse('get', account, `no secret for account ${account.name} (${account.url}) in the ${this.deps.store.name} store; add it with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``);
+    }
+    return {
+      outcome: 'answered',
+      account: account.name,
+      answer: { attributes: [['username', host.gitUsername(account, account.secretKind)], ['password', secret]], messages: [] },
+    };
+  }
+
+  private async store(account: Account, credential: Credential): Promise<Outcome> {
+    // git reports every credential that worked, whoever supplied it; only ours tells us anything.
+    if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
+    this.deps.states.markSucceeded(account.name);
+    return { outcome: 'success-recorded', account: account.name, answer: NOTHING };
+  }
+
+  private async erase(account: Account, credential: Credential): Promise<Outcome> {
+    if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
+    this.deps.states.markRejected(account.name, credential.path);
+    const what = account.secretKind ? describeSecretKind(account.secretKind) : 'secret';
+    const where = credential.path ? `${credential.host}/${credential.path}` : credential.host;
+    return {
+      outcome: 'rejection-recorded',
+      account: account.name,
+      answer: {
+        attributes: [],
+        messages: [
+          `${where} refused the ${what} of account ${account.name} (user ${account.username}); the secret was kept. If the account lacks access, ask for it; if the ${what} was revoked or has expired, store a new one: \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``,
+        ],
+      },
+    };
+  }
+
+  private async isOurSecret(account: Account, credential: Credential): Promise<boolean> {
+    if (credential.password === undefined || !account.secretKind) return false;
+    const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
+    return secret !== undefined && sameSecret(secret, credential.password);
+  }
+}
+
+function refuse(action: CredentialAction, account: Account, message: string): Outcome {
+  return { outcome: 'refused', account: account.name, answer: action === 'get' ? { attributes: [], messages: [message] } : NOTHING };
+}
+
+/** Constant-time comparison; hashing first gives equal lengths without leaking the length. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}

@@ -1,0 +1,33 @@
+// What differs between Bitbucket Cloud and Data Center, behind one interface chosen by the
+// account's kind. Facts: shared/docs/bitbucket-auth.md.
+
+import type { Account, AccountKind, StaticSecretKind } from '../accounts.js';
+import { cloudHost } from './cloud.js';
+import { dataCenterHost } from './datacenter.js';
+
+export interface Host {
+  readonly kind: AccountKind;
+  /** The username git must send with this kind of secret. */
+  gitUsername(account: Account, secretKind: StaticSecretKind): string;
+  /** Why this kind of secret cannot work here (shown on add and on every use), or undefined. */
+  unusableSecretReason(secretKind: StaticSecretKind): string | undefined;
+  /** The secret kind assumed when `account add` is given none. */
+  readonly defaultSecretKind: StaticSecretKind;
+}
+
+export function hostFor(kind: AccountKind): Host {
+  return kind === 'cloud' ? cloudHost : dataCenterHost;
+}
+
+export function describeSecretKind(kind: StaticSecretKind): string {
+  switch (kind) {
+    case 'api-token':
+      return 'API token';
+    case 'access-token':
+      return 'access token';
+    case 'app-password':
+      return 'app password';
+    case 'password':
+      return 'password';
+  }
+}

@@ -1,0 +1,164 @@
+// Picks the account for one request from git. Pure: config in, decision out.
+//
+// Order: only accounts on the request's scheme and host (and under their context path) are
+// candidates; a username in the remote URL narrows to the account(s) with that username; then
+// the most specific matching route wins; a host with a single candidate needs no route.
+// Anything else is ambiguous, and the answer says which route to add.
+
+import { basePathOf, originOf, parseRoutePattern, type Account, type Route } from './accounts.js';
+import type { Config } from './config.js';
+
+export interface RoutingRequest {
+  protocol: string;
+  host: string;
+  /** As git sends it: no leading slash; absent without credential.useHttpPath. */
+  path?: string;
+  username?: string;
+}
+
+export type RouteDecision =
+  | { kind: 'account'; account: Account; reason: string }
+  /** No account for this host: not ours to answer, and nothing to say. */
+  | { kind: 'not-ours' }
+  | { kind: 'unresolved'; message: string };
+
+/** Usernames that identify a kind of token rather than a person; they say nothing about the account. */
+const TOKEN_USERNAMES: ReadonlySet<string> = new Set(['x-token-auth', 'x-bitbucket-api-token-auth']);
+
+export function routeRequest(request: RoutingRequest, config: Config): RouteDecision {
+  const origin = `${request.protocol.toLowerCase()}://${normaliseHost(request.protocol, request.host)}`;
+  const path = request.path === undefined ? undefined : segments(request.path);
+  let candidates = config.accounts.filter((account) => {
+    const { protocol, host } = originOf(account.url);
+    if (`${protocol}://${host}` !== origin) return false;
+    const base = segments(basePathOf(account.url));
+    return path === undefined || startsWith(path, base);
+  });
+  if (candidates.length === 0) return { kind: 'not-ours' };
+
+  const username = request.username;
+  if (username && !TOKEN_USERNAMES.has(username.toLowerCase())) {
+    const named = candidates.filter((account) => account.username.toLowerCase() === username.toLowerCase());
+    if (named.length === 0) {
+      return {
+        kind: 'unresolved',
+        message: `no account with username ${username} for ${origin} (accounts there: ${names(candidates)}); add one with \`git-credential-bitbucket account add\` or remove "${username}@" from the remote URL`,
+      };
+    }
+    if (named.length === 1) return { kind: 'account', account: named[0]!, reason: `username ${username} in the URL` };
+    candidates = named;
+  }
+
+  const best = bestRoutes(config.routes, candidates, origin, path);
+  const accounts = [...new Set(best.map((route) => route.account))];
+  if (accounts.length === 1) {
+    const account = candidates.find((candidate) => candidate.name === accounts[0])!;
+    return { kind: 'account', account, reason: `route ${best[0]!.pattern}` };
+  }
+  if (accounts.length > 1) {
+    return {
+      kind: 'unresolved',
+      message: `routes ${best.map((route) => `${route.pattern} → ${route.account}`).join(' and ')} are equally specific for ${describe(origin, request.path)}; remove one with \`git-credential-bitbucket route remove PATTERN\``,
+    };
+  }
+  if (candidates.length === 1) return { kind: 'account', account: candidates[0]!, reason: 'only account for this host' };
+
+  if (path === undefined) {
+    return {
+      kind: 'unresolved',
+      message: `${origin} has several accounts (${names(candidates)}) and git sent no repository path; run \`git config --global credential.${origin}.useHttpPath true\` so routes can pick one`,
+    };
+  }
+  const suggestion = `${origin}/${suggestedPrefix(request.path ?? '')}*`;
+  return {
+    kind: 'unresolved',
+    message: `no route picks one of the accounts ${names(candidates)} for ${describe(origin, request.path)}; add one, e.g. \`git-credential-bitbucket route add '${suggestion}' ${candidates[0]!.name}\``,
+  };
+}
+
+interface Specificity {
+  segments: number;
+  literals: number;
+}
+
+function bestRoutes(routes: readonly Route[], candidates: readonly Account[], origin: string, path: string[] | undefined): Route[] {
+  const allowed = new Set(candidates.map((account) => account.name));
+  let best: Route[] = [];
+  let bestScore: Specificity | undefined;
+  for (const route of routes) {
+    if (!allowed.has(route.account)) continue;
+    const score = matchRoute(route.pattern, origin, path);
+    if (!score) continue;
+    const order = bestScore ? compare(score, bestScore) : 1;
+    if (order > 0) {
+      best = [route];
+      bestScore = score;
+    } else if (order === 0) {
+      best.push(route);
+    }
+  }
+  return best;
+}
+
+/**
+ * A route matches when its origin is the request's and each of its path segments matches the
+ * request's segment at the same place (`*` = any run of characters within the segment). Without
+ * a path from git only host-wide routes can match.
+ */
+export function matchRoute(pattern: string, origin: string, path: string[] | undefined): Specificity | undefined {
+  const parsed = parseRoutePattern(pattern);
+  if (`${parsed.origin.protocol}://${parsed.origin.host}` !== origin) return undefined;
+  const wanted = segments(parsed.path).filter((segment, i, all) => !(segment === '*' && i === all.length - 1));
+  if (wanted.length > 0 && path === undefined) return undefined;
+  const actual = path ?? [];
+  if (wanted.length > actual.length) return undefined;
+  let literals = 0;
+  for (let i = 0; i < wanted.length; i++) {
+    if (!globToRegExp(wanted[i]!).test(actual[i]!)) return undefined;
+    literals += wanted[i]!.replace(/\*/g, '').length;
+  }
+  return { segments: wanted.length, literals };
+}
+
+function compare(a: Specificity, b: Specificity): number {
+  return a.segments - b.segments || a.literals - b.literals;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Lower-cased path segments without a trailing ".git": Bitbucket paths are case-insensitive. */
+function segments(path: string): string[] {
+  return path
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
+}
+
+function startsWith(path: string[], prefix: string[]): boolean {
+  return prefix.every((segment, i) => path[i] === segment);
+}
+
+function normaliseHost(protocol: string, host: string): string {
+  const lower = host.toLowerCase();
+  const defaultPort = protocol.toLowerCase() === 'http' ? ':80' : ':443';
+  return lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower;
+}
+
+function suggestedPrefix(path: string): string {
+  const parts = path.split('/').filter(Boolean);
+  // Data Center paths are [context/]scm/PROJECT/repo.git: the project is the useful level.
+  const scm = parts.findIndex((segment) => segment.toLowerCase() === 'scm');
+  const keep = scm >= 0 ? scm + 2 : 1;
+  return parts.slice(0, keep).map((segment) => segment + '/').join('');
+}
+
+function names(accounts: readonly Account[]): string {
+  return accounts.map((account) => account.name).join(', ');
+}
+
+function describe(origin: string, path: string | undefined): string {
+  return path ? `${origin}/${path}` : origin;
+}

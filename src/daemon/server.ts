@@ -1,0 +1,135 @@
+// The daemon's socket server: newline-delimited JSON, one answer per request line, requests on
+// one connection handled in order, connections handled concurrently. Nothing a client sends
+// can crash the daemon: oversized, malformed or foreign messages get an error answer.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { LIST_KEYS, MAX_CREDENTIAL_INPUT_BYTES, SCALAR_KEYS, type Credential } from '../shared/credential-protocol.js';
+import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+import type { CredentialService } from './credential-service.js';
+
+export interface ServerHooks {
+  service: CredentialService;
+  log: Logger;
+  info(): DaemonInfo;
+  /** A request arrived (resets the idle timer). */
+  onActivity(): void;
+  /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
+  onStopRequested(reason: string): void;
+}
+
+export function createDaemonServer(hooks: ServerHooks): Server {
+  return createServer((socket) => serveConnection(socket, hooks));
+}
+
+function serveConnection(socket: Socket, hooks: ServerHooks): void {
+  let buffer = '';
+  let queue = Promise.resolve();
+  socket.setEncoding('utf8');
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      queue = queue.then(() => answer(socket, line, hooks));
+    }
+    if (Buffer.byteLength(buffer) > MAX_FRAME_BYTES) {
+      buffer = '';
+      socket.pause();
+      queue = queue.then(() => {
+        send(socket, failure('too-large', `request larger than ${MAX_FRAME_BYTES / 1024} KiB refused`));
+        socket.end();
+      });
+    }
+  });
+}
+
+async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise<void> {
+  hooks.onActivity();
+  const request = parseRequest(line);
+  if ('error' in request) {
+    send(socket, request.error);
+    if (request.error.type === 'error' && request.error.code === 'version-mismatch') hooks.onStopRequested('a helper of another version connected');
+    return;
+  }
+  try {
+    switch (request.type) {
+      case 'ping':
+        send(socket, { v: WIRE_VERSION, type: 'pong', ...hooks.info() });
+        return;
+      case 'stop':
+        send(socket, { v: WIRE_VERSION, type: 'ok' });
+        hooks.onStopRequested('daemon stop');
+        return;
+      case 'credential': {
+        const result = await hooks.service.handle(request.action, request.credential);
+        send(socket, { v: WIRE_VERSION, type: 'credential', ...result });
+        return;
+      }
+    }
+  } catch (error) {
+    hooks.log.error({ err: { message: (error as Error).message } }, 'request failed');
+    send(socket, failure('internal', `internal error in the daemon: ${(error as Error).message}`));
+  }
+}
+
+function send(socket: Socket, response: DaemonResponse): void {
+  if (!socket.destroyed && socket.writable) socket.write(encodeMessage(response));
+}
+
+function failure(code: DaemonErrorCode, message: string): DaemonResponse {
+  return { v: WIRE_VERSION, type: 'error', code, message };
+}
+
+/** Validates a request line; never trusts that the client was our own helper. */
+export function parseRequest(line: string): DaemonRequest | { error: DaemonResponse } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { error: failure('bad-request', 'request is not JSON') };
+  }
+  if (typeof raw !== 'object' || raw === null) return { error: failure('bad-request', 'request is not an object') };
+  const message = raw as Record<string, unknown>;
+  if (message.v !== WIRE_VERSION) {
+    return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
+  }
+  if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
+  if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
+  if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {
+    return { error: failure('bad-request', 'unknown credential action') };
+  }
+  const credential = parseCredentialObject(message.credential);
+  if (!credential) return { error: failure('bad-request', 'malformed credential') };
+  return { v: WIRE_VERSION, type: 'credential', action: message.action, credential };
+}
+
+function parseCredentialObject(raw: unknown): Credential | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const source = raw as Record<string, unknown>;
+  const credential: Credential = {};
+  for (const key of SCALAR_KEYS) {
+    const value = source[key];
+    if (value === undefined) continue;
+    if (!isAttributeValue(value)) return undefined;
+    credential[key] = value;
+  }
+  if (source.lists !== undefined) {
+    if (typeof source.lists !== 'object' || source.lists === null) return undefined;
+    const lists = source.lists as Record<string, unknown>;
+    credential.lists = {};
+    for (const key of LIST_KEYS) {
+      const values = lists[key];
+      if (values === undefined) continue;
+      if (!Array.isArray(values) || !values.every(isAttributeValue)) return undefined;
+      credential.lists[key] = values;
+    }
+  }
+  return credential;
+}
+
+function isAttributeValue(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_CREDENTIAL_INPUT_BYTES && !/[\n\0]/.test(value);
+}

@@ -1,0 +1,164 @@
+// Talks to the per-user daemon: connect, send one request, read one answer. When nothing
+// listens it starts the daemon detached and retries for a bounded time. Only node:* imports:
+// this runs on every git operation.
+
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { ProductPaths } from '../shared/paths.js';
+import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+
+export class DaemonUnavailableError extends Error {}
+
+export interface ExchangeOptions {
+  /** Start the daemon when none answers. */
+  autoStart: boolean;
+  /** How long to wait for a freshly started daemon. */
+  startTimeoutMs?: number;
+  /** How long one answer may take (a refresh against Bitbucket can be in the path). */
+  answerTimeoutMs?: number;
+}
+
+type RequestBody = DaemonRequest extends infer R ? (R extends DaemonRequest ? Omit<R, 'v'> : never) : never;
+
+const RETRY_INTERVAL_MS = 20;
+/** A spawn lock older than this was left by a helper that died; take it over. */
+const SPAWN_LOCK_STALE_MS = 5000;
+
+export async function exchange(paths: ProductPaths, body: RequestBody, options: ExchangeOptions): Promise<DaemonResponse> {
+  const request = { v: WIRE_VERSION, ...body } as DaemonRequest;
+  const startTimeoutMs = options.startTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS', 10_000);
+  const answerTimeoutMs = options.answerTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS', 60_000);
+
+  const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
+  if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
+  if (first.kind === 'failed') throw first.error;
+  if (!options.autoStart) {
+    if (first.kind === 'answer') return first.response;
+    throw new DaemonUnavailableError('the daemon is not running');
+  }
+
+  // No daemon, or one from another version that is now exiting: start ours and wait for it.
+  const deadline = Date.now() + startTimeoutMs;
+  let ownsSpawnLock = false;
+  let last: Attempt = first;
+  while (Date.now() < deadline) {
+    if (!ownsSpawnLock) ownsSpawnLock = trySpawnDaemon(paths);
+    await sleep(RETRY_INTERVAL_MS);
+    last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
+    if (last.kind === 'answer' && !isVersionMismatch(last.response)) {
+      if (ownsSpawnLock) releaseSpawnLock(paths);
+      return last.response;
+    }
+    if (last.kind === 'failed') break;
+  }
+  if (ownsSpawnLock) releaseSpawnLock(paths);
+  if (last.kind === 'failed') throw last.error;
+  throw new DaemonUnavailableError(
+    `the daemon did not start within ${Math.round(startTimeoutMs / 1000)} s (its log: ${paths.logFile})`,
+  );
+}
+
+type Attempt =
+  | { kind: 'answer'; response: DaemonResponse }
+  | { kind: 'absent' }
+  | { kind: 'failed'; error: Error };
+
+function tryExchange(socketPath: string, request: DaemonRequest, answerTimeoutMs: number): Promise<Attempt> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    let received = '';
+    let settled = false;
+    const settle = (attempt: Attempt) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(attempt);
+    };
+    const timer = setTimeout(
+      () => settle({ kind: 'failed', error: new DaemonUnavailableError(`the daemon did not answer within ${answerTimeoutMs / 1000} s`) }),
+      answerTimeoutMs,
+    );
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(encodeMessage(request)));
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const end = received.indexOf('\n');
+      if (end >= 0) {
+        try {
+          settle({ kind: 'answer', response: JSON.parse(received.slice(0, end)) as DaemonResponse });
+        } catch {
+          settle({ kind: 'failed', error: new DaemonUnavailableError('the daemon sent an unreadable answer') });
+        }
+      } else if (received.length > MAX_FRAME_BYTES) {
+        settle({ kind: 'failed', error: new DaemonUnavailableError('the daemon sent an oversized answer') });
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // A missing or dead socket means "no daemon"; a socket we may not use is a real problem.
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+        settle({ kind: 'absent' });
+      } else {
+        settle({ kind: 'failed', error: new DaemonUnavailableError(`cannot reach the daemon at ${socketPath}: ${error.code ?? error.message}`) });
+      }
+    });
+    socket.on('close', () => settle({ kind: 'absent' }));
+  });
+}
+
+function isVersionMismatch(response: DaemonResponse): boolean {
+  return response.type === 'error' && response.code === 'version-mismatch';
+}
+
+/**
+ * Starts the daemon unless another helper already is. Twenty git processes started at once
+ * would otherwise start twenty daemons that then race for the socket; the daemon copes with
+ * that too, but the lock saves the machine the work.
+ */
+function trySpawnDaemon(paths: ProductPaths): boolean {
+  if (process.platform !== 'win32') mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(paths.spawnLock, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (!isStale(paths.spawnLock)) return false;
+    try {
+      unlinkSync(paths.spawnLock);
+    } catch {
+      // another helper took it over first
+    }
+    return false;
+  }
+  const entry = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+  const child = spawn(process.execPath, [entry], { detached: true, stdio: 'ignore', cwd: '/', windowsHide: true });
+  child.on('error', () => releaseSpawnLock(paths));
+  child.unref();
+  return true;
+}
+
+function isStale(lock: string): boolean {
+  try {
+    return Date.now() - statSync(lock).mtimeMs > SPAWN_LOCK_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+function releaseSpawnLock(paths: ProductPaths): void {
+  try {
+    unlinkSync(paths.spawnLock);
+  } catch {
+    // already gone
+  }
+}
+
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

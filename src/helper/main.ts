@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// The executable git runs for every HTTPS operation: parse git's request, relay it to the
+// daemon, print the answer. Everything else (account, route, daemon, status) loads lazily so
+// that git's path imports node:* modules only.
+
+import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
+import { productPaths } from '../shared/paths.js';
+import type { CredentialAction } from '../shared/wire.js';
+import { exchange } from './daemon-client.js';
+import { readRequest } from './stdin.js';
+
+const PREFIX = 'git-credential-bitbucket: ';
+const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
+/** Sub-commands people type; anything else is an action git may add in future, ignored as git asks. */
+const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'help', '--help', '-h', '--version', 'version']);
+
+async function runGitAction(action: CredentialAction): Promise<void> {
+  let credential;
+  try {
+    credential = parseCredential(readRequest(MAX_CREDENTIAL_INPUT_BYTES));
+  } catch (error) {
+    if (!(error instanceof CredentialInputError)) throw error;
+    process.stderr.write(`${PREFIX}ignored a malformed request from git: ${error.message}\n`);
+    return;
+  }
+  try {
+    const response = await exchange(productPaths(), { type: 'credential', action, credential }, { autoStart: true });
+    if (response.type === 'credential') {
+      for (const message of response.messages) process.stderr.write(PREFIX + message + '\n');
+      if (action === 'get' && response.attributes.length > 0) process.stdout.write(formatCredential(response.attributes));
+    } else if (response.type === 'error') {
+      process.stderr.write(PREFIX + response.message + '\n');
+    }
+  } catch (error) {
+    process.stderr.write(`${PREFIX}${(error as Error).message}; git will ask elsewhere\n`);
+  }
+}
+
+const command = process.argv[2];
+if (command !== undefined && GIT_ACTIONS.has(command)) {
+  await runGitAction(command as CredentialAction);
+} else if (command === undefined || CLI_COMMANDS.has(command)) {
+  const { runCli } = await import('../cli/main.js');
+  process.exitCode = await runCli(process.argv.slice(2));
+}

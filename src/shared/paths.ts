@@ -1,0 +1,60 @@
+// Where the product keeps its files. One config directory means one daemon: the socket is
+// derived from the config directory, so a test or a second profile with its own
+// GIT_CREDENTIAL_BITBUCKET_HOME never talks to another profile's daemon.
+
+import { createHash } from 'node:crypto';
+import { homedir, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ProductPaths {
+  configDir: string;
+  configFile: string;
+  secretsFile: string;
+  stateDir: string;
+  stateFile: string;
+  logFile: string;
+  runtimeDir: string;
+  socketPath: string;
+  spawnLock: string;
+}
+
+const PRODUCT = 'git-credential-bitbucket';
+/** sun_path is 108 bytes on Linux and 104 on macOS; keep room for the terminating NUL. */
+const MAX_SOCKET_PATH = 100;
+
+export function productPaths(env: Env = process.env): ProductPaths {
+  const home = env.GIT_CREDENTIAL_BITBUCKET_HOME;
+  const configDir = home || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), PRODUCT);
+  const stateDir = home
+    ? join(home, 'state')
+    : join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), PRODUCT);
+  let runtimeDir = home
+    ? join(home, 'run')
+    : env.XDG_RUNTIME_DIR
+      ? join(env.XDG_RUNTIME_DIR, PRODUCT)
+      : join(configDir, 'run');
+  let socketPath = join(runtimeDir, 'daemon.sock');
+  if (process.platform === 'win32') {
+    socketPath = `\\\\.\\pipe\\${PRODUCT}-${userInfo().username}-${shortHash(configDir)}`;
+  } else if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    runtimeDir = join(tmpdir(), `${PRODUCT}-${process.getuid?.() ?? 'user'}-${shortHash(configDir)}`);
+    socketPath = join(runtimeDir, 'daemon.sock');
+  }
+  return {
+    configDir,
+    configFile: join(configDir, 'config.json'),
+    secretsFile: join(configDir, 'secrets.json'),
+    stateDir,
+    stateFile: join(stateDir, 'accounts-state.json'),
+    logFile: join(stateDir, 'daemon.log'),
+    runtimeDir,
+    socketPath,
+    spawnLock: join(runtimeDir, 'spawn.lock'),
+  };
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,38 @@
+// The helper ↔ daemon channel: one JSON object per line over a per-user socket.
+// Every message carries the wire version; a daemon that sees another version answers
+// `version-mismatch` and exits so the (newer) helper can start its own.
+
+import type { Credential } from './credential-protocol.js';
+
+export const WIRE_VERSION = 1;
+/** A credential request is at most 64 KiB of text; JSON escaping can roughly double it. */
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+export type CredentialAction = 'get' | 'store' | 'erase';
+
+export type DaemonRequest =
+  | { v: number; type: 'credential'; action: CredentialAction; credential: Credential }
+  | { v: number; type: 'ping' }
+  | { v: number; type: 'stop' };
+
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  requests: number;
+  configDir: string;
+  socketPath: string;
+  logFile: string;
+}
+
+export type DaemonResponse =
+  | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[] }
+  | ({ v: number; type: 'pong' } & DaemonInfo)
+  | { v: number; type: 'ok' }
+  | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
+
+export type DaemonErrorCode = 'version-mismatch' | 'bad-request' | 'too-large' | 'internal';
+
+export function encodeMessage(message: DaemonRequest | DaemonResponse): string {
+  return JSON.stringify(message) + '\n';
+}
