@@ -1,0 +1,180 @@
+// The daemon's life: one per user, racing starts, stale sockets, idle exit, permissions,
+// hostile clients, and a corrupt config file.
+
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Sandbox, credentialRequest, REPO_ROOT } from './support/sandbox.js';
+
+const SECRET = 'ATATT3x-daemontest-9b8c7d6e5f4a3b2c';
+const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
+const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'main.js');
+
+async function sandboxWithAccount(): Promise<Sandbox> {
+  const sandbox = new Sandbox();
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', SECRET);
+  return sandbox;
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+/** Sends raw bytes to the daemon socket and returns what comes back before it closes or times out. */
+function rawExchange(socketPath: string, payload: string | Buffer, waitMs = 1500): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString();
+      if (received.includes('\n')) socket.destroy();
+    });
+    socket.on('error', () => resolve(received));
+    socket.on('close', () => resolve(received));
+    socket.on('connect', () => socket.write(payload));
+    setTimeout(() => {
+      socket.destroy();
+      resolve(received);
+    }, waitMs);
+  });
+}
+
+const socketOf = (sandbox: Sandbox) => join(sandbox.configHome, 'run', 'daemon.sock');
+
+test('daemon start, status and stop', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const stopped = await sandbox.cli(['daemon', 'status', '--json']);
+  t.is(stopped.code, 3);
+  t.false(JSON.parse(stopped.stdout).running);
+  t.is((await sandbox.cli(['daemon', 'start'])).code, 0);
+  const status = JSON.parse((await sandbox.cli(['daemon', 'status', '--json'])).stdout);
+  t.true(status.running);
+  t.deepEqual(sandbox.daemonPids(), [status.pid]);
+  t.is(status.configDir, sandbox.configHome);
+  const stop = await sandbox.cli(['daemon', 'stop']);
+  t.regex(stop.stdout, new RegExp(`Stopped the daemon \\(pid ${status.pid}\\)`));
+  t.true(await waitFor(() => sandbox.daemonPids().length === 0));
+  t.false(existsSync(socketOf(sandbox)));
+});
+
+test('the socket directory, socket, config, secrets and log are the user\'s alone', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.helper('get', GET);
+  const mode = (path: string) => statSync(path).mode & 0o777;
+  t.is(mode(join(sandbox.configHome, 'run')), 0o700);
+  t.is(mode(socketOf(sandbox)) & 0o077, 0);
+  t.is(mode(sandbox.configHome), 0o700);
+  t.is(mode(join(sandbox.configHome, 'config.json')), 0o600);
+  t.is(mode(join(sandbox.configHome, 'secrets.json')), 0o600);
+  t.is(mode(join(sandbox.configHome, 'state', 'daemon.log')), 0o600);
+  t.false(readFileSync(join(sandbox.configHome, 'config.json'), 'utf8').includes(SECRET));
+});
+
+test('daemons racing at start-up: exactly one serves, the others exit cleanly', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const exits = await Promise.all(
+    Array.from({ length: 6 }, () =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, [DAEMON], { env: sandbox.env, stdio: 'ignore' });
+        child.on('exit', (code) => resolve(code));
+        // The winner keeps running; count it as "still serving" after a while.
+        setTimeout(() => resolve(-1), 8000);
+      }),
+    ),
+  );
+  t.is(exits.filter((code) => code === -1).length, 1, `exit codes: ${exits.join(', ')}`);
+  t.is(exits.filter((code) => code === 0).length, 5);
+  t.is(sandbox.daemonPids().length, 1);
+  const answer = await sandbox.helper('get', GET);
+  t.regex(answer.stdout, /^username=alice\n/);
+});
+
+test('a daemon killed with SIGKILL leaves a stale socket that the next request replaces', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.helper('get', GET);
+  const [first] = sandbox.daemonPids();
+  process.kill(first!, 'SIGKILL');
+  t.true(await waitFor(() => !sandbox.daemonPids().includes(first!)));
+  t.true(existsSync(socketOf(sandbox)), 'the killed daemon left its socket file behind');
+  const answer = await sandbox.helper('get', GET);
+  t.is(answer.stdout, `username=alice\npassword=${SECRET}\n`);
+  const pids = sandbox.daemonPids();
+  t.is(pids.length, 1);
+  t.not(pids[0], first);
+  t.regex(readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8'), /replaced a stale socket/);
+});
+
+test('the daemon exits after its idle time and the next request starts a new one', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '1' } });
+  t.is(sandbox.daemonPids().length, 1);
+  t.true(await waitFor(() => sandbox.daemonPids().length === 0, 8000), 'daemon still running after its idle time');
+  t.false(existsSync(socketOf(sandbox)));
+  const answer = await sandbox.helper('get', GET);
+  t.regex(answer.stdout, /^username=alice\n/);
+});
+
+test('hostile clients get an error answer and the daemon keeps serving', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.cli(['daemon', 'start']);
+  const [pid] = sandbox.daemonPids();
+  const socket = socketOf(sandbox);
+  t.regex(await rawExchange(socket, 'not json\n'), /"code":"bad-request"/);
+  t.regex(await rawExchange(socket, '{"v":1,"type":"credential","action":"get","credential":{"host":["x"]}}\n'), /"code":"bad-request"/);
+  t.regex(await rawExchange(socket, '{"v":1,"type":"credential","action":"get","credential":{"host":"a\\nb"}}\n'), /"code":"bad-request"/);
+  t.regex(await rawExchange(socket, '{"v":1,"type":"launch-missiles"}\n'), /"code":"bad-request"/);
+  t.regex(await rawExchange(socket, Buffer.alloc(300 * 1024, 'x')), /"code":"too-large"/);
+  t.deepEqual(sandbox.daemonPids(), [pid!]);
+  const answer = await sandbox.helper('get', GET);
+  t.regex(answer.stdout, /^username=alice\n/);
+});
+
+test('a helper of another wire version makes the old daemon hand over to a new one', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.cli(['daemon', 'start']);
+  const [old] = sandbox.daemonPids();
+  t.regex(await rawExchange(socketOf(sandbox), '{"v":999,"type":"ping"}\n'), /"code":"version-mismatch"/);
+  t.true(await waitFor(() => !sandbox.daemonPids().includes(old!)));
+  const answer = await sandbox.helper('get', GET);
+  t.regex(answer.stdout, /^username=alice\n/);
+});
+
+test('a corrupt config.json is named in the error and left byte-for-byte unchanged', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const file = join(sandbox.configHome, 'config.json');
+  const corrupt = Buffer.from('{"version": 1, "accounts": [ {"name": "work", \n  oops');
+  writeFileSync(file, corrupt);
+
+  const get = await sandbox.helper('get', GET);
+  t.is(get.stdout, '');
+  t.true(get.stderr.includes(`${file}: is not valid JSON`), get.stderr);
+  for (const args of [['account', 'list'], ['route', 'add', 'https://bitbucket.org/acme/*', 'work'], ['status']]) {
+    const result = await sandbox.cli(args);
+    t.is(result.code, 1, args.join(' '));
+    t.true(result.stderr.includes(file), result.stderr);
+  }
+  const add = await sandbox.cli(['account', 'add', 'other', '--url', 'https://bitbucket.org', '--username', 'bob', '--secret-stdin'], { input: 'ATATT3x-never-stored-1234567\n' });
+  t.is(add.code, 1);
+  t.deepEqual(readFileSync(file), corrupt);
+  t.false(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8').includes('never-stored'));
+  // Structurally wrong (valid JSON) is reported the same way.
+  writeFileSync(file, '{"accounts": [{"name": "x", "kind": "cloud", "url": "https://bitbucket.org", "username": "a", "secret": "ATATT3x-in-config-oops"}]}');
+  const secretInConfig = await sandbox.cli(['account', 'list']);
+  t.regex(secretInConfig.stderr, /holds a secret; secrets belong in the secret store/);
+  t.false(secretInConfig.stderr.includes('ATATT3x-in-config-oops'));
+});

@@ -1,0 +1,158 @@
+// The helper as git runs it: protocol handling, malformed input, and what it may import.
+
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+
+const WORK_SECRET = 'ATATT3x-helpertest-work-7f3a9c1e5b';
+const OTHER_SECRET = 'ATCTT3x-helpertest-bot-4d2e8a6f0c';
+
+async function sandboxWithAccounts(): Promise<Sandbox> {
+  const sandbox = new Sandbox();
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK_SECRET);
+  await sandbox.addAccount('bot', 'https://bitbucket.org', 'acme-bot', OTHER_SECRET, ['--secret-kind', 'access-token']);
+  await sandbox.addRoute('https://bitbucket.org/acme/*', 'work');
+  await sandbox.addRoute('https://bitbucket.org/acme/ci-*', 'bot');
+  return sandbox;
+}
+
+test('get answers with the routed account and the git username of its secret kind', async (t) => {
+  const sandbox = await sandboxWithAccounts();
+  t.teardown(() => sandbox.cleanup());
+  const work = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
+  t.is(work.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
+  t.is(work.stderr, '');
+  const bot = await sandbox.helper('get', 'url=https://bitbucket.org/acme/ci-tools.git\n\n');
+  t.is(bot.stdout, `username=x-token-auth\npassword=${OTHER_SECRET}\n`);
+  t.is(sandbox.daemonPids().length, 1);
+  sandbox.assertNoSecretLeaks(t);
+});
+
+test('newer git attributes are accepted (git 2.41+ and 2.46+ send them)', async (t) => {
+  const sandbox = await sandboxWithAccounts();
+  t.teardown(() => sandbox.cleanup());
+  const result = await sandbox.helper(
+    'get',
+    'capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=bitbucket.org\npath=acme/widgets.git\nwwwauth[]=Basic realm="Bitbucket.org HTTP"\n\n',
+  );
+  t.is(result.code, 0);
+  t.regex(result.stdout, /^username=alice\npassword=/);
+  t.false(result.stdout.includes('oauth_refresh_token'));
+});
+
+test('unknown actions exit 0 silently without starting a daemon', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  for (const action of ['capabilities', 'approve', 'frobnicate']) {
+    const result = await sandbox.helper(action, 'protocol=https\nhost=bitbucket.org\n\n');
+    t.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''], action);
+  }
+  t.deepEqual(sandbox.daemonPids(), []);
+});
+
+test('store and erase print nothing on stdout; erase keeps the secret and marks the account rejected', async (t) => {
+  const sandbox = await sandboxWithAccounts();
+  t.teardown(() => sandbox.cleanup());
+  const request = { protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git', username: 'alice', password: WORK_SECRET };
+  const stored = await sandbox.helper('store', credentialRequest(request));
+  t.deepEqual([stored.stdout, stored.stderr], ['', '']);
+  const erased = await sandbox.helper('erase', credentialRequest(request));
+  t.is(erased.stdout, '');
+  t.regex(erased.stderr, /bitbucket\.org\/acme\/widgets\.git refused the API token of account work \(user alice\); the secret was kept/);
+  // Someone else's rejected credential is none of our business.
+  const foreign = await sandbox.helper('erase', credentialRequest({ ...request, password: 'typed-at-a-prompt' }));
+  t.is(foreign.stderr, '');
+  const status = JSON.parse((await sandbox.cli(['status', '--json'])).stdout);
+  const work = status.accounts.find((account: { name: string }) => account.name === 'work');
+  t.truthy(work.rejectedAt);
+  t.is(work.rejectedPath, 'acme/widgets.git');
+  t.true(work.secretStored);
+  const again = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
+  t.is(again.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
+  sandbox.assertNoSecretLeaks(t);
+});
+
+test('malformed input: one stderr line, no stdout, and the daemon is not disturbed', async (t) => {
+  const sandbox = await sandboxWithAccounts();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.cli(['daemon', 'start']);
+  const [pid] = sandbox.daemonPids();
+  const cases: Array<[string, Buffer]> = [
+    ['no equals sign', Buffer.from('protocol=https\nthis-is-not-a-pair\n\n')],
+    ['NUL byte', Buffer.from('protocol=https\nhost=bitbucket.org\0\n\n')],
+    ['over 64 KiB', Buffer.from('protocol=https\nhost=' + 'a'.repeat(70 * 1024) + '\n\n')],
+    ['invalid UTF-8', Buffer.concat([Buffer.from('protocol=https\nhost='), Buffer.from([0xc3, 0x28]), Buffer.from('\n\n')])],
+    ['url without scheme', Buffer.from('url=bitbucket.org/acme/x.git\n\n')],
+  ];
+  for (const [name, input] of cases) {
+    const result = await sandbox.helper('get', input);
+    t.is(result.stdout, '', name);
+    t.is(result.code, 0, name);
+    t.is(result.stderr.trim().split('\n').length, 1, name);
+    t.regex(result.stderr, /^git-credential-bitbucket: ignored a malformed request from git: /, name);
+  }
+  t.deepEqual(sandbox.daemonPids(), [pid!]);
+  const ok = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
+  t.regex(ok.stdout, /^username=alice\n/);
+});
+
+test('protocol fuzz: hundreds of random inputs never crash the helper or the daemon', async (t) => {
+  const sandbox = await sandboxWithAccounts();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.cli(['daemon', 'start']);
+  const [pid] = sandbox.daemonPids();
+  let seed = 0x5eed;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const pieces = ['protocol=', 'https', 'host=', 'bitbucket.org', 'path=', 'acme/', 'username=', 'url=', 'https://', '@', ':', '=', '\n', '\n\n', '\r\n', '\0', 'wwwauth[]=', '%zz', '%41', 'ä', '\u{1F600}', '/', '..', ' '];
+  const inputs: Buffer[] = [];
+  for (let i = 0; i < 300; i++) {
+    if (i % 10 === 0) {
+      inputs.push(Buffer.from(Array.from({ length: Math.floor(random() * 200) }, () => Math.floor(random() * 256))));
+    } else {
+      inputs.push(Buffer.from(Array.from({ length: 1 + Math.floor(random() * 12) }, () => pieces[Math.floor(random() * pieces.length)]).join('')));
+    }
+  }
+  const actions = ['get', 'store', 'erase'];
+  let index = 0;
+  const failures: string[] = [];
+  const worker = async () => {
+    while (index < inputs.length) {
+      const i = index++;
+      const action = actions[i % 3]!;
+      const result = await sandbox.helper(action, inputs[i]!);
+      if (result.code !== 0 || result.signal) failures.push(`#${i} ${action}: exit ${result.code} ${result.signal} ${result.stderr}`);
+      if (/internal error|TypeError|at .*\.js:\d+/.test(result.stderr)) failures.push(`#${i} ${action}: ${result.stderr}`);
+      // Only a well-formed request routed to an account gets an answer, and only to get.
+      if (result.stdout !== '' && !(action === 'get' && /^username=[^\n]+\npassword=[^\n]+\n$/.test(result.stdout))) {
+        failures.push(`#${i} ${action}: unexpected stdout`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  t.deepEqual(failures, []);
+  t.deepEqual(sandbox.daemonPids(), [pid!]);
+  const ok = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
+  t.regex(ok.stdout, /^username=alice\n/);
+});
+
+test('the helper loads only node:* modules on the get/store/erase path', (t) => {
+  const seen = new Set<string>();
+  const external: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    // Static imports only: dynamic import() is how the CLI is loaded lazily.
+    for (const match of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+      const specifier = match[1] ?? match[2]!;
+      if (specifier.startsWith('node:')) continue;
+      if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
+      else external.push(`${file}: ${specifier}`);
+    }
+  };
+  visit(HELPER);
+  t.deepEqual(external, []);
+  t.true(seen.has(join(dirname(HELPER), 'daemon-client.js')));
+  t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}`) || file.includes(join('dist', 'cli'))));
+});

@@ -1,0 +1,80 @@
+import test from 'ava';
+import type { Account } from '../src/daemon/accounts.js';
+import type { Config } from '../src/daemon/config.js';
+import { routeRequest, type RoutingRequest } from '../src/daemon/router.js';
+
+const account = (name: string, url: string, username: string): Account => ({ name, kind: url.includes('bitbucket.org') ? 'cloud' : 'datacenter', url, username, secretKind: 'api-token' });
+
+const config: Config = {
+  version: 1,
+  daemon: {},
+  accounts: [
+    account('work', 'https://bitbucket.org', 'alice'),
+    account('personal', 'https://bitbucket.org', 'alice2'),
+    account('client', 'https://bitbucket.org', 'carol'),
+    account('corp', 'https://git.corp/bitbucket', 'dave'),
+    account('local', 'http://127.0.0.1:7990', 'erin'),
+  ],
+  routes: [
+    { pattern: 'https://bitbucket.org/acme', account: 'work' },
+    { pattern: 'https://bitbucket.org/acme/secret-*', account: 'client' },
+    { pattern: 'https://bitbucket.org/alice2/*', account: 'personal' },
+  ],
+};
+
+const pick = (request: RoutingRequest, cfg: Config = config) => {
+  const decision = routeRequest(request, cfg);
+  return decision.kind === 'account' ? decision.account.name : decision.kind;
+};
+
+test('the most specific route wins, case-insensitively, with or without .git', (t) => {
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }), 'work');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'ACME/Secret-Plans.git' }), 'client');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'alice2/notes' }), 'personal');
+});
+
+test('a username in the URL picks that account over routes', (t) => {
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git', username: 'alice2' }), 'personal');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', username: 'carol' }), 'client');
+  // Token usernames name a kind of secret, not a person.
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/x.git', username: 'x-token-auth' }), 'work');
+  const unknown = routeRequest({ protocol: 'https', host: 'bitbucket.org', username: 'mallory' }, config);
+  t.is(unknown.kind, 'unresolved');
+  t.regex((unknown as { message: string }).message, /no account with username mallory/);
+});
+
+test('ambiguity gets no account and a message naming the route to add', (t) => {
+  const noRoute = routeRequest({ protocol: 'https', host: 'bitbucket.org', path: 'other/repo.git' }, config);
+  t.is(noRoute.kind, 'unresolved');
+  t.regex((noRoute as { message: string }).message, /route add 'https:\/\/bitbucket\.org\/other\/\*' work/);
+  const noPath = routeRequest({ protocol: 'https', host: 'bitbucket.org' }, config);
+  t.regex((noPath as { message: string }).message, /useHttpPath true/);
+  const tie = routeRequest(
+    { protocol: 'https', host: 'bitbucket.org', path: 'acme/x' },
+    { ...config, routes: [...config.routes, { pattern: 'https://bitbucket.org/ACME/*', account: 'personal' }] },
+  );
+  t.regex((tie as { message: string }).message, /equally specific/);
+});
+
+test('one account on a host needs no route; other hosts and schemes are not ours', (t) => {
+  t.is(pick({ protocol: 'https', host: 'git.corp', path: 'bitbucket/scm/PROJ/repo.git' }), 'corp');
+  t.is(pick({ protocol: 'https', host: 'git.corp' }), 'corp');
+  t.is(pick({ protocol: 'https', host: 'git.corp', path: 'other-app/scm/PROJ/repo.git' }), 'not-ours');
+  t.is(pick({ protocol: 'https', host: 'github.com', path: 'acme/x' }), 'not-ours');
+  t.is(pick({ protocol: 'http', host: 'bitbucket.org', path: 'acme/x' }), 'not-ours');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org:443', path: 'acme/x' }), 'work');
+  t.is(pick({ protocol: 'http', host: '127.0.0.1:7990' }), 'local');
+  t.is(pick({ protocol: 'http', host: '127.0.0.1:7991' }), 'not-ours');
+});
+
+test('Data Center project routes and suggestions use the scm/PROJECT level', (t) => {
+  const dc: Config = {
+    version: 1,
+    daemon: {},
+    accounts: [account('corp', 'https://git.corp/bitbucket', 'dave'), account('bot', 'https://git.corp/bitbucket', 'bot')],
+    routes: [{ pattern: 'https://git.corp/bitbucket/scm/PROJ/*', account: 'bot' }],
+  };
+  t.is(pick({ protocol: 'https', host: 'git.corp', path: 'bitbucket/scm/proj/repo.git' }, dc), 'bot');
+  const other = routeRequest({ protocol: 'https', host: 'git.corp', path: 'bitbucket/scm/OPS/repo.git' }, dc);
+  t.regex((other as { message: string }).message, /route add 'https:\/\/git\.corp\/bitbucket\/scm\/OPS\/\*'/);
+});

@@ -1,0 +1,197 @@
+// A private world for one test: its own HOME, git config, product config home and daemon, the
+// real compiled helper, and a record of everything printed so tests can prove that no secret
+// ever reached an output, a log or a config file.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ExecutionContext } from 'ava';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+export const HELPER = join(REPO_ROOT, 'dist', 'helper', 'main.js');
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Output that legitimately holds a secret (a helper's answer to `get`): not scanned. */
+  secretOutput?: boolean;
+}
+
+export class Sandbox {
+  readonly root: string;
+  readonly home: string;
+  readonly configHome: string;
+  readonly env: NodeJS.ProcessEnv;
+  private readonly secrets = new Set<string>();
+  private readonly outputs: string[] = [];
+
+  constructor(options: { useHttpPath?: boolean } = {}) {
+    this.root = mkdtempSync(join(tmpdir(), 'gcb-test-'));
+    this.home = join(this.root, 'home');
+    this.configHome = join(this.root, 'gcb');
+    mkdirSync(this.home);
+    const gitconfig = join(this.root, 'gitconfig');
+    writeFileSync(
+      gitconfig,
+      [
+        '[credential]',
+        '\thelper =',
+        `\thelper = ${HELPER}`,
+        `\tuseHttpPath = ${options.useHttpPath ?? true}`,
+        '[user]',
+        '\tname = Sandbox Tester',
+        '\temail = tester@example.com',
+        '[init]',
+        '\tdefaultBranch = main',
+        '[advice]',
+        '\tdetachedHead = false',
+        '',
+      ].join('\n'),
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(env)) if (key.startsWith('GIT_') || key.startsWith('XDG_')) delete env[key];
+    Object.assign(env, {
+      HOME: this.home,
+      XDG_CONFIG_HOME: join(this.root, 'xdg'),
+      GIT_CONFIG_GLOBAL: gitconfig,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_ASKPASS: '',
+      SSH_ASKPASS: '',
+      GIT_CREDENTIAL_BITBUCKET_HOME: this.configHome,
+      // A daemon a failed test leaves behind goes away by itself.
+      GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '120',
+    });
+    this.env = env;
+  }
+
+  /** Registers secrets that must never appear in logs, config or error output. */
+  trackSecrets(...secrets: string[]): void {
+    for (const secret of secrets) this.secrets.add(secret);
+  }
+
+  run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(command, args, { cwd: options.cwd ?? this.root, env: { ...this.env, ...options.env }, stdio: 'pipe' });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      child.on('error', reject);
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input ?? '');
+      child.on('close', (code, signal) => {
+        const result = { code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+        this.outputs.push(result.stderr);
+        if (!options.secretOutput) this.outputs.push(result.stdout);
+        resolvePromise(result);
+      });
+    });
+  }
+
+  /** The product's command line, exactly as a user runs it. */
+  cli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return this.run(process.execPath, [HELPER, ...args], options);
+  }
+
+  /** The helper as git runs it, with a request on stdin. */
+  helper(action: string, input: string | Buffer, options: RunOptions = {}): Promise<RunResult> {
+    return this.run(HELPER, [action], { ...options, input, secretOutput: action === 'get' });
+  }
+
+  git(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    return this.run('git', args, options);
+  }
+
+  async addAccount(name: string, url: string, username: string, secret: string, extra: string[] = []): Promise<void> {
+    this.trackSecrets(secret);
+    const result = await this.cli(['account', 'add', name, '--url', url, '--username', username, '--secret-stdin', ...extra], { input: secret + '\n' });
+    if (result.code !== 0) throw new Error(`account add ${name} failed: ${result.stderr}`);
+  }
+
+  async addRoute(pattern: string, account: string): Promise<void> {
+    const result = await this.cli(['route', 'add', pattern, account]);
+    if (result.code !== 0) throw new Error(`route add failed: ${result.stderr}`);
+  }
+
+  /** Live daemon processes serving this sandbox's config home. */
+  daemonPids(): number[] {
+    const pids: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (!cmdline.includes(join('daemon', 'main.js'))) continue;
+        const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (/\) Z /.test(stat)) continue;
+        if (environ.includes(`GIT_CREDENTIAL_BITBUCKET_HOME=${this.configHome}`)) pids.push(Number(entry));
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return pids;
+  }
+
+  /** Fails the test if any tracked secret appears in printed output or in a file of ours. */
+  assertNoSecretLeaks(t: ExecutionContext): void {
+    const haystacks: Array<[string, string]> = this.outputs.map((text, i) => [`output #${i}`, text]);
+    for (const file of walk(this.configHome)) {
+      // The file secret store is the one place secrets are meant to be (documented as plaintext).
+      if (file.endsWith(join('gcb', 'secrets.json'))) continue;
+      haystacks.push([file, readFileSync(file, 'latin1')]);
+    }
+    let leaks = 0;
+    for (const secret of this.secrets) {
+      for (const [where, text] of haystacks) {
+        if (text.includes(secret)) {
+          leaks++;
+          t.fail(`a secret (${secret.slice(0, 4)}…) leaked into ${where}`);
+        }
+      }
+    }
+    t.is(leaks, 0);
+  }
+
+  async cleanup(): Promise<void> {
+    await this.cli(['daemon', 'stop']).catch(() => undefined);
+    for (const pid of this.daemonPids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function* walk(dir: string): Generator<string> {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat?.isDirectory()) yield* walk(path);
+    else if (stat?.isFile()) yield path;
+  }
+}
+
+export function credentialRequest(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([key, value]) => `${key}=${value}\n`)
+    .join('') + '\n';
+}
