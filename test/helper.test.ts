@@ -3,7 +3,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { Sandbox, credentialRequest, HELPER, HELPER_MODULES } from './support/sandbox.js';
 
 const WORK_SECRET = 'ATATT3x-helpertest-work-7f3a9c1e5b';
 const OTHER_SECRET = 'ATCTT3x-helpertest-bot-4d2e8a6f0c';
@@ -151,8 +151,17 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
       else external.push(`${file}: ${specifier}`);
     }
   };
-  visit(HELPER);
+  visit(HELPER_MODULES);
   t.deepEqual(external, []);
-  t.true(seen.has(join(dirname(HELPER), 'daemon-client.js')));
+  t.true(seen.has(join(dirname(HELPER_MODULES), 'daemon-client.js')));
   t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}`) || file.includes(join('dist', 'cli'))));
+
+  // The bundle git actually runs: only built-in modules at load time; the CLI and
+  // child_process (needed only to start the daemon) come in through dynamic import().
+  const bundle = readFileSync(HELPER, 'utf8');
+  const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)|\brequire\('([^']+)'\)/g)].map((match) => match[1] ?? match[2]!);
+  t.true(required.length > 0);
+  t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
+  const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
+  t.deepEqual(imported, ['../cli/main.js', 'node:child_process']);
 });

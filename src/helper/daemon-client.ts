@@ -2,7 +2,6 @@
 // listens it starts the daemon detached and retries for a bounded time. Only node:* imports:
 // this runs on every git operation.
 
-import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +43,7 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   let ownsSpawnLock = false;
   let last: Attempt = first;
   while (Date.now() < deadline) {
-    if (!ownsSpawnLock) ownsSpawnLock = trySpawnDaemon(paths);
+    if (!ownsSpawnLock) ownsSpawnLock = await trySpawnDaemon(paths);
     await sleep(RETRY_INTERVAL_MS);
     last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
     if (last.kind === 'answer' && !isVersionMismatch(last.response)) {
@@ -117,7 +116,7 @@ function isVersionMismatch(response: DaemonResponse): boolean {
  * would otherwise start twenty daemons that then race for the socket; the daemon copes with
  * that too, but the lock saves the machine the work.
  */
-function trySpawnDaemon(paths: ProductPaths): boolean {
+async function trySpawnDaemon(paths: ProductPaths): Promise<boolean> {
   if (process.platform !== 'win32') mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
   try {
     closeSync(openSync(paths.spawnLock, 'wx', 0o600));
@@ -131,6 +130,8 @@ function trySpawnDaemon(paths: ProductPaths): boolean {
     }
     return false;
   }
+  // Loaded only here: most git operations find the daemon running and never spawn.
+  const { spawn } = await import('node:child_process');
   const entry = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
   const child = spawn(process.execPath, [entry], { detached: true, stdio: 'ignore', cwd: '/', windowsHide: true });
   child.on('error', () => releaseSpawnLock(paths));

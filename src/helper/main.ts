@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The executable git runs for every HTTPS operation: parse git's request, relay it to the
 // daemon, print the answer. Everything else (account, route, daemon, status) loads lazily so
-// that git's path imports node:* modules only.
+// that git's path imports node:* modules only. The build bundles this file and its imports into
+// one CommonJS file, dist/helper/git-credential-bitbucket.cjs: no module resolution and no ESM
+// loader at start-up, which every git operation pays for.
 
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { productPaths } from '../shared/paths.js';
@@ -36,10 +38,14 @@ async function runGitAction(action: CredentialAction): Promise<void> {
   }
 }
 
-const command = process.argv[2];
-if (command !== undefined && GIT_ACTIONS.has(command)) {
-  await runGitAction(command as CredentialAction);
-} else if (command === undefined || CLI_COMMANDS.has(command)) {
-  const { runCli } = await import('../cli/main.js');
-  process.exitCode = await runCli(process.argv.slice(2));
+async function main(command: string | undefined): Promise<void> {
+  if (command !== undefined && GIT_ACTIONS.has(command)) {
+    await runGitAction(command as CredentialAction);
+  } else if (command === undefined || CLI_COMMANDS.has(command)) {
+    const { runCli } = await import('../cli/main.js');
+    process.exitCode = await runCli(process.argv.slice(2));
+  }
 }
+
+// No top-level await: the published entry point is this file bundled as CommonJS (see build).
+void main(process.argv[2]);

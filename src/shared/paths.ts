@@ -2,7 +2,6 @@
 // derived from the config directory, so a test or a second profile with its own
 // GIT_CREDENTIAL_BITBUCKET_HOME never talks to another profile's daemon.
 
-import { createHash } from 'node:crypto';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +54,9 @@ export function productPaths(env: Env = process.env): ProductPaths {
   };
 }
 
+/** FNV-1a: a stable name for a directory. node:crypto would cost the helper milliseconds to load. */
 function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
 }

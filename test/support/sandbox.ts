@@ -9,7 +9,10 @@ import { join, resolve } from 'node:path';
 import type { ExecutionContext } from 'ava';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
-export const HELPER = join(REPO_ROOT, 'dist', 'helper', 'main.js');
+/** The published entry point (package.json "bin"): the helper bundled into one CommonJS file. */
+export const HELPER = join(REPO_ROOT, 'dist', 'helper', 'git-credential-bitbucket.cjs');
+/** The same helper as tsc compiles it, module by module, for checking what it imports. */
+export const HELPER_MODULES = join(REPO_ROOT, 'dist', 'helper', 'main.js');
 
 export interface RunResult {
   code: number | null;
