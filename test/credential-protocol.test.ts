@@ -48,4 +48,5 @@ test('formatting refuses values that would inject attributes', (t) => {
   t.is(formatCredential([['username', 'alice'], ['password', 'p=w']]), 'username=alice\npassword=p=w\n');
   t.throws(() => formatCredential([['password', 'x\nquit=1']]), { instanceOf: CredentialInputError });
   t.throws(() => formatCredential([['pass=word', 'x']]), { instanceOf: CredentialInputError });
+  t.throws(() => formatCredential([['password', 'x\ry']]), { instanceOf: CredentialInputError });
 });

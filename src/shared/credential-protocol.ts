@@ -118,11 +118,14 @@ function percentDecode(text: string): string {
   });
 }
 
-/** Formats attributes for git. Refuses values git could misread (a newline would inject a key). */
+/**
+ * Formats attributes for git. Refuses values git could misread: a newline would inject a key,
+ * and git (2.47.1+, and Debian's patched 2.39.5) dies on a carriage return (CVE-2024-52006).
+ */
 export function formatCredential(attributes: ReadonlyArray<readonly [string, string]>): string {
   let out = '';
   for (const [key, value] of attributes) {
-    if (/[\n\0]/.test(key) || key.includes('=') || /[\n\0]/.test(value)) {
+    if (/[\r\n\0=]/.test(key) || /[\r\n\0]/.test(value)) {
       throw new CredentialInputError(`attribute ${JSON.stringify(key)} cannot be sent to git`);
     }
     out += `${key}=${value}\n`;

@@ -6,8 +6,9 @@ export const dataCenterHost: Host = {
   kind: 'datacenter',
   defaultSecretKind: 'access-token',
   gitUsername(account) {
-    // Personal and HTTP access tokens, like the account password, go with the user's slug
-    // (for project and repository tokens, the slug of the token's bot user).
+    // A personal access token, like the account password, goes with the user's slug. Project and
+    // repository HTTP access tokens are Bearer-only on Data Center; serving them needs git's
+    // authtype capability (2.46+) and belongs to the Data Center issue.
     return account.username;
   },
   unusableSecretReason(secretKind) {
