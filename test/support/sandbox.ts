@@ -79,7 +79,11 @@ export class Sandbox {
 
   /** Registers secrets that must never appear in logs, config or error output. */
   trackSecrets(...secrets: string[]): void {
-    for (const secret of secrets) this.secrets.add(secret);
+    for (const secret of secrets) {
+      // A short string would match by accident and prove nothing.
+      if (secret.length < 12) throw new Error('test secrets must be at least 12 characters');
+      this.secrets.add(secret);
+    }
   }
 
   run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {

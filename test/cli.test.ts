@@ -1,0 +1,130 @@
+// The commands people type: accounts, routes, status, and the refusals that keep a bad setup
+// from ever reaching git.
+
+import test from 'ava';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox, credentialRequest } from './support/sandbox.js';
+
+const WORK = 'ATATT3x-clitest-work-1a2b3c4d5e6f';
+const HOME = 'ATATT3x-clitest-home-6f5e4d3c2b1a';
+
+test('account and route listings, as text and JSON, never show a secret', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
+  await sandbox.addAccount('corp', 'https://git.corp.example/bitbucket/', 'dave', HOME);
+  await sandbox.addRoute('https://bitbucket.org/acme/*', 'work');
+  await sandbox.addRoute('https://git.corp.example/bitbucket/scm/PROJ/*', 'corp');
+
+  const accounts = JSON.parse((await sandbox.cli(['account', 'list', '--json'])).stdout);
+  t.deepEqual(
+    accounts.map((account: { name: string; kind: string; url: string; secretKind: string }) => [account.name, account.kind, account.url, account.secretKind]),
+    [
+      ['work', 'cloud', 'https://bitbucket.org', 'api-token'],
+      ['corp', 'datacenter', 'https://git.corp.example/bitbucket', 'access-token'],
+    ],
+  );
+  const routes = JSON.parse((await sandbox.cli(['route', 'list', '--json'])).stdout);
+  t.deepEqual(routes, [
+    { pattern: 'https://bitbucket.org/acme/*', account: 'work' },
+    { pattern: 'https://git.corp.example/bitbucket/scm/PROJ/*', account: 'corp' },
+  ]);
+  const text = await sandbox.cli(['account', 'list']);
+  t.regex(text.stdout, /^NAME +KIND +URL/);
+  t.regex(text.stdout, /work +cloud +https:\/\/bitbucket\.org +alice +API token/);
+  const status = await sandbox.cli(['status']);
+  t.regex(status.stdout, /Secret store: file .*PLAINTEXT/);
+  t.regex(status.stdout, /https:\/\/bitbucket\.org\/acme\/\* → work/);
+  t.false(readFileSync(join(sandbox.configHome, 'config.json'), 'utf8').includes(WORK));
+  sandbox.assertNoSecretLeaks(t);
+});
+
+test('account remove deletes its secrets and routes, and only those', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
+  await sandbox.addAccount('home', 'https://bitbucket.org', 'alice-home', HOME);
+  await sandbox.addRoute('https://bitbucket.org/acme/*', 'work');
+  await sandbox.addRoute('https://bitbucket.org/alice-home/*', 'home');
+  const removed = await sandbox.cli(['account', 'remove', 'work']);
+  t.is(removed.code, 0, removed.stderr);
+  t.regex(removed.stdout, /Removed account work, 1 secret\(s\) .* and its routes https:\/\/bitbucket\.org\/acme\/\*/);
+  const secrets = readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8');
+  t.false(secrets.includes(WORK));
+  t.true(secrets.includes(HOME));
+  t.deepEqual(JSON.parse((await sandbox.cli(['route', 'list', '--json'])).stdout), [{ pattern: 'https://bitbucket.org/alice-home/*', account: 'home' }]);
+  const get = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/x.git' }));
+  t.is(get.stdout, `username=alice-home\npassword=${HOME}\n`, 'the one remaining account serves the host');
+});
+
+test('bad input is refused with a clear message and changes nothing', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
+  const config = join(sandbox.configHome, 'config.json');
+  const secrets = join(sandbox.configHome, 'secrets.json');
+  const before = [readFileSync(config), readFileSync(secrets)];
+  const refused: Array<[string[], string | undefined, RegExp]> = [
+    [['account', 'add', 'x', '--url', 'http://bitbucket.org', '--username', 'a', '--secret-stdin'], 'ATATT3x-clitest-refused-000001\n', /plain http would send the secret unencrypted/],
+    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--secret-stdin', '--secret-kind', 'app-password'], 'ATBB-clitest-refused-000002\n', /app passwords stopped working on 2026-06-09; create an API token/],
+    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--secret-stdin', '--secret-kind', 'password'], 'clitest-refused-000003\n', /does not accept account passwords for git/],
+    [['account', 'add', 'x', '--url', 'https://token@bitbucket.org', '--username', 'a'], undefined, /put the username in --username/],
+    [['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'a'], undefined, /account work exists/],
+    [['account', 'add', 'bad name', '--url', 'https://bitbucket.org', '--username', 'a'], undefined, /must be 1-64 letters/],
+    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--secret-stdin'], '\n', /no secret on stdin/],
+    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--bogus'], undefined, /Unknown option '--bogus'/],
+    [['account', 'remove', 'ghost'], undefined, /no account named ghost \(accounts: work\)/],
+    [['account', 'set-secret', 'ghost', '--secret-stdin'], 'ATATT3x-clitest-refused-000004\n', /no account named ghost/],
+    [['route', 'add', 'https://bitbucket.org/acme/*', 'ghost'], undefined, /no account named ghost/],
+    [['route', 'add', 'https://github.com/acme/*', 'work'], undefined, /account work is on https:\/\/bitbucket\.org; a route for it must be on the same host/],
+    [['route', 'add', 'bitbucket.org/acme', 'work'], undefined, /must look like https:\/\/bitbucket\.org\/WORKSPACE\/\*/],
+    [['route', 'remove', 'https://bitbucket.org/nothing/*'], undefined, /no route https:\/\/bitbucket\.org\/nothing\/\*/],
+  ];
+  for (const [args, input, message] of refused) {
+    if (input?.trim()) sandbox.trackSecrets(input.trim());
+    const result = await sandbox.cli(args, input === undefined ? {} : { input });
+    t.is(result.code, 1, args.join(' '));
+    t.regex(result.stderr, message, args.join(' '));
+  }
+  t.deepEqual([readFileSync(config), readFileSync(secrets)], before);
+  sandbox.assertNoSecretLeaks(t);
+});
+
+test('plain http is refused for any host but loopback, and a secret only goes to its own host', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
+  await sandbox.addAccount('local', 'http://127.0.0.1:7990', 'erin', HOME, ['--kind', 'datacenter']);
+  const ask = (fields: Record<string, string>) => sandbox.helper('get', credentialRequest(fields));
+  t.is((await ask({ protocol: 'http', host: 'bitbucket.org', path: 'acme/x.git' })).stdout, '');
+  t.is((await ask({ protocol: 'https', host: 'bitbucket.org.evil.example', path: 'acme/x.git' })).stdout, '');
+  t.is((await ask({ protocol: 'https', host: 'evil.example', path: 'bitbucket.org/acme/x.git' })).stdout, '');
+  t.is((await ask({ protocol: 'http', host: '127.0.0.1:7991' })).stdout, '');
+  t.regex((await ask({ protocol: 'http', host: '127.0.0.1:7990' })).stdout, /^username=erin\n/);
+
+  // A hand-edited config cannot smuggle in a plain-http account for a remote host.
+  const file = join(sandbox.configHome, 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8'));
+  config.accounts.push({ name: 'leaky', kind: 'datacenter', url: 'http://git.corp.example', username: 'x' });
+  writeFileSync(file, JSON.stringify(config));
+  const leaky = await ask({ protocol: 'http', host: 'git.corp.example' });
+  t.is(leaky.stdout, '');
+  t.regex(leaky.stderr, /plain http would send the secret unencrypted/);
+});
+
+test('--help and unknown sub-commands', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const help = await sandbox.cli(['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /account add\|set-secret\|list\|remove/);
+  for (const command of ['account', 'route', 'daemon']) {
+    const usage = await sandbox.cli([command, '--help']);
+    t.is(usage.code, 0, command);
+    t.regex(usage.stdout, new RegExp(`git-credential-bitbucket ${command} `), command);
+    t.is((await sandbox.cli([command, 'frobnicate'])).code, 1, command);
+  }
+  t.regex((await sandbox.cli(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
+  t.false(existsSync(join(sandbox.configHome, 'config.json')), 'reading commands create no config');
+});
