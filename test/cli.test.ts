@@ -2,7 +2,7 @@
 // from ever reaching git.
 
 import test from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 
@@ -102,6 +102,12 @@ test('plain http is refused for any host but loopback, and a secret only goes to
   t.is((await ask({ protocol: 'https', host: 'evil.example', path: 'bitbucket.org/acme/x.git' })).stdout, '');
   t.is((await ask({ protocol: 'http', host: '127.0.0.1:7991' })).stdout, '');
   t.regex((await ask({ protocol: 'http', host: '127.0.0.1:7990' })).stdout, /^username=erin\n/);
+  // The unanswered ones did reach the daemon, which judged them not ours.
+  const outcomes = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"msg":"request"'))
+    .map((line) => JSON.parse(line).outcome);
+  t.deepEqual(outcomes, ['not-ours', 'not-ours', 'not-ours', 'not-ours', 'answered']);
 
   // A hand-edited config cannot smuggle in a plain-http account for a remote host.
   const file = join(sandbox.configHome, 'config.json');
@@ -127,4 +133,42 @@ test('--help and unknown sub-commands', async (t) => {
   }
   t.regex((await sandbox.cli(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
   t.false(existsSync(join(sandbox.configHome, 'config.json')), 'reading commands create no config');
+});
+
+test('concurrent adds of one account: one wins, and its secret is the one stored', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const secrets = Array.from({ length: 8 }, (_, i) => `ATATT3x-clitest-race-${i}-abcdef0123`);
+  const results = await Promise.all(
+    secrets.map((secret) => sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin'], { input: secret })),
+  );
+  const winners = results.flatMap((result, i) => (result.code === 0 ? [i] : []));
+  t.is(winners.length, 1, results.map((result) => result.stderr).join(''));
+  for (const result of results) if (result.code !== 0) t.regex(result.stderr, /account work exists/);
+  const get = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }));
+  t.is(get.stdout, `username=alice\npassword=${secrets[winners[0]!]}\n`);
+});
+
+test('account names that are also JavaScript property names are plain names', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('constructor', 'https://bitbucket.org', 'alice', WORK);
+  await sandbox.addAccount('hasOwnProperty', 'https://git.corp.example', 'dave', HOME);
+  const status = JSON.parse((await sandbox.cli(['status', '--json'])).stdout);
+  t.deepEqual(status.accounts.map((account: { secretStored: boolean }) => account.secretStored), [true, true]);
+  t.is((await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, `username=alice\npassword=${WORK}\n`);
+});
+
+test('a lock left behind by a killed process is taken over', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
+  // proper-lockfile's lock is a directory next to the file; this one is a minute old.
+  const lock = join(sandbox.configHome, 'config.json.lock');
+  mkdirSync(lock);
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  const route = await sandbox.cli(['route', 'add', 'https://bitbucket.org/acme/*', 'work']);
+  t.is(route.code, 0, route.stderr);
+  t.false(existsSync(lock));
 });

@@ -14,6 +14,7 @@ test('keeps newer attributes, ignores unknown keys and keeps "=" inside values',
   t.is(credential.password_expiry_utc, '1700000000');
   t.is(credential.authtype, 'Bearer');
   t.false('future_key' in credential);
+  t.deepEqual(parse('=orphan value\nhost=h\n'), { host: 'h' });
 });
 
 test('multi-valued keys accumulate and an empty value clears the list', (t) => {
@@ -31,7 +32,6 @@ test('url= is split like git does and replaces what came before', (t) => {
 test('malformed input is refused without quoting it', (t) => {
   const cases: Array<[string, Buffer, RegExp]> = [
     ['no equals sign', Buffer.from('protocol=https\nhunter2-secret\n'), /line 2 is not of the form key=value/],
-    ['empty key', Buffer.from('=value\n'), /line 1/],
     ['NUL byte', Buffer.from('host=a\0b\n'), /NUL/],
     ['invalid UTF-8', Buffer.from([0x68, 0x6f, 0x73, 0x74, 0x3d, 0xff, 0xfe, 0x0a]), /UTF-8/],
     ['oversized', Buffer.alloc(MAX_CREDENTIAL_INPUT_BYTES + 1, 'a'), /larger than 64 KiB/],

@@ -3,7 +3,7 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox, credentialRequest, REPO_ROOT } from './support/sandbox.js';
@@ -177,4 +177,50 @@ test('a corrupt config.json is named in the error and left byte-for-byte unchang
   const secretInConfig = await sandbox.cli(['account', 'list']);
   t.regex(secretInConfig.stderr, /holds a secret; secrets belong in the secret store/);
   t.false(secretInConfig.stderr.includes('ATATT3x-in-config-oops'));
+});
+
+test('a relative GIT_CREDENTIAL_BITBUCKET_HOME means the same place to the helper and the daemon', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const relative = { GIT_CREDENTIAL_BITBUCKET_HOME: 'gcb' };
+  const add = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin'], { input: SECRET, env: relative });
+  t.is(add.code, 0, add.stderr);
+  const answer = await sandbox.helper('get', GET, { env: relative });
+  t.is(answer.stdout, `username=alice\npassword=${SECRET}\n`, answer.stderr);
+  t.is(sandbox.daemonPids().length, 1);
+});
+
+test('an idle timeout beyond what a timer can hold is capped, not turned into an instant exit', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const env = { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '3000000' };
+  t.regex((await sandbox.helper('get', GET, { env })).stdout, /^username=alice\n/);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.is(sandbox.daemonPids().length, 1);
+  const log = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8');
+  t.regex(log, /"idleTimeoutSeconds":604800/);
+  t.notRegex(log, /idle timeout/);
+});
+
+test('the helper refuses a socket directory that others can enter, before sending anything', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const runtime = join(sandbox.configHome, 'run');
+  mkdirSync(runtime, { recursive: true });
+  chmodSync(runtime, 0o777);
+  const answer = await sandbox.helper('get', GET);
+  t.is(answer.stdout, '');
+  t.regex(answer.stderr, /refusing to use the daemon socket: .*run can be entered by other users/);
+  t.deepEqual(sandbox.daemonPids(), []);
+  chmodSync(runtime, 0o700);
+  t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
+});
+
+test('a secrets file with loose permissions is tightened back to 0600 on use', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const secrets = join(sandbox.configHome, 'secrets.json');
+  chmodSync(secrets, 0o644);
+  t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
+  t.is(statSync(secrets).mode & 0o777, 0o600);
 });

@@ -49,6 +49,10 @@ test('unknown actions exit 0 silently without starting a daemon', async (t) => {
     t.deepEqual([result.code, result.stdout, result.stderr], [0, '', ''], action);
   }
   t.deepEqual(sandbox.daemonPids(), []);
+  // Malformed input is refused by the helper itself: no daemon is started for it either.
+  const malformed = await sandbox.helper('get', 'protocol=https\nnot a pair\n\n');
+  t.regex(malformed.stderr, /malformed request/);
+  t.deepEqual(sandbox.daemonPids(), []);
 });
 
 test('store and erase print nothing on stdout; erase keeps the secret and marks the account rejected', async (t) => {
@@ -144,13 +148,21 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
     seen.add(file);
     const source = readFileSync(file, 'utf8');
     // Static imports only: dynamic import() is how the CLI is loaded lazily.
-    for (const match of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm)) {
+    const clause = String.raw`(?:type\s+)?(?:\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+(?:\s*,\s*\{[^}]*\})?)`;
+    const pattern = new RegExp(String.raw`^(?:import|export)\s+${clause}\s+from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]`, 'gm');
+    for (const match of source.matchAll(pattern)) {
       const specifier = match[1] ?? match[2]!;
       if (specifier.startsWith('node:')) continue;
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
       else external.push(`${file}: ${specifier}`);
     }
   };
+  // The scanner must see a package import where there is one (the daemon's lock module).
+  visit(join(dirname(HELPER_MODULES), '..', 'daemon', 'files.js'));
+  t.true(external.some((entry) => entry.endsWith(': proper-lockfile')), external.join('\n'));
+  seen.clear();
+  external.length = 0;
+
   visit(HELPER_MODULES);
   t.deepEqual(external, []);
   t.true(seen.has(join(dirname(HELPER_MODULES), 'daemon-client.js')));

@@ -41,6 +41,10 @@ test('a username in the URL picks that account over routes', (t) => {
   const unknown = routeRequest({ protocol: 'https', host: 'bitbucket.org', username: 'mallory' }, config);
   t.is(unknown.kind, 'unresolved');
   t.regex((unknown as { message: string }).message, /no account with username mallory/);
+  const token = 'ATATT3xFfGF0QmVyeVNlY3JldFRva2VuMTIzNDU2Nzg5MA';
+  const tokenAsUser = routeRequest({ protocol: 'https', host: 'bitbucket.org', username: token }, config);
+  t.regex((tokenAsUser as { message: string }).message, /no account with the username in the remote URL/);
+  t.false((tokenAsUser as { message: string }).message.includes(token.slice(0, 12)));
 });
 
 test('ambiguity gets no account and a message naming the route to add', (t) => {

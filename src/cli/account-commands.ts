@@ -74,21 +74,25 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   } else if (values['secret-kind']) {
     throw new UserError('--secret-kind goes with --secret-stdin');
   }
-  if (readConfig(paths.configFile).accounts.some((existing) => existing.name === name)) {
-    throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
-  }
   const secret = values['secret-stdin'] ? readSecretFromStdin() : undefined;
-  // Secret first: a config entry pointing at a missing secret would fail later, at git time.
-  if (secret !== undefined) await store.set({ account: name, slot: 'static' }, secret);
-  try {
-    await updateConfig(paths.configFile, (config) => {
-      if (config.accounts.some((existing) => existing.name === name)) throw new UserError(`account ${name} exists`);
-      config.accounts.push(account);
-    });
-  } catch (error) {
-    if (secret !== undefined) await store.delete({ account: name, slot: 'static' });
+  // Under the config lock from the existence check to the write, so two concurrent adds of one
+  // name cannot interleave (the loser would otherwise roll back the winner's secret). The secret
+  // goes first: a config entry pointing at a missing secret would fail later, at git time.
+  let storedSecret = false;
+  await updateConfig(paths.configFile, async (config) => {
+    if (config.accounts.some((existing) => existing.name === name)) {
+      throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
+    }
+    if (secret !== undefined) {
+      await store.set({ account: name, slot: 'static' }, secret);
+      storedSecret = true;
+    }
+    config.accounts.push(account);
+  }).catch(async (error: unknown) => {
+    // Undo only what this run wrote; never touch a secret that was there before.
+    if (storedSecret) await store.delete({ account: name, slot: 'static' });
     throw error;
-  }
+  });
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
     : 'no secret yet';
@@ -123,8 +127,8 @@ async function listAccounts(args: string[], paths: ProductPaths): Promise<number
   const rows = accounts.map((account) => ({
     ...account,
     secretKind: account.secretKind ?? null,
-    rejectedAt: states[account.name]?.rejectedAt ?? null,
-    lastSuccessAt: states[account.name]?.lastSuccessAt ?? null,
+    rejectedAt: states.get(account.name)?.rejectedAt ?? null,
+    lastSuccessAt: states.get(account.name)?.lastSuccessAt ?? null,
   }));
   if (values.json) {
     printJson(rows);

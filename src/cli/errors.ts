@@ -3,6 +3,7 @@
 
 import { ValidationError } from '../daemon/accounts.js';
 import { ConfigError } from '../daemon/config.js';
+import { LockBusyError } from '../daemon/files.js';
 import { SecretStoreError } from '../daemon/secrets/secret-store.js';
 import { DaemonUnavailableError } from '../helper/daemon-client.js';
 
@@ -13,6 +14,7 @@ export function isUserError(error: unknown): error is Error {
     error instanceof UserError ||
     error instanceof ValidationError ||
     error instanceof ConfigError ||
+    error instanceof LockBusyError ||
     error instanceof SecretStoreError ||
     error instanceof DaemonUnavailableError
   );

@@ -1,7 +1,7 @@
 // The sub-commands people type. Loaded lazily by the helper, never on git's get/store/erase path.
 
-import { readFileSync } from 'node:fs';
 import { productPaths } from '../shared/paths.js';
+import { productVersion } from '../daemon/version.js';
 import { ACCOUNT_USAGE, accountCommand } from './account-commands.js';
 import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
 import { isUserError } from './errors.js';
@@ -35,7 +35,7 @@ export async function runCli(args: string[]): Promise<number> {
         return await statusCommand(rest, paths);
       case '--version':
       case 'version':
-        process.stdout.write(readVersion() + '\n');
+        process.stdout.write(productVersion() + '\n');
         return 0;
       default:
         process.stdout.write(USAGE + '\n');
@@ -55,8 +55,4 @@ export async function runCli(args: string[]): Promise<number> {
 
 function isParseArgsError(error: unknown): boolean {
   return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
-}
-
-function readVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

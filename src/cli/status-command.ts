@@ -24,9 +24,9 @@ export async function statusCommand(args: string[], paths: ProductPaths): Promis
     username: account.username,
     auth: account.secretKind ?? null,
     secretStored: stored.has(`${account.name}/static`),
-    rejectedAt: states[account.name]?.rejectedAt ?? null,
-    rejectedPath: states[account.name]?.rejectedPath ?? null,
-    lastSuccessAt: states[account.name]?.lastSuccessAt ?? null,
+    rejectedAt: states.get(account.name)?.rejectedAt ?? null,
+    rejectedPath: states.get(account.name)?.rejectedPath ?? null,
+    lastSuccessAt: states.get(account.name)?.lastSuccessAt ?? null,
   }));
   if (values.json) {
     printJson({

@@ -13,15 +13,17 @@ export interface AccountStatus {
   lastSuccessAt?: string;
 }
 
-export type AccountStates = Record<string, AccountStatus>;
+/** Keyed by account name; a Map so that any valid name is just a key. */
+export type AccountStates = Map<string, AccountStatus>;
 
 export function readAccountStates(file: string): AccountStates {
   try {
     const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-    return typeof parsed === 'object' && parsed !== null ? (parsed as AccountStates) : {};
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return new Map();
+    return new Map(Object.entries(parsed as Record<string, AccountStatus>));
   } catch {
     // Missing or damaged state only loses history, never a secret or a setting.
-    return {};
+    return new Map();
   }
 }
 
@@ -33,26 +35,26 @@ export class AccountStateBook {
   }
 
   get(account: string): AccountStatus {
-    return this.states[account] ?? {};
+    return this.states.get(account) ?? {};
   }
 
   markRejected(account: string, path: string | undefined, at = new Date()): void {
     const status: AccountStatus = { ...this.get(account), rejectedAt: at.toISOString() };
     if (path) status.rejectedPath = path;
     else delete status.rejectedPath;
-    this.states[account] = status;
+    this.states.set(account, status);
     this.save();
   }
 
   markSucceeded(account: string, at = new Date()): void {
     const previous = this.get(account);
-    // Stores arrive after every successful operation: write only when something changes a lot.
+    // A store follows every successful operation: rewrite the file at most once a minute.
     if (!previous.rejectedAt && previous.lastSuccessAt && at.getTime() - Date.parse(previous.lastSuccessAt) < 60_000) return;
-    this.states[account] = { lastSuccessAt: at.toISOString() };
+    this.states.set(account, { lastSuccessAt: at.toISOString() });
     this.save();
   }
 
   private save(): void {
-    writeFileAtomic(this.file, JSON.stringify(this.states, null, 2) + '\n');
+    writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.states), null, 2) + '\n');
   }
 }

@@ -3,7 +3,7 @@
 // `updateConfig`, which holds the lock for the whole read-modify-write. A file that does not
 // parse is reported with its path and never rewritten.
 
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
@@ -15,7 +15,7 @@ import {
   type Account,
   type Route,
 } from './accounts.js';
-import { withFileLock, writeFileAtomic } from './files.js';
+import { ChangeAwareFile, withFileLock, writeFileAtomic } from './files.js';
 
 export interface DaemonSettings {
   /** The daemon exits after this long without a request. */
@@ -42,14 +42,25 @@ export function emptyConfig(): Config {
   return { version: 1, accounts: [], routes: [], daemon: {} };
 }
 
+/** The longest idle time accepted: a week (Node timers cannot exceed about 24.8 days). */
+export const MAX_IDLE_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
 export function readConfig(file: string): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyConfig();
-    throw new ConfigError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw unreadable(file, error);
   }
+  return parseConfigText(file, text);
+}
+
+function unreadable(file: string, error: unknown): ConfigError {
+  return new ConfigError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+}
+
+function parseConfigText(file: string, text: string): Config {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -65,35 +76,30 @@ export function readConfig(file: string): Config {
 }
 
 /** Applies `change` under the config lock and writes the result atomically. */
-export async function updateConfig<T>(file: string, change: (config: Config) => T): Promise<T> {
-  return withFileLock(file, () => {
+export async function updateConfig<T>(file: string, change: (config: Config) => T | Promise<T>): Promise<T> {
+  return withFileLock(file, async () => {
     const config = readConfig(file);
-    const result = change(config);
+    const result = await change(config);
     writeFileAtomic(file, JSON.stringify(validateConfig(config), null, 2) + '\n');
     return result;
   });
 }
 
-/** Re-reads config.json only when the file changed since the last read. */
+/** config.json as the daemon sees it: re-read only when the file changed. */
 export class ConfigCache {
-  private key = '';
-  private cached: Config | undefined;
+  private readonly file: ChangeAwareFile<Config>;
 
-  constructor(private readonly file: string) {}
+  constructor(path: string) {
+    this.file = new ChangeAwareFile(path, (text) => parseConfigText(path, text), emptyConfig);
+  }
 
   current(): Config {
-    let key = 'missing';
     try {
-      const stat = statSync(this.file);
-      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      return this.file.read();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(this.file, 'cannot be read');
+      if (error instanceof ConfigError) throw error;
+      throw unreadable(this.file.path, error);
     }
-    if (key !== this.key || !this.cached) {
-      this.cached = readConfig(this.file);
-      this.key = key;
-    }
-    return this.cached;
   }
 }
 
@@ -119,7 +125,9 @@ function validateConfig(raw: unknown): Config {
   const daemon: DaemonSettings = {};
   if (daemonRaw.idleTimeoutSeconds !== undefined) {
     const value = daemonRaw.idleTimeoutSeconds;
-    if (typeof value !== 'number' || !(value > 0)) throw new ValidationError('daemon.idleTimeoutSeconds must be a positive number');
+    if (typeof value !== 'number' || !(value > 0) || value > MAX_IDLE_TIMEOUT_SECONDS) {
+      throw new ValidationError(`daemon.idleTimeoutSeconds must be a number of seconds from 1 to ${MAX_IDLE_TIMEOUT_SECONDS}`);
+    }
     daemon.idleTimeoutSeconds = value;
   }
   return { version: 1, accounts, routes, daemon };

@@ -8,7 +8,7 @@ import type { Credential } from '../shared/credential-protocol.js';
 import type { CredentialAction } from '../shared/wire.js';
 import { hostnameOf, isLoopbackHost, type Account } from './accounts.js';
 import type { AccountStateBook } from './account-state.js';
-import type { ConfigCache } from './config.js';
+import type { Config } from './config.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
 import type { SecretStore } from './secrets/secret-store.js';
@@ -18,14 +18,19 @@ export interface CredentialAnswer {
   messages: string[];
 }
 
+/** Where the current configuration comes from (the daemon's ConfigCache). */
+export interface ConfigSource {
+  current(): Config;
+}
+
 export interface CredentialServiceDeps {
-  config: ConfigCache;
+  config: ConfigSource;
   store: SecretStore;
   states: AccountStateBook;
   log: Logger;
 }
 
-type Outcome = { outcome: string; account?: string; answer: CredentialAnswer };
+type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
 
 const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 
@@ -47,6 +52,7 @@ export class CredentialService {
         host: credential.host,
         path: credential.path,
         account: result.account,
+        reason: result.reason,
         outcome: result.outcome,
         latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
       },
@@ -68,9 +74,16 @@ export class CredentialService {
       return { outcome: 'unresolved', answer: action === 'get' ? { attributes: [], messages: [decision.message] } : NOTHING };
     }
     const account = decision.account;
+    // Config validation already refuses such accounts; this guard keeps the rule true whatever
+    // the router or a future config source hands us.
     if (protocol === 'http' && !isLoopbackHost(hostnameOf(host))) {
       return refuse(action, account, `refusing to send account ${account.name}'s secret to ${host} over plain http; use https://`);
     }
+    const outcome = await this.act(action, account, credential);
+    return { ...outcome, reason: decision.reason };
+  }
+
+  private act(action: CredentialAction, account: Account, credential: Credential): Promise<Outcome> {
     switch (action) {
       case 'get':
         return this.get(account);

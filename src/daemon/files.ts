@@ -3,7 +3,7 @@
 // proper-lockfile lock so the CLI and the daemon never interleave a read-modify-write.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 
@@ -38,17 +38,64 @@ export function writeFileAtomic(path: string, data: string, mode = 0o600): void 
   }
 }
 
+/** A lock still held when we gave up waiting: another process is busy with the file. */
+export class LockBusyError extends Error {}
+
+/** A lock whose holder died is taken over after this long (proper-lockfile's minimum is 5 s). */
+const LOCK_STALE_MS = 10_000;
+
 /** Runs `task` while holding the lock that guards `path` (the file itself need not exist). */
 export async function withFileLock<T>(path: string, task: () => T | Promise<T>): Promise<T> {
   ensurePrivateDir(dirname(path));
-  const release = await lockfile.lock(path, {
-    realpath: false,
-    stale: 10_000,
-    retries: { retries: 50, factor: 1.3, minTimeout: 10, maxTimeout: 200 },
-  });
+  let release: () => Promise<void>;
+  try {
+    // Retry for longer than the stale time (about 12 s in all), so a lock left by a killed
+    // process is taken over instead of failing the command.
+    release = await lockfile.lock(path, {
+      realpath: false,
+      stale: LOCK_STALE_MS,
+      retries: { retries: 70, factor: 1, minTimeout: 180, maxTimeout: 180 },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+      throw new LockBusyError(`${path} is locked by another git-credential-bitbucket process; try again in a few seconds`);
+    }
+    throw error;
+  }
   try {
     return await task();
   } finally {
     await release();
+  }
+}
+
+/**
+ * A file re-read only when it changed (inode, size or mtime), so the long-running daemon sees
+ * the CLI's atomic rewrites at once without parsing the file on every request.
+ */
+export class ChangeAwareFile<T> {
+  private identity = '';
+  private cached: T | undefined;
+
+  constructor(
+    readonly path: string,
+    private readonly parse: (text: string) => T,
+    private readonly whenMissing: () => T,
+  ) {}
+
+  read(): T {
+    let identity: string;
+    try {
+      const stat = statSync(this.path);
+      identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.whenMissing();
+      throw error;
+    }
+    if (identity !== this.identity || this.cached === undefined) {
+      this.cached = this.parse(readFileSync(this.path, 'utf8'));
+      this.identity = identity;
+    }
+    return this.cached;
   }
 }

@@ -2,86 +2,134 @@
 // socket under a start-up lock, so of several daemons started at once exactly one serves and
 // the others exit cleanly; a socket file left by a killed daemon is detected and replaced.
 
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { AccountStateBook } from './account-state.js';
-import { ConfigCache, ConfigError } from './config.js';
+import { ConfigCache, ConfigError, MAX_IDLE_TIMEOUT_SECONDS } from './config.js';
 import { CredentialService } from './credential-service.js';
 import { ensurePrivateDir, withFileLock } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createDaemonServer } from './server.js';
+import { productVersion } from './version.js';
 
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
+/** How long a shutdown waits for answers already being worked on. */
+const DRAIN_TIMEOUT_MS = 2000;
+const isWindows = process.platform === 'win32';
 
 const paths = productPaths();
-const isWindows = process.platform === 'win32';
-if (!isWindows) ensurePrivateDir(paths.runtimeDir);
 ensurePrivateDir(paths.stateDir);
 closeSync(openSync(paths.logFile, 'a', 0o600));
+if (!isWindows) chmodSync(paths.logFile, 0o600);
 const log = createLogger(paths.logFile);
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const config = new ConfigCache(paths.configFile);
-const service = new CredentialService({
-  config,
-  store: openSecretStore(paths),
-  states: new AccountStateBook(paths.stateFile),
-  log,
-});
-
-const startedAt = new Date();
-let requests = 0;
-let idleTimer: NodeJS.Timeout | undefined;
-let socketInode: number | undefined;
-let stopping = false;
-
-const server = createDaemonServer({
-  service,
-  log,
-  info: () => ({
-    pid: process.pid,
-    version,
-    startedAt: startedAt.toISOString(),
-    requests,
-    configDir: paths.configDir,
-    socketPath: paths.socketPath,
-    logFile: paths.logFile,
-  }),
-  onActivity: () => {
-    requests++;
-    armIdleTimer();
-  },
-  onStopRequested: (reason) => shutdown(reason),
-});
-
-const claimed = await claimSocket(server, paths);
-if (!claimed) {
-  log.info({ socket: paths.socketPath }, 'another daemon already serves this socket; exiting');
-  process.exit(0);
+try {
+  await serve(paths, log);
+} catch (error) {
+  // Nobody sees a detached daemon's stderr; the helper's message points at this log.
+  log.fatal({ err: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } }, 'daemon failed to start');
+  process.exit(1);
 }
-log.info({ socket: paths.socketPath, version, idleTimeoutSeconds: idleTimeoutSeconds() }, 'daemon started');
-armIdleTimer();
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
 
-async function claimSocket(target: Server, where: ProductPaths): Promise<boolean> {
-  if (isWindows) return listen(target, where.socketPath).then(() => true, () => false);
-  return withFileLock(join(where.runtimeDir, 'daemon'), async () => {
-    if (await isAnswering(where.socketPath)) return false;
-    try {
-      unlinkSync(where.socketPath);
-      log.warn({ socket: where.socketPath }, 'replaced a stale socket left by a daemon that died');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-    await listen(target, where.socketPath);
-    chmodSync(where.socketPath, 0o600);
-    socketInode = statSync(where.socketPath).ino;
-    return true;
+async function serve(where: ProductPaths, logger: Logger): Promise<void> {
+  if (!isWindows) ensurePrivateDir(where.runtimeDir);
+  const version = productVersion();
+  const config = new ConfigCache(where.configFile);
+  const service = new CredentialService({
+    config,
+    store: openSecretStore(where),
+    states: new AccountStateBook(where.stateFile),
+    log: logger,
   });
+
+  const startedAt = new Date();
+  let requests = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let socketInode: number | undefined;
+  let stopping = false;
+
+  const idleTimeoutSeconds = (): number => {
+    const fromEnv = Number(process.env.GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT);
+    if (Number.isFinite(fromEnv) && fromEnv > 0) return Math.min(fromEnv, MAX_IDLE_TIMEOUT_SECONDS);
+    try {
+      return config.current().daemon.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
+    } catch (error) {
+      if (error instanceof ConfigError) return DEFAULT_IDLE_TIMEOUT_SECONDS;
+      throw error;
+    }
+  };
+
+  const armIdleTimer = (): void => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => void shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
+    idleTimer.unref();
+  };
+
+  const daemon = createDaemonServer({
+    service,
+    log: logger,
+    info: () => ({
+      pid: process.pid,
+      version,
+      startedAt: startedAt.toISOString(),
+      requests,
+      configDir: where.configDir,
+      socketPath: where.socketPath,
+      logFile: where.logFile,
+    }),
+    onActivity: () => {
+      requests++;
+      armIdleTimer();
+    },
+    onStopRequested: (reason) => void shutdown(reason),
+  });
+
+  const shutdown = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason, requests }, 'daemon stopping');
+    // Remove the socket only if it is still ours: a successor may already have replaced it.
+    if (!isWindows) {
+      try {
+        if (statSync(where.socketPath).ino === socketInode) unlinkSync(where.socketPath);
+      } catch {
+        // already gone
+      }
+    }
+    daemon.server.close();
+    await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
+    process.exit(0);
+  };
+
+  const claimSocket = async (): Promise<boolean> => {
+    if (isWindows) return listen(daemon.server, where.socketPath).then(() => true, () => false);
+    return withFileLock(join(where.runtimeDir, 'daemon'), async () => {
+      if (await isAnswering(where.socketPath)) return false;
+      try {
+        unlinkSync(where.socketPath);
+        logger.warn({ socket: where.socketPath }, 'replaced a stale socket left by a daemon that died');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+      await listen(daemon.server, where.socketPath);
+      chmodSync(where.socketPath, 0o600);
+      socketInode = statSync(where.socketPath).ino;
+      return true;
+    });
+  };
+
+  if (!(await claimSocket())) {
+    logger.info({ socket: where.socketPath }, 'another daemon already serves this socket; exiting');
+    process.exit(0);
+  }
+  logger.info({ socket: where.socketPath, version, idleTimeoutSeconds: idleTimeoutSeconds() }, 'daemon started');
+  armIdleTimer();
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 function listen(target: Server, socketPath: string): Promise<void> {
@@ -105,39 +153,4 @@ function isAnswering(socketPath: string): Promise<boolean> {
     probe.once('connect', () => done(true));
     probe.once('error', () => done(false));
   });
-}
-
-function idleTimeoutSeconds(): number {
-  const fromEnv = Number(process.env.GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT);
-  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
-  try {
-    return config.current().daemon.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
-  } catch (error) {
-    if (error instanceof ConfigError) return DEFAULT_IDLE_TIMEOUT_SECONDS;
-    throw error;
-  }
-}
-
-function armIdleTimer(): void {
-  if (idleTimer) clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
-  idleTimer.unref();
-}
-
-function shutdown(reason: string): void {
-  if (stopping) return;
-  stopping = true;
-  log.info({ reason, requests }, 'daemon stopping');
-  // Remove the socket only if it is still ours; a successor may already have replaced it.
-  if (!isWindows) {
-    try {
-      if (statSync(paths.socketPath).ino === socketInode) unlinkSync(paths.socketPath);
-    } catch {
-      // already gone
-    }
-  }
-  server.close();
-  // Let answers already written reach their helpers, then leave even if a client lingers.
-  setTimeout(() => process.exit(0), 50).unref();
-  setTimeout(() => process.exit(0), 2000);
 }

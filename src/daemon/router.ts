@@ -40,9 +40,10 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
   if (username && !TOKEN_USERNAMES.has(username.toLowerCase())) {
     const named = candidates.filter((account) => account.username.toLowerCase() === username.toLowerCase());
     if (named.length === 0) {
+      const shown = printableUsername(username);
       return {
         kind: 'unresolved',
-        message: `no account with username ${username} for ${origin} (accounts there: ${names(candidates)}); add one with \`git-credential-bitbucket account add\` or remove "${username}@" from the remote URL`,
+        message: `no account with ${shown ? `username ${shown}` : 'the username in the remote URL'} for ${origin} (accounts there: ${names(candidates)}); add one with \`git-credential-bitbucket account add\` or remove "${shown ?? 'USERNAME'}@" from the remote URL`,
       };
     }
     if (named.length === 1) return { kind: 'account', account: named[0]!, reason: `username ${username} in the URL` };
@@ -153,6 +154,14 @@ function suggestedPrefix(path: string): string {
   const scm = parts.findIndex((segment) => segment.toLowerCase() === 'scm');
   const keep = scm >= 0 ? scm + 2 : 1;
   return parts.slice(0, keep).map((segment) => segment + '/').join('');
+}
+
+/**
+ * CI scripts often put a token where the username goes (https://$TOKEN@bitbucket.org/...).
+ * Echo the username only when it cannot be one: short and made of name characters.
+ */
+function printableUsername(username: string): string | undefined {
+  return username.length <= 32 && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(username) && !/\d{6}/.test(username) ? username : undefined;
 }
 
 function names(accounts: readonly Account[]): string {

@@ -18,11 +18,33 @@ export interface ServerHooks {
   onStopRequested(reason: string): void;
 }
 
-export function createDaemonServer(hooks: ServerHooks): Server {
-  return createServer((socket) => serveConnection(socket, hooks));
+export interface DaemonServer {
+  server: Server;
+  /** Resolves once no request is being answered (for a shutdown that finishes what it started). */
+  drained(): Promise<void>;
 }
 
-function serveConnection(socket: Socket, hooks: ServerHooks): void {
+export function createDaemonServer(hooks: ServerHooks): DaemonServer {
+  let inFlight = 0;
+  let waiters: Array<() => void> = [];
+  const track = async (line: string, socket: Socket) => {
+    inFlight++;
+    try {
+      await answer(socket, line, hooks);
+    } finally {
+      if (--inFlight === 0) {
+        for (const wake of waiters) wake();
+        waiters = [];
+      }
+    }
+  };
+  return {
+    server: createServer((socket) => serveConnection(socket, track)),
+    drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+  };
+}
+
+function serveConnection(socket: Socket, answerLine: (line: string, socket: Socket) => Promise<void>): void {
   let buffer = '';
   let queue = Promise.resolve();
   socket.setEncoding('utf8');
@@ -33,7 +55,7 @@ function serveConnection(socket: Socket, hooks: ServerHooks): void {
     while ((newline = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
-      queue = queue.then(() => answer(socket, line, hooks));
+      queue = queue.then(() => answerLine(line, socket));
     }
     if (Buffer.byteLength(buffer) > MAX_FRAME_BYTES) {
       buffer = '';
@@ -93,6 +115,7 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   }
   if (typeof raw !== 'object' || raw === null) return { error: failure('bad-request', 'request is not an object') };
   const message = raw as Record<string, unknown>;
+  if (typeof message.v !== 'number') return { error: failure('bad-request', 'request has no wire version') };
   if (message.v !== WIRE_VERSION) {
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }

@@ -2,7 +2,7 @@
 // listens it starts the daemon detached and retries for a bounded time. Only node:* imports:
 // this runs on every git operation.
 
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ProductPaths } from '../shared/paths.js';
@@ -30,6 +30,8 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const startTimeoutMs = options.startTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS', 10_000);
   const answerTimeoutMs = options.answerTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS', 60_000);
 
+  const unsafe = unsafeRuntimeDir(paths.runtimeDir);
+  if (unsafe) throw new DaemonUnavailableError(unsafe);
   const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
   if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
@@ -44,6 +46,8 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   let last: Attempt = first;
   while (Date.now() < deadline) {
     if (!ownsSpawnLock) ownsSpawnLock = await trySpawnDaemon(paths);
+    const unsafeNow = unsafeRuntimeDir(paths.runtimeDir);
+    if (unsafeNow) throw new DaemonUnavailableError(unsafeNow);
     await sleep(RETRY_INTERVAL_MS);
     last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
     if (last.kind === 'answer' && !isVersionMismatch(last.response)) {
@@ -57,6 +61,29 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   throw new DaemonUnavailableError(
     `the daemon did not start within ${Math.round(startTimeoutMs / 1000)} s (its log: ${paths.logFile})`,
   );
+}
+
+/**
+ * Whoever owns the socket directory receives every credential git sends. Before sending any,
+ * make sure it is a real directory of ours that nobody else can enter (the fallback location
+ * under /tmp is predictable, and another user could create it first).
+ */
+function unsafeRuntimeDir(dir: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  let stat;
+  try {
+    stat = lstatSync(dir);
+  } catch {
+    return undefined; // not there yet: the daemon creates it 0700
+  }
+  const problem = !stat.isDirectory()
+    ? 'is not a directory'
+    : process.getuid && stat.uid !== process.getuid()
+      ? 'belongs to another user'
+      : (stat.mode & 0o077) !== 0
+        ? 'can be entered by other users'
+        : undefined;
+  return problem && `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)`;
 }
 
 type Attempt =
@@ -133,7 +160,9 @@ async function trySpawnDaemon(paths: ProductPaths): Promise<boolean> {
   // Loaded only here: most git operations find the daemon running and never spawn.
   const { spawn } = await import('node:child_process');
   const entry = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
-  const child = spawn(process.execPath, [entry], { detached: true, stdio: 'ignore', cwd: '/', windowsHide: true });
+  // The daemon runs from "/", so it gets the config home already resolved.
+  const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: paths.configDir } : process.env;
+  const child = spawn(process.execPath, [entry], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
   child.on('error', () => releaseSpawnLock(paths));
   child.unref();
   return true;

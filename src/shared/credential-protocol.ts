@@ -52,7 +52,8 @@ export function parseCredential(input: Uint8Array): Credential {
     const line = lines[i]!.endsWith('\r') ? lines[i]!.slice(0, -1) : lines[i]!;
     if (line === '') break;
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new CredentialInputError(`line ${i + 1} is not of the form key=value`);
+    // git fails a line without "="; an empty key is merely unknown, and ignored like one.
+    if (eq < 0) throw new CredentialInputError(`line ${i + 1} is not of the form key=value`);
     applyAttribute(credential, line.slice(0, eq), line.slice(eq + 1));
   }
   return credential;

@@ -3,7 +3,7 @@
 // GIT_CREDENTIAL_BITBUCKET_HOME never talks to another profile's daemon.
 
 import { homedir, tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -24,16 +24,13 @@ const PRODUCT = 'git-credential-bitbucket';
 const MAX_SOCKET_PATH = 100;
 
 export function productPaths(env: Env = process.env): ProductPaths {
-  const home = env.GIT_CREDENTIAL_BITBUCKET_HOME;
-  const configDir = home || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), PRODUCT);
-  const stateDir = home
-    ? join(home, 'state')
-    : join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), PRODUCT);
-  let runtimeDir = home
-    ? join(home, 'run')
-    : env.XDG_RUNTIME_DIR
-      ? join(env.XDG_RUNTIME_DIR, PRODUCT)
-      : join(configDir, 'run');
+  // git runs the helper from the repository; the daemon runs from "/": a relative home would
+  // name two different places.
+  const home = env.GIT_CREDENTIAL_BITBUCKET_HOME ? resolve(env.GIT_CREDENTIAL_BITBUCKET_HOME) : undefined;
+  const configDir = home ?? join(xdg(env.XDG_CONFIG_HOME) ?? join(homedir(), '.config'), PRODUCT);
+  const stateDir = home ? join(home, 'state') : join(xdg(env.XDG_STATE_HOME) ?? join(homedir(), '.local', 'state'), PRODUCT);
+  const xdgRuntime = xdg(env.XDG_RUNTIME_DIR);
+  let runtimeDir = home ? join(home, 'run') : xdgRuntime ? join(xdgRuntime, PRODUCT) : join(configDir, 'run');
   let socketPath = join(runtimeDir, 'daemon.sock');
   if (process.platform === 'win32') {
     socketPath = `\\\\.\\pipe\\${PRODUCT}-${userInfo().username}-${shortHash(configDir)}`;
@@ -55,6 +52,11 @@ export function productPaths(env: Env = process.env): ProductPaths {
 }
 
 /** FNV-1a: a stable name for a directory. node:crypto would cost the helper milliseconds to load. */
+/** The XDG base directory spec says relative values are invalid and must be ignored. */
+function xdg(value: string | undefined): string | undefined {
+  return value && isAbsolute(value) ? value : undefined;
+}
+
 function shortHash(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;

@@ -2,81 +2,104 @@
 // PLAINTEXT: anyone who can read the user's files can read the secrets. It exists for machines
 // without a keychain and must be chosen knowingly; `status` labels it.
 
-import { readFileSync, statSync } from 'node:fs';
-import { withFileLock, writeFileAtomic } from '../files.js';
+import { chmodSync, statSync } from 'node:fs';
+import { ChangeAwareFile, withFileLock, writeFileAtomic } from '../files.js';
 import { SecretStoreError, type SecretRef, type SecretSlot, type SecretStore } from './secret-store.js';
 
-type SecretsFile = { version: 1; secrets: Record<string, Partial<Record<SecretSlot, string>>> };
+const SLOTS: ReadonlySet<string> = new Set<SecretSlot>(['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret']);
+
+/** account → slot → secret. Maps, so that an account called "constructor" is just a name. */
+type Secrets = Map<string, Map<SecretSlot, string>>;
 
 export class FileSecretStore implements SecretStore {
   readonly name = 'file';
   readonly plaintext = true;
-  private cacheKey = '';
-  private cached: SecretsFile | undefined;
+  private readonly file: ChangeAwareFile<Secrets>;
 
-  constructor(readonly location: string) {}
+  constructor(readonly location: string) {
+    this.file = new ChangeAwareFile(location, (text) => this.parse(text), () => new Map());
+  }
 
   async get(ref: SecretRef): Promise<string | undefined> {
-    return this.read().secrets[ref.account]?.[ref.slot];
+    return this.read().get(ref.account)?.get(ref.slot);
   }
 
   async set(ref: SecretRef, value: string): Promise<void> {
-    await this.change((file) => {
-      (file.secrets[ref.account] ??= {})[ref.slot] = value;
+    await this.change((secrets) => {
+      const slots = secrets.get(ref.account) ?? new Map<SecretSlot, string>();
+      slots.set(ref.slot, value);
+      secrets.set(ref.account, slots);
     });
   }
 
   async delete(ref: SecretRef): Promise<boolean> {
-    return this.change((file) => {
-      const entry = file.secrets[ref.account];
-      if (!entry || entry[ref.slot] === undefined) return false;
-      delete entry[ref.slot];
-      if (Object.keys(entry).length === 0) delete file.secrets[ref.account];
+    return this.change((secrets) => {
+      const slots = secrets.get(ref.account);
+      if (!slots?.delete(ref.slot)) return false;
+      if (slots.size === 0) secrets.delete(ref.account);
       return true;
     });
   }
 
   async list(): Promise<SecretRef[]> {
-    const refs: SecretRef[] = [];
-    for (const [account, slots] of Object.entries(this.read().secrets)) {
-      for (const slot of Object.keys(slots) as SecretSlot[]) refs.push({ account, slot });
-    }
-    return refs;
+    return [...this.read()].flatMap(([account, slots]) => [...slots.keys()].map((slot) => ({ account, slot })));
   }
 
-  private async change<T>(mutate: (file: SecretsFile) => T): Promise<T> {
+  private async change<T>(mutate: (secrets: Secrets) => T): Promise<T> {
     return withFileLock(this.location, () => {
-      const file = this.read();
-      const result = mutate(file);
-      writeFileAtomic(this.location, JSON.stringify(file, null, 2) + '\n', 0o600);
+      const secrets = copy(this.read());
+      const result = mutate(secrets);
+      const json = Object.fromEntries([...secrets].map(([account, slots]) => [account, Object.fromEntries(slots)]));
+      writeFileAtomic(this.location, JSON.stringify({ version: 1, secrets: json }, null, 2) + '\n', 0o600);
       return result;
     });
   }
 
-  /** Re-reads only when the file changed, so the daemon sees the CLI's updates at once. */
-  private read(): SecretsFile {
-    let key: string;
+  private read(): Secrets {
     try {
-      const stat = statSync(this.location);
-      key = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      return this.file.read();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, secrets: {} };
-      throw new SecretStoreError(`the file secret store ${this.location} cannot be read`);
+      if (error instanceof SecretStoreError) throw error;
+      throw new SecretStoreError(`the file secret store ${this.location} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
-    if (key === this.cacheKey && this.cached) return structuredClone(this.cached);
+  }
+
+  private parse(text: string): Secrets {
+    this.repairPermissions();
+    // Never quote the content in an error: it is secrets.
+    const corrupt = new SecretStoreError(`the file secret store ${this.location} is corrupt; it was left unchanged`);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(this.location, 'utf8'));
+      parsed = JSON.parse(text);
     } catch {
-      // Never quote the content: it is secrets.
-      throw new SecretStoreError(`the file secret store ${this.location} is corrupt; it was left unchanged`);
+      throw corrupt;
     }
-    const secrets = (parsed as Partial<SecretsFile>)?.secrets;
-    if (typeof secrets !== 'object' || secrets === null || Array.isArray(secrets)) {
-      throw new SecretStoreError(`the file secret store ${this.location} is corrupt; it was left unchanged`);
+    const raw = (parsed as { secrets?: unknown } | null)?.secrets;
+    if (!isRecord(raw)) throw corrupt;
+    const secrets: Secrets = new Map();
+    for (const [account, slots] of Object.entries(raw)) {
+      if (!isRecord(slots)) throw corrupt;
+      const entry = new Map<SecretSlot, string>();
+      for (const [slot, value] of Object.entries(slots)) {
+        if (!SLOTS.has(slot) || typeof value !== 'string') throw corrupt;
+        entry.set(slot as SecretSlot, value);
+      }
+      secrets.set(account, entry);
     }
-    this.cached = { version: 1, secrets: secrets as SecretsFile['secrets'] };
-    this.cacheKey = key;
-    return structuredClone(this.cached);
+    return secrets;
   }
+
+  /** A copy or an editor may have widened the mode; the file is the user's alone. */
+  private repairPermissions(): void {
+    if (process.platform === 'win32') return;
+    if ((statSync(this.location).mode & 0o077) !== 0) chmodSync(this.location, 0o600);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function copy(secrets: Secrets): Secrets {
+  return new Map([...secrets].map(([account, slots]) => [account, new Map(slots)]));
 }
