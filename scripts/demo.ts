@@ -1,6 +1,6 @@
 // `npm run demo`: the product end to end with no Bitbucket account. Starts the bundled
 // simulator, creates two accounts on one host in a temporary config home, routes /acme/* to one
-// and /bob/* to the other, then clones, commits and pushes to both with plain git and prints
+// and /personal/* to the other, then clones, commits and pushes to both with plain git and prints
 // which account served each operation (read from the daemon's log). Cleans up after itself.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -38,6 +38,8 @@ async function sh(command: string, args: string[], options: { input?: string; cw
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // A command that reads no input may exit before we finish writing it: not an error.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(options.input ?? '');
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (output.trim()) console.log(output.trim().replace(/^/gm, '  '));
@@ -78,13 +80,13 @@ try {
   await cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--secret-stdin'], apiToken('alice') + '\n');
   await cli(['account', 'add', 'personal', '--url', sim.url, '--kind', 'cloud', '--username', 'bob', '--secret-stdin'], apiToken('bob') + '\n');
   await cli(['route', 'add', `${sim.url}/acme/*`, 'work']);
-  await cli(['route', 'add', `${sim.url}/bob/*`, 'personal']);
+  await cli(['route', 'add', `${sim.url}/personal/*`, 'personal']);
   console.log();
 
   const served: Array<[string, string]> = [];
   for (const [repo, dir] of [
     ['acme/widgets', 'widgets'],
-    ['bob/notes', 'notes'],
+    ['personal/notes', 'notes'],
   ] as const) {
     await sh('git', ['clone', '-q', `${sim.url}/${repo}.git`, dir]);
     served.push([`clone ${repo}`, servedBy()]);
