@@ -19,7 +19,7 @@ import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
 import type { SecretSlot } from '../daemon/secrets/secret-store.js';
 import { UserError } from './errors.js';
-import { printJson, printTable, readSecretFromStdin } from './io.js';
+import { printJson, printTable, readSecretFromStdin, runSubcommand } from './io.js';
 
 export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
@@ -32,21 +32,8 @@ The secret is read from stdin (one line) and kept in the secret store, never in 
 --kind is inferred from the URL (bitbucket.org is cloud, any other host datacenter).
 Default secret kind: api-token on cloud, access-token on datacenter.`;
 
-export async function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add':
-      return addAccount(rest, paths);
-    case 'set-secret':
-      return setSecret(rest, paths);
-    case 'list':
-      return listAccounts(rest, paths);
-    case 'remove':
-      return removeAccount(rest, paths);
-    default:
-      process.stdout.write(ACCOUNT_USAGE + '\n');
-      return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 1;
-  }
+export function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
+  return runSubcommand(args, paths, ACCOUNT_USAGE, { add: addAccount, 'set-secret': setSecret, list: listAccounts, remove: removeAccount });
 }
 
 async function addAccount(args: string[], paths: ProductPaths): Promise<number> {

@@ -4,43 +4,42 @@ import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
 import type { DaemonInfo } from '../shared/wire.js';
 import { DaemonUnavailableError, exchange } from '../helper/daemon-client.js';
-import { printJson } from './io.js';
+import { printJson, runSubcommand } from './io.js';
 
 export const DAEMON_USAGE = `Usage:
   git-credential-bitbucket daemon start     start the daemon if it is not running
   git-credential-bitbucket daemon stop      stop it (the next git operation starts it again)
   git-credential-bitbucket daemon status [--json]`;
 
-export async function daemonCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'start': {
-      const info = await daemonInfo(paths, true);
-      process.stdout.write(`Daemon running: pid ${info!.pid}, socket ${info!.socketPath}.\n`);
-      return 0;
-    }
-    case 'stop': {
-      const info = await daemonInfo(paths, false);
-      if (!info) {
-        process.stdout.write('Daemon not running.\n');
-        return 0;
-      }
-      await exchange(paths, { type: 'stop' }, { autoStart: false });
-      await waitUntilGone(paths);
-      process.stdout.write(`Stopped the daemon (pid ${info.pid}).\n`);
-      return 0;
-    }
-    case 'status': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
-      const info = await daemonInfo(paths, false);
-      if (values.json) printJson(info ? { running: true, ...info } : { running: false, socketPath: paths.socketPath });
-      else process.stdout.write(describeDaemon(info, paths) + '\n');
-      return info ? 0 : 3;
-    }
-    default:
-      process.stdout.write(DAEMON_USAGE + '\n');
-      return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 1;
+export function daemonCommand(args: string[], paths: ProductPaths): Promise<number> {
+  return runSubcommand(args, paths, DAEMON_USAGE, { start: startDaemon, stop: stopDaemon, status: daemonStatus });
+}
+
+async function startDaemon(_args: string[], paths: ProductPaths): Promise<number> {
+  const info = await daemonInfo(paths, true);
+  process.stdout.write(`Daemon running: pid ${info!.pid}, socket ${info!.socketPath}.\n`);
+  return 0;
+}
+
+async function stopDaemon(_args: string[], paths: ProductPaths): Promise<number> {
+  const info = await daemonInfo(paths, false);
+  if (!info) {
+    process.stdout.write('Daemon not running.\n');
+    return 0;
   }
+  await exchange(paths, { type: 'stop' }, { autoStart: false });
+  await waitUntilGone(paths);
+  process.stdout.write(`Stopped the daemon (pid ${info.pid}).\n`);
+  return 0;
+}
+
+/** Exit 3 when no daemon runs, so scripts can test for it. */
+async function daemonStatus(args: string[], paths: ProductPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
+  const info = await daemonInfo(paths, false);
+  if (values.json) printJson(info ? { running: true, ...info } : { running: false, socketPath: paths.socketPath });
+  else process.stdout.write(describeDaemon(info, paths) + '\n');
+  return info ? 0 : 3;
 }
 
 /** The running daemon's details, or undefined when none runs (and autoStart is false). */

@@ -6,7 +6,7 @@ import { basePathOf, normaliseRoutePattern, originOf, parseRoutePattern } from '
 import { readConfig, updateConfig } from '../daemon/config.js';
 import { findAccount } from './account-commands.js';
 import { UserError } from './errors.js';
-import { printJson, printTable } from './io.js';
+import { printJson, printTable, runSubcommand } from './io.js';
 
 export const ROUTE_USAGE = `Usage:
   git-credential-bitbucket route add PATTERN ACCOUNT
@@ -19,19 +19,8 @@ everything below it. The most specific matching route wins. Examples:
   route add 'https://git.corp/bitbucket/scm/PROJ/*' corp
 Routing by path needs: git config --global credential.https://bitbucket.org.useHttpPath true`;
 
-export async function routeCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'add':
-      return addRoute(rest, paths);
-    case 'list':
-      return listRoutes(rest, paths);
-    case 'remove':
-      return removeRoute(rest, paths);
-    default:
-      process.stdout.write(ROUTE_USAGE + '\n');
-      return sub === undefined || sub === '--help' || sub === 'help' ? 0 : 1;
-  }
+export function routeCommand(args: string[], paths: ProductPaths): Promise<number> {
+  return runSubcommand(args, paths, ROUTE_USAGE, { add: addRoute, list: listRoutes, remove: removeRoute });
 }
 
 async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
