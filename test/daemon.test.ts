@@ -4,7 +4,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox, credentialRequest, REPO_ROOT } from './support/sandbox.js';
 
@@ -223,4 +223,41 @@ test('a secrets file with loose permissions is tightened back to 0600 on use', a
   chmodSync(secrets, 0o644);
   t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
   t.is(statSync(secrets).mode & 0o777, 0o600);
+});
+
+test('a daemon that cannot start: one stderr line naming its log, no stdout, within the bounded wait', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  // The state directory is a file: the daemon dies at start-up, every time.
+  writeFileSync(join(sandbox.configHome, 'state'), 'not a directory');
+  const started = Date.now();
+  const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '1500' } });
+  t.true(Date.now() - started < 8000);
+  t.is(answer.stdout, '');
+  t.is(answer.code, 0);
+  t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not start within 2 s \(its log: .*daemon\.log\); git will ask elsewhere\n$/);
+  // git then falls through to its prompt (disabled here) and fails cleanly.
+  const git = await sandbox.git(['ls-remote', 'https://bitbucket.org/acme/widgets.git'], { env: { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '1500' } });
+  t.not(git.code, 0);
+});
+
+test('a daemon that accepts but never answers: the helper gives up after its answer timeout', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const runtime = join(sandbox.configHome, 'run');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  // Reads every request and never answers.
+  const connections: Socket[] = [];
+  const silent = createServer((socket) => {
+    connections.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silent.listen(join(runtime, 'daemon.sock'), resolve));
+  t.teardown(() => {
+    for (const socket of connections) socket.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS: '500' } });
+  t.is(answer.stdout, '');
+  t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not answer within 0\.5 s; git will ask elsewhere\n$/);
 });
