@@ -7,6 +7,7 @@ import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
 import { isUserError } from './errors.js';
 import { ROUTE_USAGE, routeCommand } from './route-commands.js';
 import { statusCommand } from './status-command.js';
+import { INSTALL_USAGE, installCommand, uninstallCommand } from '../installer/command.js';
 
 const USAGE = `git-credential-bitbucket: a git credential helper for several Bitbucket accounts.
 
@@ -15,6 +16,8 @@ git runs it as a credential helper (get, store, erase). People run:
   route add|list|remove                which account serves which repositories
   status [--json]                      daemon, secret store, accounts, routes
   daemon start|stop|status             the per-user background daemon
+  install [--scope S] [--dry-run]      tell git to use this helper for every account URL
+  uninstall [--scope S] [--dry-run]    undo exactly what install did
   --version
 
 Files: config in $GIT_CREDENTIAL_BITBUCKET_HOME, else $XDG_CONFIG_HOME/git-credential-bitbucket.
@@ -33,6 +36,10 @@ export async function runCli(args: string[]): Promise<number> {
         return await daemonCommand(rest, paths);
       case 'status':
         return await statusCommand(rest, paths);
+      case 'install':
+        return await installCommand(rest, { paths });
+      case 'uninstall':
+        return await uninstallCommand(rest, { paths });
       case '--version':
       case 'version':
         process.stdout.write(productVersion() + '\n');
@@ -44,7 +51,7 @@ export async function runCli(args: string[]): Promise<number> {
   } catch (error) {
     if (isUserError(error) || isParseArgsError(error)) {
       process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
-      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE }[command as string];
+      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
       if (isParseArgsError(error) && usage) process.stderr.write(usage + '\n');
       return 1;
     }

@@ -1,0 +1,20 @@
+// The value of `credential.<url>.helper` that runs our entry point. git's rule (credential.c):
+// a value starting with "!" is a shell snippet; an absolute path is used as the command as is;
+// anything else is the suffix of `git credential-<name>`. git then runs the command through the
+// shell whenever it contains a shell metacharacter such as a space, so an absolute path with a
+// space must keep its leading "/" (or "C:") and have the space escaped for the shell:
+// `/opt/my tools/x.cjs` becomes `/opt/my\ tools/x.cjs`. On Windows git runs the same POSIX sh
+// (from Git for Windows), which reads "\" as an escape, so the path is written with "/".
+
+import { UserError } from '../cli/errors.js';
+
+/** Characters that need no escaping in a POSIX shell word. */
+const SAFE = /[A-Za-z0-9_@%+=:,./\u0080-\uffff-]/u;
+
+export function helperValueFor(helperPath: string, platform: NodeJS.Platform = process.platform): string {
+  const path = platform === 'win32' ? helperPath.replace(/\\/g, '/') : helperPath;
+  const absolute = path.startsWith('/') || /^[A-Za-z]:\//.test(path);
+  if (!absolute) throw new Error(`the helper path must be absolute: ${helperPath}`);
+  if (/[\n\r\0]/.test(path)) throw new UserError(`the helper's path contains a line break, which git cannot run: ${JSON.stringify(helperPath)}`);
+  return [...path].map((char) => (SAFE.test(char) ? char : `\\${char}`)).join('');
+}
