@@ -27,6 +27,9 @@ const env: NodeJS.ProcessEnv = {
   GIT_CONFIG_NOSYSTEM: '1',
   GIT_TERMINAL_PROMPT: '0',
   GIT_CREDENTIAL_BITBUCKET_HOME: configHome,
+  // The demo must run on any machine, with or without an unlocked keychain: its throwaway
+  // secrets go to the plaintext file store in the temporary directory.
+  GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: 'file',
 };
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);

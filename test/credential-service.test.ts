@@ -11,6 +11,8 @@ import type { Config } from '../src/daemon/config.js';
 import { CredentialService } from '../src/daemon/credential-service.js';
 import { REDACTED_PATHS } from '../src/daemon/log.js';
 import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
+import { OAuthClient } from '../src/daemon/oauth/oauth-client.js';
+import { TokenManager } from '../src/daemon/oauth/token-manager.js';
 
 const SECRET = 'ATATT3x-servicetest-4f3e2d1c0b9a';
 
@@ -21,7 +23,8 @@ async function service(config: Config) {
   const store = new FileSecretStore(join(dir, 'secrets.json'));
   for (const account of config.accounts) await store.set({ account: account.name, slot: 'static' }, SECRET);
   const states = new AccountStateBook(join(dir, 'state.json'));
-  return { svc: new CredentialService({ config: { current: () => config }, store, states, log }), lines, states, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const tokens = new TokenManager({ store, states, client: new OAuthClient(), log, marginMs: () => 60_000 });
+  return { svc: new CredentialService({ config: { current: () => config }, store, states, tokens, log }), lines, states, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 test('a plain-http account for a remote host gets no secret, whatever the config says', async (t) => {
@@ -29,6 +32,7 @@ test('a plain-http account for a remote host gets no secret, whatever the config
   const { svc, lines, cleanup } = await service({
     version: 1,
     daemon: {},
+    oauth: {},
     routes: [],
     accounts: [{ name: 'leaky', kind: 'datacenter', url: 'http://git.corp.example', username: 'dave', secretKind: 'access-token' }],
   });
@@ -43,6 +47,7 @@ test('each request logs one line with action, host, path, account, routing reaso
   const { svc, lines, states, cleanup } = await service({
     version: 1,
     daemon: {},
+    oauth: {},
     routes: [{ pattern: 'https://bitbucket.org/acme', account: 'work' }],
     accounts: [
       { name: 'work', kind: 'cloud', url: 'https://bitbucket.org', username: 'alice', secretKind: 'api-token' },

@@ -8,6 +8,7 @@ const account = (name: string, url: string, username: string): Account => ({ nam
 const config: Config = {
   version: 1,
   daemon: {},
+  oauth: {},
   accounts: [
     account('work', 'https://bitbucket.org', 'alice'),
     account('personal', 'https://bitbucket.org', 'alice2'),
@@ -75,6 +76,7 @@ test('Data Center project routes and suggestions use the scm/PROJECT level', (t)
   const dc: Config = {
     version: 1,
     daemon: {},
+    oauth: {},
     accounts: [account('corp', 'https://git.corp/bitbucket', 'dave'), account('bot', 'https://git.corp/bitbucket', 'bot')],
     routes: [{ pattern: 'https://git.corp/bitbucket/scm/PROJ/*', account: 'bot' }],
   };

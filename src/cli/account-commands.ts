@@ -5,30 +5,40 @@ import type { ProductPaths } from '../shared/paths.js';
 import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
+  DEFAULT_REDIRECT_PORT,
   inferKind,
   normaliseBaseUrl,
+  validateOAuthSettings,
   validateAccountName,
   validateUsername,
   type Account,
   type AccountKind,
   type StaticSecretKind,
 } from '../daemon/accounts.js';
-import { readAccountStates } from '../daemon/account-state.js';
 import { readConfig, updateConfig } from '../daemon/config.js';
 import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
-import { openSecretStore } from '../daemon/secrets/open-store.js';
-import type { SecretSlot } from '../daemon/secrets/secret-store.js';
+import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../daemon/secrets/open-store.js';
+import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
+import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { UserError } from './errors.js';
-import { printJson, printTable, readSecretFromStdin, runSubcommand } from './io.js';
+import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
 
 export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
                                        [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}]]
+                                       [--secret-store keychain|file]
+                                       [--oauth-client-id ID [--oauth-client-secret-stdin]
+                                        [--redirect-port N] [--scopes "SCOPE ..."]]
   git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND]
   git-credential-bitbucket account list [--json]
   git-credential-bitbucket account remove NAME
 
-The secret is read from stdin (one line) and kept in the secret store, never in config.json.
+Secrets are read from stdin, one per line (with both flags: the static secret first, then the
+OAuth client secret) and kept in the secret store, never in config.json. With an OAuth client,
+run \`git-credential-bitbucket login NAME\` next; the static secret, if any, is the fallback.
+The OAuth client's callback URL must be http://127.0.0.1:PORT/ (default port ${DEFAULT_REDIRECT_PORT}).
+--secret-store records where secrets are kept (default: the OS keychain; file is plaintext);
+see \`git-credential-bitbucket secrets --help\`.
 --kind is inferred from the URL (bitbucket.org is cloud, any other host datacenter).
 Default secret kind: api-token on cloud, access-token on datacenter.`;
 
@@ -46,6 +56,11 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
       kind: { type: 'string' },
       'secret-stdin': { type: 'boolean', default: false },
       'secret-kind': { type: 'string' },
+      'secret-store': { type: 'string' },
+      'oauth-client-id': { type: 'string' },
+      'oauth-client-secret-stdin': { type: 'boolean', default: false },
+      'redirect-port': { type: 'string' },
+      scopes: { type: 'string' },
     },
   });
   const name = validateAccountName(onePositional(positionals, 'NAME'));
@@ -55,35 +70,57 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const kind = values.kind ? parseKind(values.kind) : inferKind(url);
   const account: Account = { name, kind, url, username: validateUsername(values.username) };
 
-  const store = openSecretStore(paths);
+  const selectedStore = openSecretStore(paths);
+  let store: SecretStore = selectedStore;
+  const chosenStore = values['secret-store'] === undefined ? undefined : parseSecretStoreKind(values['secret-store']);
   if (values['secret-stdin']) {
     account.secretKind = usableSecretKind(kind, values['secret-kind']);
   } else if (values['secret-kind']) {
     throw new UserError('--secret-kind goes with --secret-stdin');
   }
-  const secret = values['secret-stdin'] ? readSecretFromStdin() : undefined;
+  const clientId = values['oauth-client-id'];
+  if (clientId !== undefined) {
+    const port = values['redirect-port'] === undefined ? undefined : Number(values['redirect-port']);
+    account.oauth = validateOAuthSettings({
+      clientId,
+      redirectPort: port,
+      scopes: values.scopes?.split(/[\s,]+/).filter(Boolean),
+    });
+    if (hostFor(kind).oauth.requiresClientSecret && !values['oauth-client-secret-stdin']) {
+      throw new UserError('a Bitbucket Cloud OAuth consumer has a secret: pipe it and pass --oauth-client-secret-stdin');
+    }
+  } else if (values['oauth-client-secret-stdin'] || values['redirect-port'] || values.scopes) {
+    throw new UserError('--oauth-client-secret-stdin, --redirect-port and --scopes go with --oauth-client-id');
+  }
+  const wanted = [values['secret-stdin'], values['oauth-client-secret-stdin']].filter(Boolean).length;
+  const piped = wanted > 0 ? readSecretsFromStdin(wanted) : [];
+  const secret = values['secret-stdin'] ? piped.shift() : undefined;
+  const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
   // Under the config lock from the existence check to the write, so two concurrent adds of one
   // name cannot interleave (the loser would otherwise roll back the winner's secret). The secret
   // goes first: a config entry pointing at a missing secret would fail later, at git time.
-  let storedSecret = false;
+  const written: SecretSlot[] = [];
   await updateConfig(paths.configFile, async (config) => {
     if (config.accounts.some((existing) => existing.name === name)) {
       throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
     }
-    if (secret !== undefined) {
-      await store.set({ account: name, slot: 'static' }, secret);
-      storedSecret = true;
+    if (chosenStore) store = await chooseSecretStore(selectedStore, config, chosenStore);
+    for (const [slot, value] of [['static', secret], ['oauth-client-secret', clientSecret]] as const) {
+      if (value === undefined) continue;
+      await store.set({ account: name, slot }, value);
+      written.push(slot);
     }
     config.accounts.push(account);
   }).catch(async (error: unknown) => {
     // Undo only what this run wrote; never touch a secret that was there before.
-    if (storedSecret) await store.delete({ account: name, slot: 'static' });
+    for (const slot of written) await store.delete({ account: name, slot });
     throw error;
   });
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
-    : 'no secret yet';
-  process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}.\n`);
+    : 'no static secret';
+  const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
+  process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   return 0;
 }
 
@@ -97,7 +134,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
   const account = findAccount(readConfig(paths.configFile).accounts, name);
   const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
-  const secret = readSecretFromStdin();
+  const [secret] = readSecretsFromStdin(1) as [string];
   const store = openSecretStore(paths);
   await store.set({ account: name, slot: 'static' }, secret);
   await updateConfig(paths.configFile, (config) => {
@@ -109,29 +146,15 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
 
 async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
-  const accounts = readConfig(paths.configFile).accounts;
-  const states = readAccountStates(paths.stateFile);
-  const rows = accounts.map((account) => ({
-    ...account,
-    secretKind: account.secretKind ?? null,
-    rejectedAt: states.get(account.name)?.rejectedAt ?? null,
-    lastSuccessAt: states.get(account.name)?.lastSuccessAt ?? null,
-  }));
+  const rows = await summariseAccounts(readConfig(paths.configFile), openSecretStore(paths), paths);
   if (values.json) {
     printJson(rows);
   } else if (rows.length === 0) {
     process.stdout.write('No accounts. Add one with `git-credential-bitbucket account add`.\n');
   } else {
     printTable(
-      ['NAME', 'KIND', 'URL', 'USERNAME', 'SECRET', 'STATE'],
-      rows.map((row) => [
-        row.name,
-        row.kind,
-        row.url,
-        row.username,
-        row.secretKind ? describeSecretKind(row.secretKind) : '-',
-        row.rejectedAt ? `rejected at ${row.rejectedAt}` : row.lastSuccessAt ? `ok at ${row.lastSuccessAt}` : '-',
-      ]),
+      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE'],
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row), describeState(row)]),
     );
   }
   return 0;
@@ -140,6 +163,8 @@ async function listAccounts(args: string[], paths: ProductPaths): Promise<number
 async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const name = onePositional(positionals, 'NAME');
+  const store = openSecretStore(paths);
+  await store.list(); // a store that cannot be used fails here, before the config changes
   const removedRoutes = await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name);
     config.accounts = config.accounts.filter((account) => account.name !== name);
@@ -147,9 +172,7 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
     config.routes = config.routes.filter((route) => route.account !== name);
     return dropped;
   });
-  const store = openSecretStore(paths);
-  const slots: SecretSlot[] = (await store.list()).filter((ref) => ref.account === name).map((ref) => ref.slot);
-  for (const slot of slots) await store.delete({ account: name, slot });
+  const slots = await deleteAccountSecrets(store, name);
   process.stdout.write(
     `Removed account ${name}, ${slots.length} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
@@ -165,6 +188,11 @@ export function findAccount(accounts: Account[], name: string): Account {
     throw new UserError(`no account named ${name} (accounts: ${known}); see \`git-credential-bitbucket account list\``);
   }
   return account;
+}
+
+function parseSecretStoreKind(kind: string): SecretStoreKind {
+  if (!(SECRET_STORE_KINDS as readonly string[]).includes(kind)) throw new UserError(`--secret-store must be one of ${SECRET_STORE_KINDS.join(', ')}`);
+  return kind as SecretStoreKind;
 }
 
 function parseKind(kind: string): AccountKind {

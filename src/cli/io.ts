@@ -6,17 +6,22 @@ import { UserError } from './errors.js';
 
 const MAX_SECRET_BYTES = 16 * 1024;
 
-/** Reads a secret piped on stdin (one line; the trailing newline is not part of it). */
-export function readSecretFromStdin(): string {
+/**
+ * Reads `count` secrets piped on stdin, one per line (the trailing newline is not part of a
+ * secret). Two flags can ask for one each: --secret-stdin first, then --oauth-client-secret-stdin.
+ */
+export function readSecretsFromStdin(count: number): string[] {
   if (process.stdin.isTTY) {
-    throw new UserError('--secret-stdin reads the secret from a pipe, e.g. `printf %s "$TOKEN" | git-credential-bitbucket ...`');
+    throw new UserError('secrets are read from a pipe, e.g. `printf %s "$TOKEN" | git-credential-bitbucket ...`');
   }
   const raw = readFileSync(0);
-  if (raw.byteLength > MAX_SECRET_BYTES) throw new UserError(`the secret on stdin is larger than ${MAX_SECRET_BYTES / 1024} KiB`);
-  const secret = raw.toString('utf8').replace(/\r?\n$/, '');
-  if (secret === '') throw new UserError('no secret on stdin');
-  if (/[\r\n\0]/.test(secret)) throw new UserError('the secret on stdin spans several lines; pipe exactly one line');
-  return secret;
+  if (raw.byteLength > MAX_SECRET_BYTES * count) throw new UserError(`the secrets on stdin are larger than ${(MAX_SECRET_BYTES * count) / 1024} KiB`);
+  const lines = raw.toString('utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  if (lines.length !== count || lines.some((line) => line === '')) {
+    throw new UserError(count === 1 ? 'expected exactly one secret (one line) on stdin' : `expected ${count} secrets on stdin, one per line`);
+  }
+  if (lines.some((line) => line.includes('\0'))) throw new UserError('a secret on stdin contains a NUL byte');
+  return lines;
 }
 
 export function printJson(value: unknown): void {

@@ -5,7 +5,9 @@ import { productVersion } from '../daemon/version.js';
 import { ACCOUNT_USAGE, accountCommand } from './account-commands.js';
 import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
 import { isUserError } from './errors.js';
+import { LOGIN_USAGE, loginCommand } from './login-command.js';
 import { ROUTE_USAGE, routeCommand } from './route-commands.js';
+import { SECRETS_USAGE, secretsCommand } from './secrets-commands.js';
 import { statusCommand } from './status-command.js';
 import { INSTALL_USAGE, installCommand, uninstallCommand } from '../installer/command.js';
 
@@ -14,6 +16,8 @@ const USAGE = `git-credential-bitbucket: a git credential helper for several Bit
 git runs it as a credential helper (get, store, erase). People run:
   account add|set-secret|list|remove   the Bitbucket accounts and their secrets
   route add|list|remove                which account serves which repositories
+  secrets migrate --to keychain|file   move the secrets to the OS keychain or the plaintext file
+  login NAME [--no-browser]            log an account in with OAuth (browser or pasted code)
   status [--json]                      daemon, secret store, accounts, routes
   daemon start|stop|status             the per-user background daemon
   install [--scope S] [--dry-run]      tell git to use this helper for every account URL
@@ -36,6 +40,10 @@ export async function runCli(args: string[]): Promise<number> {
         return await daemonCommand(rest, paths);
       case 'status':
         return await statusCommand(rest, paths);
+      case 'secrets':
+        return await secretsCommand(rest, paths);
+      case 'login':
+        return await loginCommand(rest, paths);
       case 'install':
         return await installCommand(rest, { paths });
       case 'uninstall':
@@ -51,7 +59,7 @@ export async function runCli(args: string[]): Promise<number> {
   } catch (error) {
     if (isUserError(error) || isParseArgsError(error)) {
       process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
-      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
+      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, login: LOGIN_USAGE, secrets: SECRETS_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
       if (isParseArgsError(error) && usage) process.stderr.write(usage + '\n');
       return 1;
     }

@@ -3,36 +3,24 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { readAccountStates } from '../daemon/account-state.js';
 import { readConfig } from '../daemon/config.js';
-import { describeSecretKind } from '../daemon/hosts/host.js';
-import { openSecretStore } from '../daemon/secrets/open-store.js';
+import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../daemon/secrets/open-store.js';
+import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { daemonInfo, describeDaemon } from './daemon-commands.js';
 import { printJson } from './io.js';
 
 export async function statusCommand(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const config = readConfig(paths.configFile);
-  const states = readAccountStates(paths.stateFile);
   const store = openSecretStore(paths);
-  const stored = new Set((await store.list()).map((ref) => `${ref.account}/${ref.slot}`));
+  const storeReport = await reportSecretStore(store);
   const daemon = await daemonInfo(paths, false);
-  const accounts = config.accounts.map((account) => ({
-    name: account.name,
-    kind: account.kind,
-    url: account.url,
-    username: account.username,
-    auth: account.secretKind ?? null,
-    secretStored: stored.has(`${account.name}/static`),
-    rejectedAt: states.get(account.name)?.rejectedAt ?? null,
-    rejectedPath: states.get(account.name)?.rejectedPath ?? null,
-    lastSuccessAt: states.get(account.name)?.lastSuccessAt ?? null,
-  }));
+  const accounts = await summariseAccounts(config, store, paths);
   if (values.json) {
     printJson({
       daemon: daemon ? { running: true, ...daemon } : { running: false, socketPath: paths.socketPath },
       configFile: paths.configFile,
-      secretStore: { name: store.name, plaintext: store.plaintext, location: store.location },
+      secretStore: storeReport,
       accounts,
       routes: config.routes,
     });
@@ -41,17 +29,9 @@ export async function statusCommand(args: string[], paths: ProductPaths): Promis
   const lines = [
     describeDaemon(daemon, paths),
     `Config: ${paths.configFile}`,
-    `Secret store: ${store.name} (${store.location})${store.plaintext ? ' — PLAINTEXT: readable by anyone who can read your files' : ''}`,
+    describeSecretStoreReport(storeReport),
     `Accounts (${accounts.length}):`,
-    ...accounts.map((account) => {
-      const secret = account.auth ? `${describeSecretKind(account.auth)}${account.secretStored ? '' : ' (MISSING from the store)'}` : 'no secret';
-      const state = account.rejectedAt
-        ? `REJECTED at ${account.rejectedAt}${account.rejectedPath ? ` for ${account.rejectedPath}` : ''}`
-        : account.lastSuccessAt
-          ? `last success ${account.lastSuccessAt}`
-          : 'not used yet';
-      return `  ${account.name}: ${account.kind} ${account.url}, user ${account.username}, ${secret}; ${state}`;
-    }),
+    ...accounts.map((account) => `  ${account.name}: ${account.kind} ${account.url}, user ${account.username}, ${describeAuth(account)}; ${describeState(account)}`),
     `Routes (${config.routes.length}):`,
     ...config.routes.map((route) => `  ${route.pattern} → ${route.account}`),
   ];

@@ -7,6 +7,17 @@ export const ACCOUNT_KINDS: readonly AccountKind[] = ['cloud', 'datacenter'];
 export type StaticSecretKind = 'api-token' | 'access-token' | 'app-password' | 'password';
 export const STATIC_SECRET_KINDS: readonly StaticSecretKind[] = ['api-token', 'access-token', 'app-password', 'password'];
 
+/** An account's OAuth client (Cloud: an OAuth consumer; Data Center: an incoming application link). */
+export interface OAuthSettings {
+  clientId: string;
+  /** The loopback port of the redirect URI registered with the client: http://127.0.0.1:PORT/ */
+  redirectPort: number;
+  /** Requested scopes (Data Center); Cloud takes the consumer's permissions. */
+  scopes?: string[];
+}
+
+export const DEFAULT_REDIRECT_PORT = 47823;
+
 export interface Account {
   name: string;
   kind: AccountKind;
@@ -15,6 +26,8 @@ export interface Account {
   username: string;
   /** What the static secret in the secret store is; absent when the account has none. */
   secretKind?: StaticSecretKind;
+  /** OAuth login; when set, OAuth is the first choice and the static secret the fallback. */
+  oauth?: OAuthSettings;
 }
 
 export interface Route {
@@ -39,6 +52,24 @@ export function validateUsername(username: string): string {
     throw new ValidationError('the username must be non-empty, without spaces or ":"');
   }
   return username;
+}
+
+export function validateOAuthSettings(raw: { clientId?: unknown; redirectPort?: unknown; scopes?: unknown }, where = 'oauth'): OAuthSettings {
+  if (typeof raw.clientId !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(raw.clientId)) {
+    throw new ValidationError(`${where}.clientId must be the OAuth client id (printable, no spaces)`);
+  }
+  const port = raw.redirectPort ?? DEFAULT_REDIRECT_PORT;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ValidationError(`${where}.redirectPort must be a port number from 1 to 65535`);
+  }
+  const settings: OAuthSettings = { clientId: raw.clientId, redirectPort: port };
+  if (raw.scopes !== undefined) {
+    if (!Array.isArray(raw.scopes) || !raw.scopes.every((scope) => typeof scope === 'string' && /^[\x21-\x7e]+$/.test(scope))) {
+      throw new ValidationError(`${where}.scopes must be a list of scope names`);
+    }
+    settings.scopes = raw.scopes as string[];
+  }
+  return settings;
 }
 
 export interface Origin {

@@ -11,15 +11,25 @@ import {
   normaliseBaseUrl,
   normaliseRoutePattern,
   validateAccountName,
+  validateOAuthSettings,
   validateUsername,
   type Account,
   type Route,
 } from './accounts.js';
 import { ChangeAwareFile, withFileLock, writeFileAtomic } from './files.js';
+import { SECRET_STORE_KINDS, type SecretStoreKind } from './secrets/secret-store.js';
 
 export interface DaemonSettings {
   /** The daemon exits after this long without a request. */
   idleTimeoutSeconds?: number;
+}
+
+export interface OAuthTiming {
+  /**
+   * An access token is handed to git only while it stays valid this much longer: a long push
+   * must not outlive its token. Default 300 s.
+   */
+  refreshMarginSeconds?: number;
 }
 
 export interface Config {
@@ -27,6 +37,9 @@ export interface Config {
   accounts: Account[];
   routes: Route[];
   daemon: DaemonSettings;
+  oauth: OAuthTiming;
+  /** Where secrets live; absent means the keychain (see secrets/open-store.ts). */
+  secretStore?: SecretStoreKind;
 }
 
 export class ConfigError extends Error {
@@ -39,7 +52,7 @@ export class ConfigError extends Error {
 }
 
 export function emptyConfig(): Config {
-  return { version: 1, accounts: [], routes: [], daemon: {} };
+  return { version: 1, accounts: [], routes: [], daemon: {}, oauth: {} };
 }
 
 /** The longest idle time accepted: a week (Node timers cannot exceed about 24.8 days). */
@@ -130,7 +143,23 @@ function validateConfig(raw: unknown): Config {
     }
     daemon.idleTimeoutSeconds = value;
   }
-  return { version: 1, accounts, routes, daemon };
+  const oauthRaw = expectObject(root.oauth ?? {}, 'oauth');
+  const oauth: OAuthTiming = {};
+  if (oauthRaw.refreshMarginSeconds !== undefined) {
+    const value = oauthRaw.refreshMarginSeconds;
+    if (typeof value !== 'number' || !(value >= 0) || value > 3600) {
+      throw new ValidationError('oauth.refreshMarginSeconds must be a number of seconds from 0 to 3600');
+    }
+    oauth.refreshMarginSeconds = value;
+  }
+  const config: Config = { version: 1, accounts, routes, daemon, oauth };
+  if (root.secretStore !== undefined) {
+    if (!(SECRET_STORE_KINDS as readonly unknown[]).includes(root.secretStore)) {
+      throw new ValidationError(`secretStore must be one of ${SECRET_STORE_KINDS.join(', ')}`);
+    }
+    config.secretStore = root.secretStore as SecretStoreKind;
+  }
+  return config;
 }
 
 function validateAccount(raw: unknown, where: string): Account {
@@ -154,6 +183,7 @@ function validateAccount(raw: unknown, where: string): Account {
     }
     account.secretKind = secretKind as Account['secretKind'];
   }
+  if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);
   return account;
 }
 

@@ -11,6 +11,7 @@ import type { AccountStateBook } from './account-state.js';
 import type { Config } from './config.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
+import type { TokenManager } from './oauth/token-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 
 export interface CredentialAnswer {
@@ -27,6 +28,7 @@ export interface CredentialServiceDeps {
   config: ConfigSource;
   store: SecretStore;
   states: AccountStateBook;
+  tokens: TokenManager;
   log: Logger;
 }
 
@@ -95,33 +97,61 @@ export class CredentialService {
   }
 
   private async get(account: Account): Promise<Outcome> {
-    const host = hostFor(account.kind);
-    if (!account.secretKind) {
-      return refuse('get', account, `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``);
+    if (!account.oauth) {
+      const fixed = await this.staticSecret(account);
+      return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, []);
     }
-    const unusable = host.unusableSecretReason(account.secretKind);
+    const result = await this.deps.tokens.accessToken(account);
+    if (result.kind === 'token') {
+      const attributes: Array<[string, string]> = [
+        ['username', hostFor(account.kind).oauth.gitUsername(account)],
+        ['password', result.token],
+        // git >= 2.41 drops the credential in time; older git ignores the attribute.
+        ['password_expiry_utc', String(Math.floor(result.expiresAt / 1000))],
+      ];
+      return answered(account, 'answered-oauth', attributes, []);
+    }
+    const problem = `account ${account.name}: ${result.reason}`;
+    const advice = result.kind === 'needs-login' ? `Run \`git-credential-bitbucket login ${account.name}\`` : 'It will be retried shortly';
+    const fallback = account.secretKind ? await this.staticSecret(account) : undefined;
+    if (fallback && 'attributes' in fallback) {
+      return answered(account, `static-fallback-${result.kind}`, fallback.attributes, [`${problem}; using its ${describeSecretKind(account.secretKind!)}. ${advice}`]);
+    }
+    return refuse('get', account, `${problem}. ${advice}`);
+  }
+
+  /** The account's static secret as git attributes, or why there is none to give. */
+  private async staticSecret(account: Account): Promise<{ attributes: Array<[string, string]> } | { problem: string }> {
+    if (!account.secretKind) {
+      return { problem: `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
+    }
+    const unusable = hostFor(account.kind).unusableSecretReason(account.secretKind);
     if (unusable) {
-      return refuse('get', account, `account ${account.name} (${account.url}) has a ${describeSecretKind(account.secretKind)}: ${unusable}; then run \`git-credential-bitbucket account set-secret ${account.name} --secret-kind api-token --secret-stdin\``);
+      return { problem: `account ${account.name} (${account.url}) has a ${describeSecretKind(account.secretKind)}: ${unusable}; then run \`git-credential-bitbucket account set-secret ${account.name} --secret-kind api-token --secret-stdin\`` };
     }
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
     if (secret === undefined) {
-      return refuse('get', account, `no secret for account ${account.name} (${account.url}) in the ${this.deps.store.name} store; add it with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``);
+      return { problem: `no secret for account ${account.name} (${account.url}) in the ${this.deps.store.name} store; add it with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
     }
-    return {
-      outcome: 'answered',
-      account: account.name,
-      answer: { attributes: [['username', host.gitUsername(account, account.secretKind)], ['password', secret]], messages: [] },
-    };
+    return { attributes: [['username', hostFor(account.kind).gitUsername(account, account.secretKind)], ['password', secret]] };
   }
 
   private async store(account: Account, credential: Credential): Promise<Outcome> {
     // git reports every credential that worked, whoever supplied it; only ours tells us anything.
-    if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
+    // An oauth_refresh_token from git is ignored: the daemon's own refresh token is the one that counts.
+    if (!(await this.isOurSecret(account, credential)) && !(await this.isOurAccessToken(account, credential))) {
+      return { outcome: 'ignored', account: account.name, answer: NOTHING };
+    }
     this.deps.states.markSucceeded(account.name);
     return { outcome: 'success-recorded', account: account.name, answer: NOTHING };
   }
 
   private async erase(account: Account, credential: Credential): Promise<Outcome> {
+    if (await this.isOurAccessToken(account, credential)) {
+      // The next get refreshes; the refresh token and any static secret stay.
+      await this.deps.tokens.forget(account.name);
+      return { outcome: 'access-token-dropped', account: account.name, answer: NOTHING };
+    }
     if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
     this.deps.states.markRejected(account.name, credential.path);
     const what = account.secretKind ? describeSecretKind(account.secretKind) : 'secret';
@@ -138,11 +168,21 @@ export class CredentialService {
     };
   }
 
+  private async isOurAccessToken(account: Account, credential: Credential): Promise<boolean> {
+    if (!account.oauth || credential.password === undefined) return false;
+    const token = await this.deps.tokens.currentToken(account.name);
+    return token !== undefined && sameSecret(token, credential.password);
+  }
+
   private async isOurSecret(account: Account, credential: Credential): Promise<boolean> {
     if (credential.password === undefined || !account.secretKind) return false;
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
     return secret !== undefined && sameSecret(secret, credential.password);
   }
+}
+
+function answered(account: Account, outcome: string, attributes: Array<[string, string]>, messages: string[]): Outcome {
+  return { outcome, account: account.name, answer: { attributes, messages } };
 }
 
 function refuse(action: CredentialAction, account: Account, message: string): Outcome {

@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { AccountStateBook } from './account-state.js';
-import { ConfigCache, ConfigError, MAX_IDLE_TIMEOUT_SECONDS } from './config.js';
+import { ConfigCache, ConfigError, MAX_IDLE_TIMEOUT_SECONDS, type Config } from './config.js';
 import { CredentialService } from './credential-service.js';
+import { OAuthClient } from './oauth/oauth-client.js';
+import { TokenManager } from './oauth/token-manager.js';
 import { ensurePrivateDir, withFileLock } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
@@ -17,6 +19,8 @@ import { createDaemonServer } from './server.js';
 import { productVersion } from './version.js';
 
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
+/** Longer than a long push: a token handed to git must outlive the operation. */
+const DEFAULT_REFRESH_MARGIN_SECONDS = 300;
 /** How long a shutdown waits for answers already being worked on. */
 const DRAIN_TIMEOUT_MS = 2000;
 const isWindows = process.platform === 'win32';
@@ -39,12 +43,16 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   if (!isWindows) ensurePrivateDir(where.runtimeDir);
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
-  const service = new CredentialService({
-    config,
-    store: openSecretStore(where),
-    states: new AccountStateBook(where.stateFile),
+  const store = openSecretStore(where);
+  const states = new AccountStateBook(where.stateFile);
+  const tokens = new TokenManager({
+    store,
+    states,
+    client: new OAuthClient(),
     log: logger,
+    marginMs: () => refreshMarginSeconds() * 1000,
   });
+  const service = new CredentialService({ config, store, states, tokens, log: logger });
 
   const startedAt = new Date();
   let requests = 0;
@@ -52,16 +60,20 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   let socketInode: number | undefined;
   let stopping = false;
 
-  const idleTimeoutSeconds = (): number => {
-    const fromEnv = Number(process.env.GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT);
-    if (Number.isFinite(fromEnv) && fromEnv > 0) return Math.min(fromEnv, MAX_IDLE_TIMEOUT_SECONDS);
+  /** A number of seconds from the environment, else from config.json, else the default. */
+  const setting = (envName: string, fromConfig: (current: Config) => number | undefined, fallback: number, range: [number, number]): number => {
+    const raw = process.env[envName];
+    const fromEnv = Number(raw);
+    if (raw && Number.isFinite(fromEnv) && fromEnv >= range[0]) return Math.min(fromEnv, range[1]);
     try {
-      return config.current().daemon.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS;
+      return fromConfig(config.current()) ?? fallback;
     } catch (error) {
-      if (error instanceof ConfigError) return DEFAULT_IDLE_TIMEOUT_SECONDS;
+      if (error instanceof ConfigError) return fallback;
       throw error;
     }
   };
+  const idleTimeoutSeconds = () => setting('GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT', (c) => c.daemon.idleTimeoutSeconds, DEFAULT_IDLE_TIMEOUT_SECONDS, [0.001, MAX_IDLE_TIMEOUT_SECONDS]);
+  const refreshMarginSeconds = () => setting('GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN', (c) => c.oauth.refreshMarginSeconds, DEFAULT_REFRESH_MARGIN_SECONDS, [0, 3600]);
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
@@ -85,6 +97,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       requests++;
       armIdleTimer();
     },
+    onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
   });
 

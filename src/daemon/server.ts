@@ -14,6 +14,8 @@ export interface ServerHooks {
   info(): DaemonInfo;
   /** A request arrived (resets the idle timer). */
   onActivity(): void;
+  /** The CLI changed an account's secrets (after `login`). */
+  onReload(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
 }
@@ -81,6 +83,10 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       case 'ping':
         send(socket, { v: WIRE_VERSION, type: 'pong', ...hooks.info() });
         return;
+      case 'reload':
+        hooks.onReload(request.account);
+        send(socket, { v: WIRE_VERSION, type: 'ok' });
+        return;
       case 'stop':
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
@@ -120,6 +126,10 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
   if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
+  if (message.type === 'reload') {
+    if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'reload names an account by its name') };
+    return message.account === undefined ? { v: WIRE_VERSION, type: 'reload' } : { v: WIRE_VERSION, type: 'reload', account: message.account };
+  }
   if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
   if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {
     return { error: failure('bad-request', 'unknown credential action') };

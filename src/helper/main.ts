@@ -14,7 +14,7 @@ import { readRequest } from './stdin.js';
 const PREFIX = 'git-credential-bitbucket: ';
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 /** Sub-commands people type; anything else is an action git may add in future, ignored as git asks. */
-const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'install', 'uninstall', 'help', '--help', '-h', '--version', 'version']);
+const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'secrets', 'login', 'install', 'uninstall', 'help', '--help', '-h', '--version', 'version']);
 
 async function runGitAction(action: CredentialAction): Promise<void> {
   let credential;
@@ -43,7 +43,9 @@ async function main(command: string | undefined): Promise<void> {
     await runGitAction(command as CredentialAction);
   } else if (command === undefined || CLI_COMMANDS.has(command)) {
     const { runCli } = await import('../cli/main.js');
-    process.exitCode = await runCli(process.argv.slice(2));
+    // Exit at once: a keychain call that never returns (an unanswered unlock prompt) must not
+    // keep a command alive after it has reported the problem.
+    process.exit(await runCli(process.argv.slice(2)));
   }
 }
 

@@ -13,6 +13,8 @@ export type CredentialAction = 'get' | 'store' | 'erase';
 export type DaemonRequest =
   | { v: number; type: 'credential'; action: CredentialAction; credential: Credential }
   | { v: number; type: 'ping' }
+  /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
+  | { v: number; type: 'reload'; account?: string }
   | { v: number; type: 'stop' };
 
 export interface DaemonInfo {

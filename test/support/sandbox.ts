@@ -29,6 +29,19 @@ export interface RunOptions {
   secretOutput?: boolean;
 }
 
+export interface SandboxOptions {
+  useHttpPath?: boolean;
+  /**
+   * The secret store every process of this sandbox uses. 'file' (the default for tests) and
+   * 'keychain' are passed as GIT_CREDENTIAL_BITBUCKET_SECRET_STORE; 'default' leaves the choice
+   * to the product (config.json, else the keychain). Keychain sandboxes need `env` pointing at a
+   * test keyring (test/support/keyring.ts).
+   */
+  secretStore?: 'file' | 'keychain' | 'default';
+  /** Added to (or, with undefined values, removed from) every process's environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export class Sandbox {
   readonly root: string;
   readonly home: string;
@@ -37,7 +50,9 @@ export class Sandbox {
   private readonly secrets = new Set<string>();
   private readonly outputs: string[] = [];
 
-  constructor(options: { useHttpPath?: boolean } = {}) {
+  readonly secretStore: 'file' | 'keychain' | 'default';
+
+  constructor(options: SandboxOptions = {}) {
     this.root = mkdtempSync(join(tmpdir(), 'gcb-test-'));
     this.home = join(this.root, 'home');
     this.configHome = join(this.root, 'gcb');
@@ -74,6 +89,14 @@ export class Sandbox {
       // A daemon a failed test leaves behind goes away by itself.
       GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '120',
     });
+    // Never the user's keyring: a keychain sandbox gets a test keyring's address through `env`.
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    this.secretStore = options.secretStore ?? 'file';
+    if (this.secretStore !== 'default') env.GIT_CREDENTIAL_BITBUCKET_SECRET_STORE = this.secretStore;
+    for (const [key, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) delete env[key];
+      else env[key] = value;
+    }
     this.env = env;
   }
 
@@ -152,9 +175,11 @@ export class Sandbox {
   /** Where a tracked secret appears in printed output or in a file of ours, if anywhere. */
   findSecretLeaks(): string[] {
     const haystacks: Array<[string, string]> = this.outputs.map((text, i) => [`output #${i}`, text]);
-    for (const file of walk(this.configHome)) {
-      // The file secret store is the one place secrets are meant to be (documented as plaintext).
-      if (file === join(this.configHome, 'secrets.json')) continue;
+    // With the file store, secrets.json is the one place secrets are meant to be (documented as
+    // plaintext); otherwise no file anywhere in the sandbox (HOME, config, state) may hold one.
+    const fileStore = this.secretStore === 'file' || (this.secretStore === 'default' && this.configuredSecretStore() === 'file');
+    for (const file of walk(fileStore ? this.configHome : this.root)) {
+      if (fileStore && file === join(this.configHome, 'secrets.json')) continue;
       haystacks.push([file, readFileSync(file, 'latin1')]);
     }
     const leaks: string[] = [];
@@ -164,6 +189,14 @@ export class Sandbox {
       }
     }
     return leaks;
+  }
+
+  private configuredSecretStore(): unknown {
+    try {
+      return (JSON.parse(readFileSync(join(this.configHome, 'config.json'), 'utf8')) as { secretStore?: unknown }).secretStore;
+    } catch {
+      return undefined;
+    }
   }
 
   assertNoSecretLeaks(t: ExecutionContext): void {

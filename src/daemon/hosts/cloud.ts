@@ -10,6 +10,13 @@ export const cloudHost: Host = {
     // and app passwords go with the Bitbucket username (never the e-mail address).
     return secretKind === 'access-token' ? 'x-token-auth' : account.username;
   },
+  oauth: {
+    // The base URL is https://bitbucket.org (or the simulator); the API host is not involved.
+    endpoints: (account) => ({ authorize: `${account.url}/site/oauth2/authorize`, token: `${account.url}/site/oauth2/access_token` }),
+    usesPkce: false,
+    requiresClientSecret: true,
+    gitUsername: () => 'x-token-auth',
+  },
   unusableSecretReason(secretKind) {
     if (secretKind === 'app-password') {
       return 'Bitbucket Cloud app passwords stopped working on 2026-06-09; create an API token with the read:repository:bitbucket and write:repository:bitbucket scopes at https://id.atlassian.com/manage-profile/security/api-tokens';

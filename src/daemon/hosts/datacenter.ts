@@ -11,6 +11,13 @@ export const dataCenterHost: Host = {
     // authtype capability (2.46+) and belongs to the Data Center issue.
     return account.username;
   },
+  oauth: {
+    endpoints: (account) => ({ authorize: `${account.url}/rest/oauth2/latest/authorize`, token: `${account.url}/rest/oauth2/latest/token` }),
+    usesPkce: true,
+    requiresClientSecret: false,
+    // Data Center takes an OAuth token as the user's password.
+    gitUsername: (account) => account.username,
+  },
   unusableSecretReason(secretKind) {
     if (secretKind === 'api-token' || secretKind === 'app-password') {
       return `Bitbucket Data Center has no ${secretKind === 'api-token' ? 'API tokens' : 'app passwords'}; use a personal or HTTP access token (--secret-kind access-token)`;

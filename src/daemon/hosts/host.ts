@@ -13,6 +13,18 @@ export interface Host {
   unusableSecretReason(secretKind: StaticSecretKind): string | undefined;
   /** The secret kind assumed when `account add` is given none. */
   readonly defaultSecretKind: StaticSecretKind;
+  readonly oauth: OAuthProfile;
+}
+
+/** How this kind of Bitbucket speaks OAuth 2.0 (authorization-code grant with refresh). */
+export interface OAuthProfile {
+  endpoints(account: Account): { authorize: string; token: string };
+  /** Data Center wants PKCE (S256); Cloud does not support it. */
+  readonly usesPkce: boolean;
+  /** Cloud consumers always have a secret; Data Center links may be public clients. */
+  readonly requiresClientSecret: boolean;
+  /** The username git sends with an OAuth access token. */
+  gitUsername(account: Account): string;
 }
 
 export function hostFor(kind: AccountKind): Host {

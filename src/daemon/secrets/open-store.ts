@@ -1,9 +1,231 @@
-// Chooses the secret store for this configuration.
+// Chooses the secret store for this configuration: the one place that does (the daemon and the
+// CLI call it; the thin helper never does, so it never loads keytar).
+//
+// Selection, first match wins:
+//   1. GIT_CREDENTIAL_BITBUCKET_SECRET_STORE=keychain|file (an explicit choice for this process:
+//      CI runners, the test harness);
+//   2. an unfinished migration (secrets-migration.json): its target, reading the source too;
+//   3. "secretStore" in config.json;
+//   4. secrets.json exists (set up before the keychain store existed): the file store, and
+//      `status` suggests `secrets migrate --to keychain`;
+//   5. the keychain.
+// The choice is re-read on every operation, so the daemon follows a migration at once. A chosen
+// keychain that cannot be used is an error, never a reason to write plaintext.
 
-import type { ProductPaths } from '../../shared/paths.js';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Env, ProductPaths } from '../../shared/paths.js';
+import { ConfigCache, type Config } from '../config.js';
 import { FileSecretStore } from './file-store.js';
-import type { SecretStore } from './secret-store.js';
+import { KeychainSecretStore, type KeychainOptions } from './keychain-store.js';
+import { MigratingSecretStore, readMigrationMarker, withMigrationLock, type MigrationMarker } from './migration.js';
+import { SECRET_STORE_KINDS, SecretStoreError, type SecretRef, type SecretStore, type SecretStoreKind } from './secret-store.js';
 
-export function openSecretStore(paths: ProductPaths): SecretStore {
-  return new FileSecretStore(paths.secretsFile);
+export const SECRET_STORE_ENV = 'GIT_CREDENTIAL_BITBUCKET_SECRET_STORE';
+
+export type SelectionReason = 'environment' | 'migration' | 'config' | 'existing-file' | 'default';
+
+export interface StoreSelection {
+  kind: SecretStoreKind;
+  reason: SelectionReason;
+  migration?: MigrationMarker;
+}
+
+export interface OpenStoreOptions {
+  env?: Env;
+  /** Overrides for the keychain store (tests). */
+  keychain?: Partial<KeychainOptions>;
+}
+
+export function openSecretStore(paths: ProductPaths, options: OpenStoreOptions = {}): SelectedSecretStore {
+  return new SelectedSecretStore(paths, options);
+}
+
+/** The store the current selection names, resolved again for every operation. */
+export class SelectedSecretStore implements SecretStore {
+  private readonly env: Env;
+  private readonly config: ConfigCache;
+  private readonly stores: Partial<Record<SecretStoreKind, SecretStore>> = {};
+
+  constructor(
+    private readonly paths: ProductPaths,
+    private readonly options: OpenStoreOptions,
+  ) {
+    this.env = options.env ?? process.env;
+    this.config = new ConfigCache(paths.configFile);
+  }
+
+  get name(): string {
+    return this.current().name;
+  }
+
+  get plaintext(): boolean {
+    return this.current().plaintext;
+  }
+
+  get location(): string {
+    return this.current().location;
+  }
+
+  get(ref: SecretRef): Promise<string | undefined> {
+    return this.current().get(ref);
+  }
+
+  set(ref: SecretRef, value: string): Promise<void> {
+    return this.current().set(ref, value);
+  }
+
+  delete(ref: SecretRef): Promise<boolean> {
+    return this.current().delete(ref);
+  }
+
+  list(): Promise<SecretRef[]> {
+    return this.current().list();
+  }
+
+  selection(): StoreSelection {
+    const fromEnv = this.env[SECRET_STORE_ENV];
+    if (fromEnv) {
+      if (!(SECRET_STORE_KINDS as readonly string[]).includes(fromEnv)) {
+        throw new SecretStoreError(`${SECRET_STORE_ENV} must be one of ${SECRET_STORE_KINDS.join(', ')} (it is ${JSON.stringify(fromEnv)})`);
+      }
+      return { kind: fromEnv as SecretStoreKind, reason: 'environment' };
+    }
+    const migration = readMigrationMarker(this.paths);
+    if (migration) return { kind: migration.to, reason: 'migration', migration };
+    const configured = this.config.current().secretStore;
+    if (configured) return { kind: configured, reason: 'config' };
+    if (existsSync(this.paths.secretsFile)) return { kind: 'file', reason: 'existing-file' };
+    return { kind: 'keychain', reason: 'default' };
+  }
+
+  /** One of the two stores, whatever the selection (for `secrets migrate` and `status`). */
+  store(kind: SecretStoreKind): SecretStore {
+    let store = this.stores[kind];
+    if (!store) {
+      store =
+        kind === 'file'
+          ? new FileSecretStore(this.paths.secretsFile)
+          : new KeychainSecretStore({ prefix: keychainPrefix(this.paths), ...keychainEnvOptions(this.env), ...this.options.keychain });
+      this.stores[kind] = store;
+    }
+    return store;
+  }
+
+  private current(): SecretStore {
+    const selection = this.selection();
+    const target = this.store(selection.kind);
+    if (!selection.migration) return target;
+    return new MigratingSecretStore(target, this.store(selection.migration.from), (task) => withMigrationLock(this.paths, task));
+  }
+}
+
+/**
+ * Keychain entries of the default profile are plain `<account>/<slot>`; another config directory
+ * (GIT_CREDENTIAL_BITBUCKET_HOME, a test) prefixes its path, so profiles never share an entry.
+ */
+export function keychainPrefix(paths: ProductPaths): string {
+  return paths.configDir === join(homedir(), '.config', 'git-credential-bitbucket') ? '' : `${paths.configDir}:`;
+}
+
+function keychainEnvOptions(env: Env): Partial<KeychainOptions> {
+  const options: Partial<KeychainOptions> = {};
+  const timeout = Number(env.GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_TIMEOUT_MS);
+  if (Number.isFinite(timeout) && timeout > 0) options.timeoutMs = timeout;
+  // Emulates a size-capped platform store (Windows) on any platform, for tests.
+  const cap = Number(env.GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES);
+  if (Number.isFinite(cap) && cap > 0) options.emulatedCapBytes = cap;
+  return options;
+}
+
+export interface SecretStoreReport {
+  name: string;
+  plaintext: boolean;
+  location: string;
+  chosenBy: SelectionReason;
+  /** An unfinished migration's source and target. */
+  migration: { from: SecretStoreKind; to: SecretStoreKind } | null;
+  /** Why the keychain cannot be used (keychain chosen), or why its module does not load (file chosen). */
+  keychainProblem: string | null;
+}
+
+const CHOSEN_BY: Record<SelectionReason, string> = {
+  environment: `chosen by ${SECRET_STORE_ENV}`,
+  migration: 'a migration to it is UNFINISHED: run `git-credential-bitbucket secrets migrate` again',
+  config: 'chosen in config.json',
+  'existing-file': 'in use since before the keychain store existed; move the secrets with `git-credential-bitbucket secrets migrate --to keychain`',
+  default: 'the default',
+};
+
+/** What `status` says about the secret store. Probes the keychain (bounded in time). */
+export async function reportSecretStore(store: SelectedSecretStore): Promise<SecretStoreReport> {
+  const selection = store.selection();
+  const keychain = store.store('keychain') as KeychainSecretStore;
+  return {
+    name: store.name,
+    plaintext: store.plaintext,
+    location: store.location,
+    chosenBy: selection.reason,
+    migration: selection.migration ? { from: selection.migration.from, to: selection.migration.to } : null,
+    // The file store in use: only whether keytar loads (the issue's "says why"), no keychain traffic.
+    keychainProblem: (selection.kind === 'keychain' ? await keychain.problem() : keychain.moduleProblem()) ?? null,
+  };
+}
+
+export function describeSecretStoreReport(report: SecretStoreReport): string {
+  let line = `Secret store: ${report.name} (${report.location}), ${CHOSEN_BY[report.chosenBy]}`;
+  if (report.plaintext) line += ' — PLAINTEXT: readable by anyone who can read your files';
+  if (report.keychainProblem) line += `\n  keychain not usable: ${report.keychainProblem}`;
+  return line;
+}
+
+/**
+ * `account add --secret-store KIND`: records KIND as the choice in `config` (being updated under
+ * its lock) and returns the store to write to. Refuses a choice that would strand secrets.
+ */
+export async function chooseSecretStore(selected: SelectedSecretStore, config: Config, kind: SecretStoreKind): Promise<SecretStore> {
+  const selection = selected.selection();
+  const other: SecretStoreKind = kind === 'keychain' ? 'file' : 'keychain';
+  const move = `move them with \`git-credential-bitbucket secrets migrate --to ${kind}\` first`;
+  if (selection.reason === 'environment' && selection.kind !== kind) {
+    throw new SecretStoreError(`${SECRET_STORE_ENV}=${selection.kind} contradicts --secret-store ${kind}`);
+  }
+  if (selection.migration) throw new SecretStoreError(`a migration of the secrets is unfinished; run \`git-credential-bitbucket secrets migrate --to ${selection.migration.to}\``);
+  if (config.secretStore && config.secretStore !== kind) {
+    throw new SecretStoreError(`the secrets are kept in the ${config.secretStore} store (config.json); ${move}`);
+  }
+  if (!config.secretStore) {
+    // Secrets already in the other store would no longer be found.
+    const stranded = await selected.store(other).list().catch((error: unknown) => {
+      if (error instanceof SecretStoreError) return [];
+      throw error;
+    });
+    if (stranded.length > 0) throw new SecretStoreError(`${stranded.length} secret(s) are in the ${other} store; ${move}`);
+    config.secretStore = kind;
+  }
+  return selected.store(kind);
+}
+
+/**
+ * `account remove`: deletes that account's secrets, and only those, from the store in use and
+ * from the other store when it holds leftovers and can be reached. Returns what was deleted.
+ */
+export async function deleteAccountSecrets(selected: SelectedSecretStore, account: string): Promise<SecretRef[]> {
+  const deleted: SecretRef[] = [];
+  const current: SecretStore = selected;
+  for (const ref of await current.list()) {
+    if (ref.account === account && (await current.delete(ref))) deleted.push(ref);
+  }
+  const selection = selected.selection();
+  if (selection.reason === 'environment' || selection.migration) return deleted;
+  const other = selected.store(selection.kind === 'keychain' ? 'file' : 'keychain');
+  try {
+    for (const ref of await other.list()) {
+      if (ref.account === account && (await other.delete(ref)) && !deleted.some((d) => d.slot === ref.slot)) deleted.push(ref);
+    }
+  } catch (error) {
+    if (!(error instanceof SecretStoreError)) throw error;
+  }
+  return deleted;
 }

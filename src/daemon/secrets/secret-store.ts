@@ -1,8 +1,16 @@
-// Where secrets live. The daemon and the CLI see only this interface; the keychain issue adds
-// an OS-keychain implementation next to the file store, and a swap is one file.
+// Where secrets live. The daemon and the CLI see only this interface: the OS keychain
+// (keychain-store.ts, the default) and the plaintext file store (file-store.ts) implement it, and
+// open-store.ts is the one place that chooses between them.
 
 /** What a stored secret is for; an account may hold several. */
 export type SecretSlot = 'static' | 'oauth-refresh' | 'oauth-access' | 'oauth-client-secret';
+
+export const SECRET_SLOTS: readonly SecretSlot[] = ['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret'];
+
+/** The stores a user can choose. */
+export type SecretStoreKind = 'keychain' | 'file';
+
+export const SECRET_STORE_KINDS: readonly SecretStoreKind[] = ['keychain', 'file'];
 
 export interface SecretRef {
   account: string;
@@ -24,3 +32,9 @@ export interface SecretStore {
 }
 
 export class SecretStoreError extends Error {}
+
+/**
+ * The chosen store cannot be used right now (keychain unreachable, locked, its native module
+ * missing). Never answered by switching to another store.
+ */
+export class SecretStoreUnavailableError extends SecretStoreError {}

@@ -1,0 +1,80 @@
+// One account as `status` and `account list` show it: settings, which authentication is in use,
+// and what the daemon learnt. Never a secret: only whether one is stored.
+
+import { needsLogin, readAccountStates } from '../daemon/account-state.js';
+import type { Config } from '../daemon/config.js';
+import { describeSecretKind } from '../daemon/hosts/host.js';
+import type { SecretStore } from '../daemon/secrets/secret-store.js';
+import type { ProductPaths } from '../shared/paths.js';
+
+export interface AccountSummary {
+  name: string;
+  kind: string;
+  url: string;
+  username: string;
+  /** The authentication git gets now: OAuth, the static secret (first choice or fallback), or none. */
+  method: 'oauth' | 'static' | 'none';
+  secretKind: string | null;
+  secretStored: boolean;
+  oauth: null | {
+    clientId: string;
+    needsLogin: boolean;
+    needsLoginReason: string | null;
+    accessExpiresAt: string | null;
+    lastRefreshAt: string | null;
+  };
+  rejectedAt: string | null;
+  rejectedPath: string | null;
+  lastSuccessAt: string | null;
+}
+
+export async function summariseAccounts(config: Config, store: SecretStore, paths: ProductPaths): Promise<AccountSummary[]> {
+  const states = readAccountStates(paths.stateFile);
+  const stored = new Set((await store.list()).map((ref) => `${ref.account}/${ref.slot}`));
+  const summaries: AccountSummary[] = [];
+  for (const account of config.accounts) {
+    const state = states.get(account.name) ?? {};
+    const secretStored = stored.has(`${account.name}/static`);
+    let oauth: AccountSummary['oauth'] = null;
+    if (account.oauth) {
+      const refresh = await store.get({ account: account.name, slot: 'oauth-refresh' });
+      const blocked = needsLogin(state, refresh);
+      oauth = {
+        clientId: account.oauth.clientId,
+        needsLogin: blocked,
+        needsLoginReason: blocked ? (refresh === undefined ? 'not logged in yet' : (state.needsLogin?.reason ?? null)) : null,
+        accessExpiresAt: state.accessExpiresAt ?? null,
+        lastRefreshAt: state.lastRefreshAt ?? null,
+      };
+    }
+    summaries.push({
+      name: account.name,
+      kind: account.kind,
+      url: account.url,
+      username: account.username,
+      method: oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
+      secretKind: account.secretKind ?? null,
+      secretStored,
+      oauth,
+      rejectedAt: state.rejectedAt ?? null,
+      rejectedPath: state.rejectedPath ?? null,
+      lastSuccessAt: state.lastSuccessAt ?? null,
+    });
+  }
+  return summaries;
+}
+
+/** "OAuth (token until …), API token as fallback" and the like. */
+export function describeAuth(summary: AccountSummary): string {
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' (MISSING from the store)'}` : null;
+  if (!summary.oauth) return fixed ?? 'no secret';
+  const oauth = summary.oauth.needsLogin
+    ? `OAuth NEEDS LOGIN (${summary.oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${summary.name}\``
+    : `OAuth${summary.oauth.accessExpiresAt ? `, access token until ${summary.oauth.accessExpiresAt}` : ''}${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`;
+  return fixed ? `${oauth}; ${fixed} as fallback${summary.method === 'static' ? ' (in use)' : ''}` : oauth;
+}
+
+export function describeState(summary: AccountSummary): string {
+  if (summary.rejectedAt) return `REJECTED at ${summary.rejectedAt}${summary.rejectedPath ? ` for ${summary.rejectedPath}` : ''}`;
+  return summary.lastSuccessAt ? `last success ${summary.lastSuccessAt}` : 'not used yet';
+}

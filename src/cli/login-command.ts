@@ -1,0 +1,116 @@
+// `login NAME [--no-browser] [--timeout SECONDS]`: the OAuth authorization-code flow. Nothing is
+// stored until Bitbucket has issued tokens, so a failed or cancelled login changes nothing.
+
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { ProductPaths } from '../shared/paths.js';
+import { readConfig } from '../daemon/config.js';
+import { hostFor } from '../daemon/hosts/host.js';
+import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../daemon/oauth/oauth-client.js';
+import { openSecretStore } from '../daemon/secrets/open-store.js';
+import { exchange } from '../helper/daemon-client.js';
+import { findAccount, onePositional } from './account-commands.js';
+import { UserError } from './errors.js';
+import { listenForRedirect } from './loopback-redirect.js';
+import { openBrowser } from './open-browser.js';
+
+export const LOGIN_USAGE = `Usage:
+  git-credential-bitbucket login NAME [--no-browser] [--timeout SECONDS]
+
+Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
+http://127.0.0.1:PORT/ and the tokens go to the secret store. With --no-browser (SSH sessions,
+machines without a browser) it prints the URL and reads the address the browser was sent to
+after the grant (or just its code) from stdin.`;
+
+const DEFAULT_TIMEOUT_SECONDS = 300;
+
+export async function loginCommand(args: string[], paths: ProductPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'no-browser': { type: 'boolean', default: false }, timeout: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(LOGIN_USAGE + '\n');
+    return 0;
+  }
+  const account = findAccount(readConfig(paths.configFile).accounts, onePositional(positionals, 'NAME'));
+  if (!account.oauth) {
+    throw new UserError(`account ${account.name} has no OAuth client; add the account again with --oauth-client-id (and --oauth-client-secret-stdin)`);
+  }
+  const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(values.timeout);
+  if (!(timeoutSeconds > 0)) throw new UserError('--timeout takes a number of seconds');
+
+  const store = openSecretStore(paths);
+  const clientSecret = await store.get({ account: account.name, slot: 'oauth-client-secret' });
+  if (clientSecret === undefined && hostFor(account.kind).oauth.requiresClientSecret) {
+    throw new UserError(`account ${account.name} has no OAuth client secret in the ${store.name} store; add the account again with --oauth-client-secret-stdin`);
+  }
+  const client = new OAuthClient();
+  const request = await client.authorizationRequest(account);
+
+  let redirect: URLSearchParams;
+  let expectedState: string | undefined = request.state;
+  if (values['no-browser']) {
+    ({ redirect, expectedState } = await readPastedRedirect(request));
+  } else {
+    const wait = await listenForRedirect(account.oauth.redirectPort, request.state, timeoutSeconds * 1000);
+    process.stdout.write(`Opening Bitbucket in your browser to log in account ${account.name}. If nothing opens, visit:\n  ${request.url}\n`);
+    openBrowser(request.url);
+    redirect = await wait.redirect;
+  }
+
+  let tokens;
+  try {
+    tokens = await client.exchangeCode(account, clientSecret, request, redirect, expectedState);
+  } catch (error) {
+    if (error instanceof OAuthRejectedError || error instanceof OAuthUnavailableError) {
+      throw new UserError(`login of account ${account.name} failed: ${error.message}; nothing was stored`);
+    }
+    throw error;
+  }
+  if (tokens.refreshToken === undefined) {
+    throw new UserError(`Bitbucket issued no refresh token for account ${account.name}; check the OAuth client's settings. Nothing was stored`);
+  }
+  // Refresh token first: it is what keeps the account working.
+  await store.set({ account: account.name, slot: 'oauth-refresh' }, tokens.refreshToken);
+  await store.set({ account: account.name, slot: 'oauth-access' }, JSON.stringify({ token: tokens.accessToken, expiresAt: tokens.expiresAt }));
+  // A running daemon may hold the old tokens in memory.
+  await exchange(paths, { type: 'reload', account: account.name }, { autoStart: false }).catch(() => undefined);
+  process.stdout.write(`Logged in account ${account.name} with OAuth; access token valid until ${new Date(tokens.expiresAt).toISOString()}.\n`);
+  return 0;
+}
+
+async function readPastedRedirect(request: AuthorizationRequest): Promise<{ redirect: URLSearchParams; expectedState: string | undefined }> {
+  process.stdout.write(
+    `Open this URL in a browser, log in and grant access:\n  ${request.url}\n` +
+      `The browser is then sent to ${request.redirectUri}?code=… (the page may fail to load: that is fine).\n` +
+      'Paste that whole address (or just the code) here and press Enter:\n',
+  );
+  const line = await readLine();
+  const pasted = line.trim();
+  if (pasted === '') throw new UserError('nothing was pasted; nothing was stored');
+  if (/^https?:\/\//i.test(pasted)) {
+    const params = new URL(pasted).searchParams;
+    if (!params.has('code') && !params.has('error')) throw new UserError('the pasted address has no code; paste the address the browser was sent to after "Grant access"');
+    // A full redirect carries the state, and it must be ours.
+    return { redirect: params, expectedState: request.state };
+  }
+  if (!/^[\x21-\x7e]+$/.test(pasted)) throw new UserError('that does not look like an authorization code');
+  return { redirect: new URLSearchParams({ code: pasted }), expectedState: undefined };
+}
+
+function readLine(): Promise<string> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin });
+    let answered = false;
+    lines.once('line', (line) => {
+      answered = true;
+      lines.close();
+      resolve(line);
+    });
+    lines.once('close', () => {
+      if (!answered) resolve('');
+    });
+  });
+}

@@ -1,0 +1,76 @@
+// `secrets migrate --to keychain|file`: move every secret to the other store and make it the
+// chosen one. Interrupted (even by kill -9), running it again completes it (see
+// daemon/secrets/migration.ts).
+
+import { parseArgs } from 'node:util';
+import type { ProductPaths } from '../shared/paths.js';
+import { migrateSecrets } from '../daemon/secrets/migration.js';
+import { SECRET_STORE_ENV, openSecretStore } from '../daemon/secrets/open-store.js';
+import { SECRET_STORE_KINDS, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
+import { UserError } from './errors.js';
+import { runSubcommand } from './io.js';
+
+export const SECRETS_USAGE = `Usage:
+  git-credential-bitbucket secrets migrate --to keychain|file
+
+Secret stores:
+  keychain  the OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on
+            Windows). The default.
+  file      secrets.json next to config.json, mode 0600. PLAINTEXT: anyone who can read your files
+            can read it. Used only when chosen explicitly.
+
+migrate copies every secret to the other store, reads it back and compares, deletes it from the
+old store and records the choice ("secretStore" in config.json). If it is interrupted, run it
+again: it completes the move and loses nothing.
+
+Choosing the store without moving secrets: "secretStore": "keychain" or "file" in config.json, or
+\`account add ... --secret-store keychain|file\` for the first account; ${SECRET_STORE_ENV}
+overrides both for one process (CI runners).`;
+
+export function secretsCommand(args: string[], paths: ProductPaths): Promise<number> {
+  return runSubcommand(args, paths, SECRETS_USAGE, { migrate });
+}
+
+async function migrate(args: string[], paths: ProductPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { to: { type: 'string' }, help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    process.stdout.write(SECRETS_USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length > 0) throw new UserError(`unexpected ${positionals.join(' ')}`);
+  if (!values.to || !(SECRET_STORE_KINDS as readonly string[]).includes(values.to)) {
+    throw new UserError(`--to must be one of ${SECRET_STORE_KINDS.join(', ')}`);
+  }
+  if (process.env[SECRET_STORE_ENV]) {
+    throw new UserError(`${SECRET_STORE_ENV} is set and overrides the recorded choice; unset it to migrate (the migration records the store in config.json)`);
+  }
+  const to = values.to as SecretStoreKind;
+  const selected = openSecretStore(paths);
+  const current = selected.selection();
+  if (current.kind === to && !current.migration && current.reason !== 'default') {
+    const left = await selected.store(to === 'keychain' ? 'file' : 'keychain').list().catch(() => []);
+    if (left.length === 0) {
+      process.stdout.write(`The secrets are already in the ${to} store; nothing to move.\n`);
+      return 0;
+    }
+  }
+  const pauseAfter = Number(process.env.GIT_CREDENTIAL_BITBUCKET_TEST_PAUSE_AFTER_MOVES);
+  const result = await migrateSecrets(to, {
+    paths,
+    stores: { keychain: selected.store('keychain'), file: selected.store('file') },
+    onMoved: async (moved) => {
+      // For the interrupted-migration test only: stop here until killed.
+      if (Number.isInteger(pauseAfter) && moved === pauseAfter) {
+        process.stderr.write(`paused after ${moved} secret(s)\n`);
+        await new Promise(() => setInterval(() => undefined, 60_000));
+      }
+    },
+  });
+  const target = selected.store(to);
+  process.stdout.write(
+    `${result.resumed ? 'Completed the interrupted migration' : 'Migrated'}: ${result.moved} secret(s) moved from the ${result.from} store to the ${to} store (${target.location}).` +
+      (target.plaintext ? ' The file store is PLAINTEXT: anyone who can read your files can read it.' : '') +
+      '\n',
+  );
+  return 0;
+}

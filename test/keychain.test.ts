@@ -1,0 +1,377 @@
+// The product with the OS keychain, end to end: the real CLI, helper and daemon against a real
+// gnome-keyring (test/support/keyring.ts), secrets read back with secret-tool, and every file of
+// every sandbox scanned for every test secret.
+
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startSimulator } from '../fixtures/simulator/server.js';
+import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+
+const SERVICE = 'git-credential-bitbucket';
+const GET_WORK = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
+const GET_HOME = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'alice-home/dotfiles.git' });
+/** Well above the keychain's 5 s limit per call, well below "hangs". */
+const BOUNDED_MS = 15_000;
+let counter = 0;
+
+function secret(length = 36): string {
+  let out = `gcb-kc-${process.pid}-${++counter}-`;
+  while (out.length < length) out += 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[out.length % 32];
+  return out.slice(0, length);
+}
+
+function answer(username: string, password: string): string {
+  return `username=${username}\npassword=${password}\n`;
+}
+
+async function twoAccounts(sandbox: Sandbox, extra: string[] = []): Promise<[string, string]> {
+  const work = secret();
+  const home = secret();
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', work, extra);
+  await sandbox.addAccount('home', 'https://bitbucket.org', 'alice-home', home);
+  await sandbox.addRoute('https://bitbucket.org/acme/*', 'work');
+  await sandbox.addRoute('https://bitbucket.org/alice-home/*', 'home');
+  return [work, home];
+}
+
+test('a keytar that does not load: an explicit file store works and status says why; the default keychain fails clearly', async (t) => {
+  const broken = { GIT_CREDENTIAL_BITBUCKET_KEYTAR: join(HELPER, 'no-such-keytar.node') };
+  const sandbox = new Sandbox({ secretStore: 'default', env: broken });
+  t.teardown(() => sandbox.cleanup());
+  const work = secret();
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', work, ['--secret-store', 'file']);
+  t.is(JSON.parse(readFileSync(join(sandbox.configHome, 'config.json'), 'utf8')).secretStore, 'file');
+  t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+  const status = await sandbox.cli(['status']);
+  t.regex(status.stdout, /Secret store: file .*chosen in config\.json — PLAINTEXT/);
+  t.regex(status.stdout, /keychain not usable: .*native module \(keytar\) did not load/);
+
+  const other = new Sandbox({ secretStore: 'default', env: broken });
+  t.teardown(() => other.cleanup());
+  other.trackSecrets(work);
+  const refused = await other.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin'], { input: work });
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /^git-credential-bitbucket: the keychain secret store cannot be used: its native module \(keytar\) did not load .*file store explicitly/);
+  t.is(refused.stderr.trim().split('\n').length, 1);
+  t.false(existsSync(join(other.configHome, 'config.json')));
+  t.false(existsSync(join(other.configHome, 'secrets.json')));
+});
+
+test('keychain unreachable (no D-Bus session): one clear error within a bounded time, nothing written anywhere', async (t) => {
+  const sandbox = new Sandbox({ secretStore: 'default', env: { DISPLAY: undefined } });
+  t.teardown(() => sandbox.cleanup());
+  const token = secret();
+  sandbox.trackSecrets(token);
+  const started = Date.now();
+  const result = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin'], { input: token });
+  t.true(Date.now() - started < BOUNDED_MS);
+  t.is(result.code, 1);
+  t.is(result.stderr.trim().split('\n').length, 1);
+  t.regex(result.stderr, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: .*D-Bus.*Unlock or start your keyring.*plaintext file store explicitly/);
+  t.false(existsSync(join(sandbox.configHome, 'config.json')));
+  t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+});
+
+// Serial: keytar's findCredentials crashes when another process deletes an item while it lists
+// (see keychain-store.ts), and these tests share one keyring.
+keyringTests(test, () => {
+  let keyring: TestKeyring;
+  test.before(async () => {
+    keyring = await startTestKeyring();
+  });
+  test.after.always(async () => {
+    await keyring?.stop();
+  });
+
+  const keychainSandbox = (env: NodeJS.ProcessEnv = {}) => new Sandbox({ secretStore: 'default', env: { ...keyring.env, ...env } });
+  /** The keychain entry as another process (secret-tool) reads it from the Secret Service. */
+  const lookup = (sandbox: Sandbox, name: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:${name}`]);
+  const entryNames = (sandbox: Sandbox) => {
+    const result = keyring.secretTool(['search', '--all', 'service', SERVICE]);
+    const prefix = `attribute.account = ${sandbox.configHome}:`;
+    return (result.stdout + result.stderr)
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .map((line) => line.slice(prefix.length))
+      .filter((name) => name !== '.canary')
+      .sort();
+  };
+
+  test.serial('the keychain is the default: account add, git get, status; secret-tool finds the secret; no file holds it', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    const [work, home] = await twoAccounts(sandbox);
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    t.is((await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+    t.true(lookup(sandbox, 'work/static').stdout === work, 'secret-tool reads the work secret back');
+    t.true(lookup(sandbox, 'home/static').stdout === home, 'secret-tool reads the home secret back');
+    t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+    const status = await sandbox.cli(['status', '--json']);
+    t.like(JSON.parse(status.stdout).secretStore, { name: 'keychain', plaintext: false, chosenBy: 'default', keychainProblem: null });
+    t.deepEqual(JSON.parse(status.stdout).accounts.map((a: { secretStored: boolean }) => a.secretStored), [true, true]);
+    const human = await sandbox.cli(['status']);
+    t.regex(human.stdout, /Secret store: keychain \(Secret Service over D-Bus, service git-credential-bitbucket\), the default\n/);
+    t.notRegex(human.stdout, /PLAINTEXT/);
+    // cleanup() scans the whole sandbox (HOME, config, state, outputs) for both secrets.
+  });
+
+  test.serial('an OAuth client secret lives in the keychain next to the static secret; account remove deletes both', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    const token = secret();
+    const clientSecret = secret();
+    sandbox.trackSecrets(token, clientSecret);
+    const added = await sandbox.cli(
+      ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--oauth-client-id', 'gcb-test-client', '--oauth-client-secret-stdin'],
+      { input: `${token}\n${clientSecret}\n` },
+    );
+    t.is(added.code, 0, added.stderr);
+    t.true(lookup(sandbox, 'work/oauth-client-secret').stdout === clientSecret);
+    t.true(lookup(sandbox, 'work/static').stdout === token);
+    t.deepEqual(entryNames(sandbox), ['work/oauth-client-secret', 'work/static']);
+    const removed = await sandbox.cli(['account', 'remove', 'work']);
+    t.regex(removed.stdout, /2 secret\(s\) from the keychain store/);
+    t.deepEqual(entryNames(sandbox), []);
+  });
+
+  test.serial('a locked keyring: git gets one clear error, not "no secret", within a bounded time', async (t) => {
+    const locked = await startTestKeyring();
+    t.teardown(() => locked.stop());
+    const sandbox = new Sandbox({ secretStore: 'default', env: locked.env });
+    t.teardown(() => sandbox.cleanup());
+    const [work] = await twoAccounts(sandbox);
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    locked.lock();
+    const started = Date.now();
+    const result = await sandbox.helper('get', GET_WORK);
+    t.true(Date.now() - started < BOUNDED_MS);
+    t.is(result.stdout, '');
+    t.regex(result.stderr, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: .*locked.*\n$/);
+    t.notRegex(result.stderr, /no secret for account/);
+  });
+
+  test.serial('keychain configured but its D-Bus session gone: the helper reports it within a bounded time and writes nothing', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    await twoAccounts(sandbox);
+    await sandbox.cli(['daemon', 'stop']);
+    const config = readFileSync(join(sandbox.configHome, 'config.json'), 'utf8');
+    const started = Date.now();
+    // The daemon the helper starts inherits the helper's environment: no session bus.
+    const result = await sandbox.helper('get', GET_WORK, { env: { DBUS_SESSION_BUS_ADDRESS: undefined, DISPLAY: undefined } });
+    t.true(Date.now() - started < BOUNDED_MS);
+    t.is(result.stdout, '');
+    t.is(result.stderr.split('\n').filter(Boolean).length, 1);
+    t.regex(result.stderr, /the keychain secret store \(Secret Service over D-Bus\) cannot be used/);
+    t.is(readFileSync(join(sandbox.configHome, 'config.json'), 'utf8'), config);
+    t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+  });
+
+  test.serial('secrets migrate: file → keychain → file while the daemon keeps answering', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    const [work, home] = await twoAccounts(sandbox, ['--secret-store', 'file']);
+    const secretsFile = join(sandbox.configHome, 'secrets.json');
+    t.true(existsSync(secretsFile));
+    t.regex((await sandbox.cli(['status'])).stdout, /Secret store: file .*chosen in config\.json — PLAINTEXT/);
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    t.deepEqual(entryNames(sandbox), []);
+
+    const toKeychain = await sandbox.cli(['secrets', 'migrate', '--to', 'keychain']);
+    t.is(toKeychain.code, 0, toKeychain.stderr);
+    t.regex(toKeychain.stdout, /Migrated: 2 secret\(s\) moved from the file store to the keychain store/);
+    t.false(existsSync(secretsFile));
+    t.true(lookup(sandbox, 'work/static').stdout === work);
+    t.true(lookup(sandbox, 'home/static').stdout === home);
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work), 'the running daemon follows the switch');
+    t.is((await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+    t.regex((await sandbox.cli(['status'])).stdout, /Secret store: keychain .*chosen in config\.json\n/);
+
+    const toFile = await sandbox.cli(['secrets', 'migrate', '--to', 'file']);
+    t.is(toFile.code, 0, toFile.stderr);
+    t.deepEqual(entryNames(sandbox), []);
+    t.true(existsSync(secretsFile));
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    t.is((await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+  });
+
+  test.serial('secrets migrate killed with SIGKILL halfway: every secret still served; running it again completes it', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    const [work, home] = await twoAccounts(sandbox, ['--secret-store', 'file']);
+    const ci = secret();
+    const spare = secret();
+    await sandbox.addAccount('ci', 'https://bitbucket.org', 'acme-ci', ci, ['--secret-kind', 'access-token']);
+    await sandbox.addAccount('spare', 'https://bitbucket.org', 'spare-user', spare);
+    await sandbox.addRoute('https://bitbucket.org/acme/ci-*', 'ci');
+
+    const child = spawn(process.execPath, [HELPER, 'secrets', 'migrate', '--to', 'keychain'], {
+      env: { ...sandbox.env, GIT_CREDENTIAL_BITBUCKET_TEST_PAUSE_AFTER_MOVES: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        if (err.includes('paused after 2')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`migrate exited (${code}) before pausing: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    t.true(existsSync(join(sandbox.configHome, 'secrets-migration.json')));
+    t.is(entryNames(sandbox).length, 2, 'two secrets moved before the kill');
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    t.is((await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+    t.is((await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/ci-tools.git' }))).stdout, answer('x-token-auth', ci));
+    t.regex((await sandbox.cli(['status'])).stdout, /UNFINISHED/);
+    const reverse = await sandbox.cli(['secrets', 'migrate', '--to', 'file']);
+    t.is(reverse.code, 1);
+    t.regex(reverse.stderr, /interrupted; finish it first with `git-credential-bitbucket secrets migrate --to keychain`/);
+
+    const again = await sandbox.cli(['secrets', 'migrate', '--to', 'keychain']);
+    t.is(again.code, 0, again.stderr);
+    t.regex(again.stdout, /Completed the interrupted migration: 2 secret\(s\) moved/);
+    t.false(existsSync(join(sandbox.configHome, 'secrets-migration.json')));
+    t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+    t.deepEqual(entryNames(sandbox), ['ci/static', 'home/static', 'spare/static', 'work/static']);
+    for (const [name, value] of [['work', work], ['home', home], ['ci', ci], ['spare', spare]] as const) {
+      t.true(lookup(sandbox, `${name}/static`).stdout === value, `${name} in the keychain`);
+    }
+  });
+
+  test.serial('a 6,000-character token through CLI, helper and daemon with an emulated 2,560-byte cap: stored, read, rotated, removed', async (t) => {
+    const sandbox = keychainSandbox({ GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES: '2560' });
+    t.teardown(() => sandbox.cleanup());
+    const [, home] = await twoAccounts(sandbox);
+    const token = secret(6000);
+    sandbox.trackSecrets(token);
+    const set = await sandbox.cli(['account', 'set-secret', 'work', '--secret-stdin'], { input: token });
+    t.is(set.code, 0, set.stderr);
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', token));
+    const parts = entryNames(sandbox).filter((name) => name.startsWith('work/static#'));
+    t.is(parts.length, 3);
+    for (const part of parts) t.true(Buffer.byteLength(lookup(sandbox, part).stdout) <= 2560);
+    t.regex(lookup(sandbox, 'work/static').stdout, /^gcb-split:v1:/);
+
+    const rotated = secret(6000);
+    sandbox.trackSecrets(rotated);
+    await sandbox.cli(['account', 'set-secret', 'work', '--secret-stdin'], { input: rotated });
+    t.is((await sandbox.helper('get', GET_WORK)).stdout, answer('alice', rotated));
+    t.is(entryNames(sandbox).filter((name) => name.startsWith('work/static#')).length, 3);
+
+    const removed = await sandbox.cli(['account', 'remove', 'work']);
+    t.is(removed.code, 0, removed.stderr);
+    t.deepEqual(entryNames(sandbox), ['home/static'], "only that account's entries are gone");
+    t.is((await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+  });
+});
+
+// ---- OAuth against the keychain ----------------------------------------------------------------
+
+keyringTests(test, () => {
+  let keyring: TestKeyring;
+  test.before(async () => {
+    keyring = await startTestKeyring();
+  });
+  test.after.always(async () => {
+    await keyring?.stop();
+  });
+
+  const CLIENT_ID = 'sim-oauth-consumer-key-kc';
+  const CLIENT_SECRET = 'sim-oauth-consumer-secret-kc-5e1b7d93';
+  const ALICE_TOKEN = 'ATATT3xFfGF0-keychaintest-alice-9a7c5e3b1d';
+
+  for (const capped of [false, true]) {
+    test.serial(`OAuth login, a long access token and its refresh, all in the keychain${capped ? ' behind the split layer (2,560-byte cap)' : ''}`, async (t) => {
+      const sim = await startSimulator({
+        config: {
+          users: [
+            {
+              username: 'alice',
+              email: 'alice@example.com',
+              displayName: 'Alice Example',
+              uuid: '{6d1c0b8e-0000-4000-8000-00000000a11c}',
+              accountId: '712020:alice',
+              secrets: [{ kind: 'api-token', value: ALICE_TOKEN }],
+              workspaces: { acme: 'write' },
+            },
+          ],
+          accessTokens: [],
+          workspaces: { acme: ['widgets'] },
+          oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'keychain tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
+          oauth: { accessTokenLifetimeSeconds: 4, consentUser: 'alice' },
+        },
+      });
+      const sandbox = new Sandbox({
+        secretStore: 'default',
+        env: {
+          ...keyring.env,
+          GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs'),
+          GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: '1',
+          ...(capped ? { GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES: '2560' } : {}),
+        },
+      });
+      sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
+      const lookup = (slot: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/${slot}`]).stdout;
+      /** The tokens as the Secret Service holds them (joined again when split). */
+      const stored = async (slot: string): Promise<string> => {
+        const raw = lookup(slot);
+        if (!raw.startsWith('gcb-split:v1:')) return raw;
+        const [, , generation, parts] = raw.split(':');
+        return Array.from({ length: Number(parts) }, (_, i) => lookup(`${slot}#${generation}.${i}`)).join('');
+      };
+      t.teardown(async () => {
+        for (const slot of ['oauth-refresh', 'oauth-access']) {
+          const value = await stored(slot);
+          if (value.length >= 12) sandbox.trackSecrets(slot === 'oauth-access' ? (JSON.parse(value) as { token: string }).token : value);
+        }
+        await sandbox.cleanup();
+        await sim.close();
+      });
+      const port = await freePort();
+      const added = await sandbox.cli(
+        ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)],
+        { input: `${CLIENT_SECRET}\n` },
+      );
+      t.is(added.code, 0, added.stderr);
+      t.true(lookup('oauth-client-secret') === CLIENT_SECRET, 'the client secret is in the Secret Service');
+      const login = await sandbox.cli(['login', 'work', '--timeout', '30']);
+      t.is(login.code, 0, login.stderr);
+
+      const get = () => sandbox.helper('get', credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git' }));
+      const answered = await get();
+      const first = /^password=(.*)$/m.exec(answered.stdout)?.[1] ?? '';
+      t.true(first.length > 2560, `a Cloud access token longer than the cap (${answered.stderr})`);
+      const refresh = await stored('oauth-refresh');
+      t.true(refresh.length >= 12);
+      t.is((JSON.parse(await stored('oauth-access')) as { token: string }).token, first);
+      if (capped) t.regex(lookup('oauth-access'), /^gcb-split:v1:/);
+      sandbox.trackSecrets(first, refresh);
+
+      await new Promise((resolve) => setTimeout(resolve, 4200));
+      const second = /^password=(.*)$/m.exec((await get()).stdout)?.[1] ?? '';
+      t.true(second.length > 2560);
+      t.not(second, first, 'refreshed after the lifetime');
+      sandbox.trackSecrets(second);
+      t.is((JSON.parse(await stored('oauth-access')) as { token: string }).token, second);
+      t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+      // cleanup() scans every file of the sandbox for the client secret and every token.
+    });
+  }
+}, 'OAuth keychain tests');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}

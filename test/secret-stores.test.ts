@@ -1,0 +1,341 @@
+// The secret stores in-process: the keychain store against a real gnome-keyring (read back with
+// secret-tool), the split layer (in memory and through the keychain with an emulated cap), the
+// migration protocol with an interruption, and the store selection.
+
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { productPaths } from '../src/shared/paths.js';
+import type { SecretEntries } from '../src/daemon/secrets/entries.js';
+import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
+import { KEYCHAIN_SERVICE, KeychainSecretStore, type Keytar } from '../src/daemon/secrets/keychain-store.js';
+import { migrateSecrets, migrationMarkerFile, readMigrationMarker } from '../src/daemon/secrets/migration.js';
+import { openSecretStore } from '../src/daemon/secrets/open-store.js';
+import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretSlot } from '../src/daemon/secrets/secret-store.js';
+import { CappedEntries, SPLIT_MARKER, SplitEntries, splitUtf8 } from '../src/daemon/secrets/split-entries.js';
+import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+
+const SLOTS: SecretSlot[] = ['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret'];
+let counter = 0;
+
+/** A secret that is unique per call, at least 12 characters, never printed. */
+function secret(length = 40): string {
+  const base = `gcb-test-secret-${process.pid}-${++counter}-`;
+  let out = base;
+  while (out.length < length) out += 'abcdefghijklmnopqrstuvwxyz0123456789'[out.length % 36];
+  return out.slice(0, length);
+}
+
+function tempPaths(): { paths: ReturnType<typeof productPaths>; cleanup: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'gcb-stores-'));
+  return { paths: productPaths({ GIT_CREDENTIAL_BITBUCKET_HOME: root }), cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+class MemoryEntries implements SecretEntries {
+  readonly map = new Map<string, string>();
+  failSetAfter = Infinity;
+  async get(name: string) {
+    return this.map.get(name);
+  }
+  async set(name: string, value: string) {
+    if (this.failSetAfter-- <= 0) throw new Error('killed');
+    this.map.set(name, value);
+  }
+  async delete(name: string) {
+    return this.map.delete(name);
+  }
+  async names() {
+    return [...this.map.keys()];
+  }
+}
+
+// ---- split layer, in memory ---------------------------------------------------------------
+
+test('split layer: a 6,000-character token is split under a 2,560-byte cap, joined, rotated and deleted', async (t) => {
+  const memory = new MemoryEntries();
+  const split = new SplitEntries(new CappedEntries(memory, 2560), 2560);
+  const token = secret(6000);
+  await split.set('work/oauth-access', token);
+  t.true(memory.map.get('work/oauth-access')!.startsWith(SPLIT_MARKER));
+  const parts = [...memory.map.keys()].filter((name) => name.startsWith('work/oauth-access#'));
+  t.is(parts.length, 3);
+  for (const part of parts) t.true(Buffer.byteLength(memory.map.get(part)!) <= 2560);
+  t.is(await split.get('work/oauth-access'), token);
+  t.deepEqual(await split.names(), ['work/oauth-access']);
+
+  const rotated = secret(6000);
+  await split.set('work/oauth-access', rotated);
+  t.is(await split.get('work/oauth-access'), rotated);
+  t.is([...memory.map.keys()].filter((name) => name.startsWith('work/oauth-access#')).length, 3, 'the old generation is gone');
+
+  const small = secret(50);
+  await split.set('work/oauth-access', small);
+  t.is(memory.map.get('work/oauth-access'), small, 'a value that fits is stored as itself');
+  t.deepEqual([...memory.map.keys()], ['work/oauth-access']);
+
+  await split.set('work/oauth-access', rotated);
+  t.true(await split.delete('work/oauth-access'));
+  t.is(memory.map.size, 0);
+  t.is(await split.get('work/oauth-access'), undefined);
+});
+
+test('split layer: a write killed before its head leaves the old value whole; delete removes the orphans', async (t) => {
+  const memory = new MemoryEntries();
+  const split = new SplitEntries(memory, 2560);
+  const old = secret(6000);
+  await split.set('work/oauth-refresh', old);
+  memory.failSetAfter = 2; // two parts written, then "killed"
+  await t.throwsAsync(split.set('work/oauth-refresh', secret(6000)));
+  memory.failSetAfter = Infinity;
+  t.is(await split.get('work/oauth-refresh'), old);
+  t.is(memory.map.size, 1 + 3 + 2, 'head, old parts, orphaned new parts');
+  await split.delete('work/oauth-refresh');
+  t.is(memory.map.size, 0);
+});
+
+test('split layer: missing or altered parts are reported, never returned', async (t) => {
+  const memory = new MemoryEntries();
+  const split = new SplitEntries(memory, 2560);
+  await split.set('a/static', secret(6000));
+  const part = [...memory.map.keys()].find((name) => name.endsWith('.1'))!;
+  memory.map.set(part, memory.map.get(part)!.replace(/.$/, '!'));
+  const altered = await t.throwsAsync(split.get('a/static'), { instanceOf: SecretStoreError });
+  t.regex(altered!.message, /damaged/);
+  memory.map.delete(part);
+  const missing = await t.throwsAsync(split.get('a/static'), { instanceOf: SecretStoreError });
+  t.regex(missing!.message, /incomplete/);
+});
+
+test('split layer: multi-byte text splits on character boundaries; a value that looks like a head round-trips', async (t) => {
+  for (const part of splitUtf8('ä€😀'.repeat(900), 2560)) {
+    t.true(Buffer.byteLength(part) <= 2560);
+    t.false(part.includes('\uFFFD'));
+  }
+  const memory = new MemoryEntries();
+  const split = new SplitEntries(memory, 2560);
+  const unicode = 'ä€😀'.repeat(900);
+  await split.set('u/static', unicode);
+  t.is(await split.get('u/static'), unicode);
+  const tricky = `${SPLIT_MARKER}not-a-head-but-a-secret`;
+  await split.set('u/static', tricky);
+  t.is(await split.get('u/static'), tricky);
+});
+
+// ---- keychain store with fake keytar: failure modes -----------------------------------------
+
+function fakeKeytar(overrides: Partial<Keytar>): () => Keytar {
+  const map = new Map<string, string>();
+  return () => ({
+    getPassword: async (_s, a) => map.get(a) ?? null,
+    setPassword: async (_s, a, p) => void map.set(a, p),
+    deletePassword: async (_s, a) => map.delete(a),
+    findCredentials: async () => [...map].map(([account, password]) => ({ account, password })),
+    ...overrides,
+  });
+}
+
+test('keychain store: a keychain that never answers fails within the time limit, naming the store', async (t) => {
+  const store = new KeychainSecretStore({ prefix: 'x:', timeoutMs: 300, loadKeytar: fakeKeytar({ setPassword: () => new Promise(() => undefined) }) });
+  const started = Date.now();
+  const error = await t.throwsAsync(store.get({ account: 'work', slot: 'static' }), { instanceOf: SecretStoreUnavailableError });
+  t.true(Date.now() - started < 2000);
+  t.regex(error!.message, /keychain secret store .* cannot be used: it did not answer within 0\.3 s/);
+  t.regex(error!.message, /plaintext file store explicitly/);
+  // The stuck call still holds a thread: the next one fails at once instead of queueing behind it.
+  const again = Date.now();
+  const second = await t.throwsAsync(store.list(), { instanceOf: SecretStoreUnavailableError });
+  t.true(Date.now() - again < 200);
+  t.regex(second!.message, /an earlier call has not returned for/);
+});
+
+test('keychain store: a locked collection (reads answer nothing, writes fail) is an error, not a missing secret', async (t) => {
+  const store = new KeychainSecretStore({
+    prefix: 'x:',
+    loadKeytar: fakeKeytar({ setPassword: async () => Promise.reject(new Error('Cannot create an item in a locked collection')) }),
+  });
+  const error = await t.throwsAsync(store.get({ account: 'work', slot: 'static' }), { instanceOf: SecretStoreUnavailableError });
+  t.regex(error!.message, /locked collection/);
+});
+
+test('keychain store: a native module that does not load is explained', async (t) => {
+  const store = new KeychainSecretStore({
+    prefix: 'x:',
+    loadKeytar: () => {
+      throw new Error("Cannot find module '../build/Release/keytar.node'\nRequire stack: ...");
+    },
+  });
+  const error = await t.throwsAsync(store.list(), { instanceOf: SecretStoreUnavailableError });
+  t.regex(error!.message, /native module \(keytar\) did not load \(Cannot find module/);
+  t.notRegex(error!.message, /Require stack/);
+  t.regex(store.moduleProblem()!, /keytar/);
+});
+
+// ---- selection ----------------------------------------------------------------------------
+
+test('selection: environment, then an unfinished migration, then config.json, then an existing secrets.json, then the keychain', (t) => {
+  const { paths, cleanup } = tempPaths();
+  t.teardown(cleanup);
+  const select = (env: Record<string, string> = {}) => openSecretStore(paths, { env }).selection();
+  t.deepEqual(select(), { kind: 'keychain', reason: 'default' });
+  writeFileSync(paths.secretsFile, '{"version":1,"secrets":{}}');
+  t.deepEqual(select(), { kind: 'file', reason: 'existing-file' });
+  writeFileSync(paths.configFile, JSON.stringify({ version: 1, secretStore: 'keychain' }));
+  t.deepEqual(select(), { kind: 'keychain', reason: 'config' });
+  writeFileSync(migrationMarkerFile(paths), JSON.stringify({ from: 'keychain', to: 'file', startedAt: 'x' }));
+  t.like(select(), { kind: 'file', reason: 'migration' });
+  t.deepEqual(select({ GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: 'keychain' }), { kind: 'keychain', reason: 'environment' });
+  t.throws(() => select({ GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: 'plaintext' }), { instanceOf: SecretStoreError });
+  writeFileSync(paths.configFile, JSON.stringify({ version: 1, secretStore: 'vault' }));
+  rmSync(migrationMarkerFile(paths));
+  t.throws(() => select(), { message: /secretStore must be one of keychain, file/ });
+});
+
+// ---- against a real gnome-keyring -----------------------------------------------------------
+
+keyringTests(test, () => {
+  let keyring: TestKeyring;
+
+  test.before(async () => {
+    keyring = await startTestKeyring();
+    // libsecret in this process connects to the test keyring, and only to it.
+    process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
+  });
+  test.after.always(async () => {
+    await keyring?.stop();
+  });
+
+  /** secret-tool's listing of our service: attributes (stderr) and secrets (stdout), never printed. */
+  const searchOutput = () => {
+    const result = keyring.secretTool(['search', '--all', 'service', KEYCHAIN_SERVICE]);
+    return result.stdout + result.stderr;
+  };
+  const lookup = (name: string) => keyring.secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'account', name]);
+
+  test.serial('keychain: every slot stored, listed, read back through secret-tool, deleted', async (t) => {
+    const store = new KeychainSecretStore({ prefix: '/profile-a:' });
+    const values = new Map(SLOTS.map((slot) => [slot, secret()]));
+    for (const [slot, value] of values) await store.set({ account: 'work', slot }, value);
+    await store.set({ account: 'home', slot: 'static' }, secret());
+    t.deepEqual(
+      (await store.list()).filter((ref) => ref.account === 'work').map((ref) => ref.slot),
+      [...SLOTS].sort(),
+    );
+    for (const [slot, value] of values) {
+      t.is(await store.get({ account: 'work', slot }), value);
+      const external = lookup(`/profile-a:work/${slot}`);
+      t.is(external.code, 0);
+      t.true(external.stdout === value, `secret-tool reads the ${slot} secret back from the Secret Service`);
+    }
+    t.true(await store.delete({ account: 'work', slot: 'oauth-access' }));
+    t.false(await store.delete({ account: 'work', slot: 'oauth-access' }));
+    t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined);
+    t.not(lookup('/profile-a:work/oauth-access').code, 0);
+  });
+
+  test.serial('keychain: two profiles never see each other\'s entries', async (t) => {
+    const a = new KeychainSecretStore({ prefix: '/profile-b:' });
+    const b = new KeychainSecretStore({ prefix: '/profile-c:' });
+    const ref: SecretRef = { account: 'work', slot: 'static' };
+    const [va, vb] = [secret(), secret()];
+    await a.set(ref, va);
+    await b.set(ref, vb);
+    t.is(await a.get(ref), va);
+    t.is(await b.get(ref), vb);
+    t.deepEqual(await a.list(), [ref]);
+    await a.delete(ref);
+    t.is(await b.get(ref), vb);
+  });
+
+  test.serial('keychain: a 6,000-character token stored, read back, rotated and deleted', async (t) => {
+    const store = new KeychainSecretStore({ prefix: '/profile-d:' });
+    const ref: SecretRef = { account: 'work', slot: 'oauth-refresh' };
+    const token = secret(6000);
+    await store.set(ref, token);
+    t.is(await store.get(ref), token);
+    t.true(lookup('/profile-d:work/oauth-refresh').stdout === token);
+    const rotated = secret(6000);
+    await store.set(ref, rotated);
+    t.is(await store.get(ref), rotated);
+    t.true(await store.delete(ref));
+    t.not(lookup('/profile-d:work/oauth-refresh').code, 0);
+  });
+
+  test.serial('keychain + split layer (emulated 2,560-byte cap): a 6,000-character token in parts, rotated and deleted', async (t) => {
+    const store = new KeychainSecretStore({ prefix: '/profile-e:', emulatedCapBytes: 2560 });
+    const ref: SecretRef = { account: 'work', slot: 'oauth-access' };
+    const token = secret(6000);
+    await store.set(ref, token);
+    t.is(await store.get(ref), token);
+    const entries = () => (searchOutput().match(/attribute\.account = \/profile-e:.*/g) ?? []).map((line) => line.split(' = ')[1]!).filter((name) => !name.endsWith('.canary'));
+    const head = lookup('/profile-e:work/oauth-access').stdout;
+    t.true(head.startsWith(SPLIT_MARKER), 'the entry itself is the head');
+    const parts = entries().filter((name) => name.includes('#'));
+    t.is(parts.length, 3);
+    for (const part of parts) t.true(Buffer.byteLength(lookup(part).stdout) <= 2560);
+    t.deepEqual(await store.list(), [ref]);
+    const rotated = secret(6000);
+    await store.set(ref, rotated);
+    t.is(await store.get(ref), rotated);
+    t.is(entries().filter((name) => name.includes('#')).length, 3, 'the old parts are gone');
+    t.true(await store.delete(ref));
+    t.deepEqual(entries(), []);
+  });
+
+  test.serial('migration in-process: file → keychain interrupted after two secrets, every secret readable meanwhile, resumed, then back to file', async (t) => {
+    const { paths, cleanup } = tempPaths();
+    t.teardown(cleanup);
+    const selected = openSecretStore(paths, { env: {} });
+    const file = selected.store('file') as FileSecretStore;
+    const keychain = selected.store('keychain');
+    const values = new Map<string, string>();
+    for (const account of ['a1', 'a2', 'a3']) {
+      for (const slot of ['static', 'oauth-refresh'] as const) {
+        const value = secret(slot === 'oauth-refresh' ? 3000 : 40);
+        values.set(`${account}/${slot}`, value);
+        await file.set({ account, slot }, value);
+      }
+    }
+    writeFileSync(paths.configFile, JSON.stringify({ version: 1, secretStore: 'file' }));
+    const stores = { file, keychain };
+    await t.throwsAsync(
+      migrateSecrets('keychain', {
+        paths,
+        stores,
+        onMoved: (moved) => {
+          if (moved === 2) throw new Error('killed');
+        },
+      }),
+      { message: 'killed' },
+    );
+    t.like(readMigrationMarker(paths), { from: 'file', to: 'keychain' });
+    t.is((await file.list()).length, 4);
+    for (const [key, value] of values) {
+      const [account, slot] = key.split('/') as [string, SecretSlot];
+      t.is(await selected.get({ account, slot }), value, `${key} readable during the interruption`);
+    }
+    // A secret rotated while the migration is unfinished lands in the target and wins.
+    const rotated = secret();
+    await selected.set({ account: 'a3', slot: 'static' }, rotated);
+    values.set('a3/static', rotated);
+
+    const result = await migrateSecrets('keychain', { paths, stores });
+    t.true(result.resumed);
+    t.is(readMigrationMarker(paths), undefined);
+    t.deepEqual(await file.list(), []);
+    t.is(selected.selection().kind, 'keychain');
+    for (const [key, value] of values) {
+      const [account, slot] = key.split('/') as [string, SecretSlot];
+      t.is(await keychain.get({ account, slot }), value, `${key} in the keychain`);
+    }
+
+    const back = await migrateSecrets('file', { paths, stores });
+    t.is(back.moved, 6);
+    t.deepEqual(await keychain.list(), []);
+    t.is(selected.selection().kind, 'file');
+    for (const [key, value] of values) {
+      const [account, slot] = key.split('/') as [string, SecretSlot];
+      t.is(await file.get({ account, slot }), value);
+    }
+  });
+});

@@ -1,0 +1,155 @@
+// A real Secret Service for tests: gnome-keyring-daemon on a private D-Bus session bus
+// (dbus-run-session) with a temporary HOME, unlocked with a throwaway password. Never the user's
+// keyring: the bus, the keyring files and the control socket all live in a fresh directory, and
+// only DBUS_SESSION_BUS_ADDRESS from here points a process at it.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestFn } from 'ava';
+import { REPO_ROOT } from './sandbox.js';
+
+export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools libsecret-1-dev build-essential python3 && npm rebuild keytar';
+const START_TIMEOUT_MS = 15_000;
+
+export interface TestKeyring {
+  /** Environment that points a process at this keyring (and nowhere else). */
+  env: { DBUS_SESSION_BUS_ADDRESS: string };
+  home: string;
+  /** `secret-tool` against this keyring; never prints what it returns. */
+  secretTool(args: string[]): { code: number | null; stdout: string; stderr: string };
+  /** Locks the login collection, as a screen lock or `secret-tool lock` does. */
+  lock(): void;
+  stop(): Promise<void>;
+}
+
+/** Why the keychain tests cannot run here, or undefined when they can. */
+export function keyringUnavailableReason(): string | undefined {
+  const missing = ['gnome-keyring-daemon', 'dbus-run-session', 'secret-tool', 'dbus-send'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0,
+  );
+  if (missing.length > 0) return `${missing.join(', ')} not installed`;
+  try {
+    createRequire(join(REPO_ROOT, 'package.json'))('keytar');
+  } catch (error) {
+    return `the keytar native module does not load (${(error as Error).message.split('\n')[0]})`;
+  }
+  return undefined;
+}
+
+/**
+ * Registers `body` when a keyring can be started; otherwise one skipped test naming the apt
+ * command, or, under CI=true, one failing test: CI must run the keychain tests.
+ */
+export function keyringTests(test: TestFn, body: () => void, what = 'keychain tests'): void {
+  const reason = keyringUnavailableReason();
+  if (!reason) {
+    body();
+    return;
+  }
+  const title = `${what} need a Secret Service: ${reason}; install with: ${KEYRING_APT}`;
+  if (process.env.CI === 'true') test(title, (t) => t.fail(`under CI=true the ${what} must run, not skip: ${reason}`));
+  else test.skip(title, () => undefined);
+}
+
+export async function startTestKeyring(): Promise<TestKeyring> {
+  const root = mkdtempSync(join(tmpdir(), 'gcb-keyring-'));
+  const home = join(root, 'home');
+  const runtime = join(root, 'run');
+  mkdirSync(home, { mode: 0o700 });
+  mkdirSync(runtime, { mode: 0o700 });
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_RUNTIME_DIR: runtime,
+    XDG_DATA_HOME: join(home, '.local', 'share'),
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_CACHE_HOME: join(home, '.cache'),
+  };
+  // The shell unlocks a fresh login keyring, prints the bus address and then waits on stdin:
+  // closing stdin ends the session, its bus, and with it gnome-keyring-daemon.
+  const script =
+    'printf %s throwaway-test-password | gnome-keyring-daemon --unlock --components=secrets >"$HOME/keyring.log" 2>&1 || exit 3; ' +
+    'echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null';
+  const child = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const address = await readAddress(child);
+  const keyringEnv = { DBUS_SESSION_BUS_ADDRESS: address };
+  const toolEnv = { ...env, ...keyringEnv };
+
+  // The login collection exists once something was stored; create it now so lock() has a target.
+  const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 10_000 });
+  if (init.status !== 0) throw new Error(`secret-tool could not store in the test keyring: ${init.stderr}`);
+
+  return {
+    env: keyringEnv,
+    home,
+    secretTool(args) {
+      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 10_000 });
+      return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+    },
+    lock() {
+      const result = spawnSync(
+        'dbus-send',
+        ['--session', '--dest=org.freedesktop.secrets', '--type=method_call', '--print-reply', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'],
+        { env: toolEnv, encoding: 'utf8', timeout: 10_000 },
+      );
+      if (result.status !== 0) throw new Error(`could not lock the test keyring: ${result.stderr}`);
+    },
+    async stop() {
+      child.stdin?.end();
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('exit', () => resolve());
+        setTimeout(resolve, 5000).unref();
+      });
+      // gnome-keyring-daemon leaves when its bus goes; make sure this one did (ours alone: its HOME).
+      for (const pid of processesWithHome(home)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+function readAddress(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the test keyring did not start within ${START_TIMEOUT_MS / 1000} s: ${err}`));
+    }, START_TIMEOUT_MS);
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /ADDRESS=(\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the test keyring exited (${code}) before starting: ${err}`));
+    });
+  });
+}
+
+function processesWithHome(home: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`HOME=${home}`)) pids.push(Number(entry));
+    } catch {
+      // ended, or not ours to read
+    }
+  }
+  return pids;
+}

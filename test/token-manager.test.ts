@@ -1,0 +1,137 @@
+// The token lifecycle as a state machine, without a network: a scripted token endpoint, a fake
+// clock, and a real file store in a temporary directory (recording the order of writes).
+
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Account } from '../src/daemon/accounts.js';
+import { AccountStateBook } from '../src/daemon/account-state.js';
+import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from '../src/daemon/oauth/oauth-client.js';
+import { TokenManager, type TokenRefresher } from '../src/daemon/oauth/token-manager.js';
+import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
+import type { SecretRef } from '../src/daemon/secrets/secret-store.js';
+
+const account: Account = { name: 'work', kind: 'cloud', url: 'https://bitbucket.org', username: 'alice', oauth: { clientId: 'client', redirectPort: 47823 } };
+const MARGIN_MS = 60_000;
+
+class ScriptedEndpoint implements TokenRefresher {
+  calls: string[] = [];
+  next: Array<(refreshToken: string) => TokenSet | Error> = [];
+  delayMs = 0;
+  private serial = 0;
+  constructor(private readonly clock: { now: number }) {}
+
+  async refresh(_account: Account, _secret: string | undefined, refreshToken: string): Promise<TokenSet> {
+    this.calls.push(refreshToken);
+    if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const step = this.next.shift() ?? (() => this.rotate());
+    const outcome = step(refreshToken);
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  }
+
+  rotate(lifetimeMs = 3600_000): TokenSet {
+    this.serial++;
+    return { accessToken: `access-${this.serial}-xxxxxxxx`, refreshToken: `refresh-${this.serial}-xxxxxxxx`, expiresAt: this.clock.now + lifetimeMs };
+  }
+}
+
+async function setup(t: { teardown(fn: () => void): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'gcb-tokens-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = { now: 1_800_000_000_000 };
+  const writes: string[] = [];
+  const store = new FileSecretStore(join(dir, 'secrets.json'));
+  const set = store.set.bind(store);
+  store.set = async (ref: SecretRef, value: string) => {
+    writes.push(ref.slot);
+    await set(ref, value);
+  };
+  await set({ account: 'work', slot: 'oauth-refresh' }, 'refresh-0-initial');
+  const endpoint = new ScriptedEndpoint(clock);
+  const states = new AccountStateBook(join(dir, 'state.json'));
+  const make = () => new TokenManager({ store, states, client: endpoint, log: pino({ enabled: false }), marginMs: () => MARGIN_MS, now: () => clock.now });
+  return { clock, store, writes, endpoint, states, make, manager: make() };
+}
+
+test('a valid cached token is handed out without a refresh; inside the margin it is refreshed first', async (t) => {
+  const { clock, endpoint, manager, writes } = await setup(t);
+  const first = await manager.accessToken(account);
+  t.like(first, { kind: 'token', token: 'access-1-xxxxxxxx' });
+  t.deepEqual(endpoint.calls, ['refresh-0-initial']);
+  t.deepEqual(writes, ['oauth-refresh', 'oauth-access'], 'the rotated refresh token is stored before the access token');
+  clock.now += 3600_000 - MARGIN_MS - 1000;
+  t.like(await manager.accessToken(account), { token: 'access-1-xxxxxxxx' });
+  t.is(endpoint.calls.length, 1);
+  clock.now += 2000; // now inside the margin
+  t.like(await manager.accessToken(account), { token: 'access-2-xxxxxxxx' });
+  t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-1-xxxxxxxx']);
+});
+
+test('200 concurrent gets share one refresh', async (t) => {
+  const { endpoint, manager } = await setup(t);
+  endpoint.delayMs = 50;
+  const results = await Promise.all(Array.from({ length: 200 }, () => manager.accessToken(account)));
+  t.is(endpoint.calls.length, 1);
+  t.true(results.every((result) => result.kind === 'token' && result.token === 'access-1-xxxxxxxx'));
+});
+
+test('a restarted manager continues from the stored refresh token and never sends an old one', async (t) => {
+  const { clock, endpoint, make } = await setup(t);
+  await make().accessToken(account);
+  clock.now += 3600_000;
+  const restarted = make();
+  t.like(await restarted.accessToken(account), { token: 'access-2-xxxxxxxx' });
+  t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-1-xxxxxxxx']);
+});
+
+test('invalid_grant: needs login, no more attempts with that token; a new login clears it', async (t) => {
+  const { endpoint, manager, store, states } = await setup(t);
+  endpoint.next.push(() => new OAuthRejectedError('invalid_grant', 'invalid_grant: token revoked'));
+  t.like(await manager.accessToken(account), { kind: 'needs-login' });
+  t.like(await manager.accessToken(account), { kind: 'needs-login' });
+  t.is(endpoint.calls.length, 1, 'a rejected refresh token is not sent again');
+  t.truthy(states.get('work').needsLogin);
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-0-initial', 'nothing is deleted');
+  await store.set({ account: 'work', slot: 'oauth-refresh' }, 'refresh-from-login');
+  manager.reload('work');
+  t.like(await manager.accessToken(account), { kind: 'token' });
+  t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-from-login']);
+  t.is(states.get('work').needsLogin, undefined);
+});
+
+test('token endpoint down: keep everything, serve a still-valid token, back off, recover', async (t) => {
+  const { clock, endpoint, manager, store } = await setup(t);
+  await manager.accessToken(account);
+  clock.now += 3600_000 - MARGIN_MS / 2; // inside the margin, still valid
+  endpoint.next.push(() => new OAuthUnavailableError('the token endpoint answered HTTP 503'));
+  t.like(await manager.accessToken(account), { kind: 'token', token: 'access-1-xxxxxxxx' });
+  t.like(await manager.accessToken(account), { kind: 'token', token: 'access-1-xxxxxxxx' });
+  t.is(endpoint.calls.length, 2, 'backing off: no second request right away');
+  clock.now += MARGIN_MS; // expired, endpoint still down
+  endpoint.next.push(() => new OAuthUnavailableError('the token endpoint answered HTTP 503'));
+  t.like(await manager.accessToken(account), { kind: 'unavailable' });
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-1-xxxxxxxx');
+  clock.now += 5000; // past the backoff, endpoint back
+  t.like(await manager.accessToken(account), { kind: 'token', token: 'access-2-xxxxxxxx' });
+});
+
+test('erase of our access token drops only that token', async (t) => {
+  const { endpoint, manager, store } = await setup(t);
+  const first = await manager.accessToken(account);
+  t.is(await manager.currentToken('work'), (first as { token: string }).token);
+  await manager.forget('work');
+  t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined);
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-1-xxxxxxxx');
+  t.like(await manager.accessToken(account), { token: 'access-2-xxxxxxxx' });
+  t.is(endpoint.calls.length, 2);
+});
+
+test('an account that never logged in needs login, without a token request', async (t) => {
+  const { endpoint, manager, store } = await setup(t);
+  await store.delete({ account: 'work', slot: 'oauth-refresh' });
+  t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
+  t.is(endpoint.calls.length, 0);
+});
