@@ -8,10 +8,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort } from '../test/support/sim-fixtures.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -89,15 +90,6 @@ async function startSimulator(lifetimeSeconds: number): Promise<{ child: ChildPr
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'fixtures', 'simulator', 'main.ts'), '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
   const line = await new Promise<string>((done) => createInterface({ input: child.stdout! }).once('line', done));
   return { child, ...(JSON.parse(line) as { url: string; host: string }) };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
 }
 
 /** An OAuth account logged in through the simulator (auto-approving consent, scripted browser). */

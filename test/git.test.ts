@@ -8,32 +8,14 @@ import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-gittest-alice-5c1d9e2b7a';
 const BOB_TOKEN = 'ATATT3xFfGF0-gittest-bob-8e4f2a6c0d';
 const ACME_ACCESS_TOKEN = 'ATCTT3xFfGF0-gittest-acme-ci-3b7d1f9e';
 
 const SIM_CONFIG: SimulatorConfig = {
-  users: [
-    {
-      username: 'alice',
-      email: 'alice@example.com',
-      displayName: 'Alice Example',
-      uuid: '{6d1c0b8e-0000-4000-8000-00000000a11c}',
-      accountId: '712020:alice',
-      secrets: [{ kind: 'api-token', value: ALICE_TOKEN }],
-      workspaces: { acme: 'write', alice: 'admin' },
-    },
-    {
-      username: 'bob',
-      email: 'bob@example.com',
-      displayName: 'Bob Example',
-      uuid: '{6d1c0b8e-0000-4000-8000-000000000b0b}',
-      accountId: '712020:bob',
-      secrets: [{ kind: 'api-token', value: BOB_TOKEN }],
-      workspaces: { bob: 'admin' },
-    },
-  ],
+  users: [simUser('alice', ALICE_TOKEN, { acme: 'write', alice: 'admin' }), simUser('bob', BOB_TOKEN, { bob: 'admin' })],
   accessTokens: [{ name: 'acme-ci', value: ACME_ACCESS_TOKEN, workspace: 'acme', repository: null, permission: 'write' }],
   workspaces: { acme: ['widgets'], alice: ['notes'], bob: ['notes'] },
   appPasswordsDisabled: true,

@@ -9,32 +9,14 @@ import { startSimulator, type Simulator } from '../fixtures/simulator/server.js'
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
 import { helperValueFor } from '../src/installer/helper-value.js';
 import { HELPER, REPO_ROOT, Sandbox } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-installtest-alice-7f3a9c1e5b';
 const BOB_TOKEN = 'ATATT3xFfGF0-installtest-bob-2d8e4b6a0c';
 const CORP_TOKEN = 'BBDC-installtest-corp-4a1c8e2f9d7b';
 
 const SIM_CONFIG: SimulatorConfig = {
-  users: [
-    {
-      username: 'alice',
-      email: 'alice@example.com',
-      displayName: 'Alice Example',
-      uuid: '{6d1c0b8e-0000-4000-8000-00000000a11c}',
-      accountId: '712020:alice',
-      secrets: [{ kind: 'api-token', value: ALICE_TOKEN }],
-      workspaces: { acme: 'write', alice: 'admin' },
-    },
-    {
-      username: 'bob',
-      email: 'bob@example.com',
-      displayName: 'Bob Example',
-      uuid: '{6d1c0b8e-0000-4000-8000-000000000b0b}',
-      accountId: '712020:bob',
-      secrets: [{ kind: 'api-token', value: BOB_TOKEN }],
-      workspaces: { bob: 'admin' },
-    },
-  ],
+  users: [simUser('alice', ALICE_TOKEN, { acme: 'write', alice: 'admin' }), simUser('bob', BOB_TOKEN, { bob: 'admin' })],
   accessTokens: [],
   workspaces: { acme: ['widgets'], alice: ['notes'], bob: ['notes'] },
   appPasswordsDisabled: true,

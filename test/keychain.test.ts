@@ -5,10 +5,10 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startSimulator } from '../fixtures/simulator/server.js';
 import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
 import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
 
 const SERVICE = 'git-credential-bitbucket';
@@ -291,17 +291,7 @@ keyringTests(test, () => {
     test.serial(`OAuth login, a long access token and its refresh, all in the keychain${capped ? ' behind the split layer (2,560-byte cap)' : ''}`, async (t) => {
       const sim = await startSimulator({
         config: {
-          users: [
-            {
-              username: 'alice',
-              email: 'alice@example.com',
-              displayName: 'Alice Example',
-              uuid: '{6d1c0b8e-0000-4000-8000-00000000a11c}',
-              accountId: '712020:alice',
-              secrets: [{ kind: 'api-token', value: ALICE_TOKEN }],
-              workspaces: { acme: 'write' },
-            },
-          ],
+          users: [simUser('alice', ALICE_TOKEN, { acme: 'write' })],
           accessTokens: [],
           workspaces: { acme: ['widgets'] },
           oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'keychain tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
@@ -366,12 +356,3 @@ keyringTests(test, () => {
   }
 }, 'OAuth keychain tests');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}

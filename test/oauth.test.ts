@@ -5,10 +5,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
 import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
 
 const CLIENT_ID = 'sim-oauth-consumer-key-01';
 const CLIENT_SECRET = 'sim-oauth-consumer-secret-7d3f9a1c';
@@ -17,17 +18,7 @@ const FAKE_BROWSER = join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs');
 
 function simConfig(lifetimeSeconds: number): SimulatorConfig {
   return {
-    users: [
-      {
-        username: 'alice',
-        email: 'alice@example.com',
-        displayName: 'Alice Example',
-        uuid: '{6d1c0b8e-0000-4000-8000-00000000a11c}',
-        accountId: '712020:alice',
-        secrets: [{ kind: 'api-token', value: ALICE_TOKEN }],
-        workspaces: { acme: 'write' },
-      },
-    ],
+    users: [simUser('alice', ALICE_TOKEN, { acme: 'write' })],
     accessTokens: [],
     workspaces: { acme: ['widgets'] },
     oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'git-credential-bitbucket tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
@@ -35,15 +26,6 @@ function simConfig(lifetimeSeconds: number): SimulatorConfig {
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface World {
   sim: Simulator;
