@@ -18,6 +18,9 @@ import { updateConfig } from '../config.js';
 import { withFileLock, writeFileAtomic } from '../files.js';
 import { SECRET_STORE_KINDS, SecretStoreError, type SecretRef, type SecretStore, type SecretStoreKind } from './secret-store.js';
 
+/** How often one secret is copied again because its source changed meanwhile before giving up. */
+const MAX_COPIES = 5;
+
 export interface MigrationMarker {
   from: SecretStoreKind;
   to: SecretStoreKind;
@@ -139,21 +142,32 @@ export async function migrateSecrets(to: SecretStoreKind, deps: MigrationDeps): 
     config.secretStore = to;
   });
 
-  // 3. copy, read back, compare, delete.
+  // 3. copy, read back, compare, delete (only if the source still holds what was copied).
   let moved = 0;
   for (const ref of refs) {
     const didMove = await withMigrationLock(paths, async () => {
-      const value = await source.get(ref);
-      if (value === undefined) return false; // deleted, or replaced through the target meanwhile
-      await target.set(ref, value);
-      const back = await target.get(ref);
-      if (back !== value) {
-        throw new SecretStoreError(
-          `the ${to} store did not return the ${ref.slot} secret of account ${ref.account} as written; nothing was deleted from the ${from} store. Run the migration again`,
-        );
+      let value = await source.get(ref);
+      for (let copies = 0; value !== undefined; copies++) {
+        if (copies === MAX_COPIES) {
+          throw new SecretStoreError(`the ${ref.slot} secret of account ${ref.account} kept changing in the ${from} store; nothing was deleted from it. Run the migration again`);
+        }
+        await target.set(ref, value);
+        const back = await target.get(ref);
+        if (back !== value) {
+          throw new SecretStoreError(
+            `the ${to} store did not return the ${ref.slot} secret of account ${ref.account} as written; nothing was deleted from the ${from} store. Run the migration again`,
+          );
+        }
+        // A writer that chose the source just before the marker appeared (a daemon storing a
+        // rotated refresh token) may have written since the copy: delete only what was copied.
+        const now = await source.get(ref);
+        if (now === value) {
+          await source.delete(ref);
+          return true;
+        }
+        value = now;
       }
-      await source.delete(ref);
-      return true;
+      return false; // deleted, or replaced through the target meanwhile
     });
     if (didMove) {
       moved++;
