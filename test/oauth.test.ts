@@ -108,9 +108,11 @@ test('login through the browser flow, then clone and push with the OAuth token',
 test('--no-browser: the pasted redirect URL completes the login; a forged state or a cancel stores nothing', async (t) => {
   const { sim, sandbox, get, login } = await world(t, { lifetimeSeconds: 3600, marginSeconds: 300 });
 
-  const forged = await login({ FAKE_BROWSER_STATE: 'forged-state-value' });
+  // A redirect with another state is refused and ignored; the login waits on until its timeout.
+  const forged = await sandbox.cli(['login', 'work', '--timeout', '3'], { env: { FAKE_BROWSER_STATE: 'forged-state-value' } });
   t.is(forged.code, 1);
-  t.regex(forged.stderr, /wrong state .*nothing was stored/);
+  t.regex(forged.stderr, /ignored a redirect with the wrong state/);
+  t.regex(forged.stderr, /no answer from the browser within 3 s; nothing was stored/);
   const cancelled = await login({ FAKE_BROWSER_DECISION: 'deny' });
   t.is(cancelled.code, 1);
   t.regex(cancelled.stderr, /did not grant access \(access_denied\); nothing was stored/);

@@ -18,7 +18,7 @@ const MARGIN_MS = 60_000;
 
 class ScriptedEndpoint implements TokenRefresher {
   calls: string[] = [];
-  next: Array<(refreshToken: string) => TokenSet | Error> = [];
+  next: Array<(refreshToken: string) => TokenSet | Error | Promise<TokenSet | Error>> = [];
   delayMs = 0;
   private serial = 0;
   constructor(private readonly clock: { now: number }) {}
@@ -27,7 +27,7 @@ class ScriptedEndpoint implements TokenRefresher {
     this.calls.push(refreshToken);
     if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const step = this.next.shift() ?? (() => this.rotate());
-    const outcome = step(refreshToken);
+    const outcome = await step(refreshToken);
     if (outcome instanceof Error) throw outcome;
     return outcome;
   }
@@ -78,6 +78,64 @@ test('200 concurrent gets share one refresh', async (t) => {
   t.true(results.every((result) => result.kind === 'token' && result.token === 'access-1-xxxxxxxx'));
 });
 
+test('gets arriving while a slow store is read and a refresh ends still make one refresh', async (t) => {
+  const { endpoint, store, make } = await setup(t);
+  const get = store.get.bind(store);
+  store.get = async (ref) => {
+    await new Promise((resolve) => setTimeout(resolve, 20)); // a keychain after a restart
+    return get(ref);
+  };
+  const manager = make();
+  endpoint.delayMs = 30;
+  const calls: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 60; i++) {
+    calls.push(manager.accessToken(account));
+    await new Promise((resolve) => setTimeout(resolve, 3));
+  }
+  await Promise.all(calls);
+  t.is(endpoint.calls.length, 1);
+});
+
+test('a removed and re-added account of the same name never gets the old account\'s token', async (t) => {
+  const { manager, store } = await setup(t);
+  t.like(await manager.accessToken(account), { token: 'access-1-xxxxxxxx' });
+  await store.delete({ account: 'work', slot: 'oauth-access' });
+  await store.delete({ account: 'work', slot: 'oauth-refresh' });
+  const other: Account = { ...account, url: 'https://git.other.example', kind: 'datacenter' };
+  t.like(await manager.accessToken(other), { kind: 'needs-login' });
+  t.is(await manager.currentToken(other), undefined);
+});
+
+test('a rotated refresh token the store refuses is kept in memory and stored on the next refresh', async (t) => {
+  const { clock, endpoint, manager, store } = await setup(t);
+  const set = store.set.bind(store);
+  let refuse = true;
+  store.set = async (ref, value) => {
+    if (refuse && ref.slot === 'oauth-refresh') throw new Error('keychain locked');
+    await set(ref, value);
+  };
+  t.like(await manager.accessToken(account), { token: 'access-1-xxxxxxxx' });
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-0-initial');
+  refuse = false;
+  clock.now += 3600_000;
+  t.like(await manager.accessToken(account), { token: 'access-2-xxxxxxxx' });
+  t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-1-xxxxxxxx'], 'the rotated token was used, not the spent one');
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-2-xxxxxxxx');
+});
+
+test('a login during a refresh wins: the refresh result is not stored over it', async (t) => {
+  const { endpoint, manager, store } = await setup(t);
+  endpoint.next.push(async (refreshToken) => {
+    // `login` stores a new grant while the token request is under way.
+    await store.set({ account: 'work', slot: 'oauth-refresh' }, 'refresh-from-login');
+    return { accessToken: 'access-old-grant-xxxx', refreshToken: `${refreshToken}-rotated`, expiresAt: Date.now() + 3600_000 };
+  });
+  const result = await manager.accessToken(account);
+  t.like(result, { kind: 'token', token: 'access-old-grant-xxxx' }, 'the valid token is still handed out once');
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-from-login');
+  t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined, 'nothing of the old grant was stored');
+});
+
 test('a restarted manager continues from the stored refresh token and never sends an old one', async (t) => {
   const { clock, endpoint, make } = await setup(t);
   await make().accessToken(account);
@@ -121,8 +179,8 @@ test('token endpoint down: keep everything, serve a still-valid token, back off,
 test('erase of our access token drops only that token', async (t) => {
   const { endpoint, manager, store } = await setup(t);
   const first = await manager.accessToken(account);
-  t.is(await manager.currentToken('work'), (first as { token: string }).token);
-  await manager.forget('work');
+  t.is(await manager.currentToken(account), (first as { token: string }).token);
+  await manager.forget(account);
   t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined);
   t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-1-xxxxxxxx');
   t.like(await manager.accessToken(account), { token: 'access-2-xxxxxxxx' });

@@ -20,6 +20,7 @@ import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../daemon/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
+import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from './errors.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
 
@@ -119,6 +120,8 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
     : 'no static secret';
+  // A daemon may still hold tokens of an earlier account of this name.
+  await tellDaemonToReload(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   return 0;
@@ -140,6 +143,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name).secretKind = secretKind;
   });
+  await tellDaemonToReload(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   return 0;
 }
@@ -173,6 +177,7 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
     return dropped;
   });
   const slots = await deleteAccountSecrets(store, name);
+  await tellDaemonToReload(paths, name);
   process.stdout.write(
     `Removed account ${name}, ${slots.length} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +

@@ -43,7 +43,7 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
         clientId: account.oauth.clientId,
         needsLogin: blocked,
         needsLoginReason: blocked ? (refresh === undefined ? 'not logged in yet' : (state.needsLogin?.reason ?? null)) : null,
-        accessExpiresAt: state.accessExpiresAt ?? null,
+        accessExpiresAt: storedExpiry(await store.get({ account: account.name, slot: 'oauth-access' })) ?? state.accessExpiresAt ?? null,
         lastRefreshAt: state.lastRefreshAt ?? null,
       };
     }
@@ -77,4 +77,15 @@ export function describeAuth(summary: AccountSummary): string {
 export function describeState(summary: AccountSummary): string {
   if (summary.rejectedAt) return `REJECTED at ${summary.rejectedAt}${summary.rejectedPath ? ` for ${summary.rejectedPath}` : ''}`;
   return summary.lastSuccessAt ? `last success ${summary.lastSuccessAt}` : 'not used yet';
+}
+
+/** The expiry of the stored access token (written by `login` and by the daemon's refreshes). */
+function storedExpiry(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const expiresAt = (JSON.parse(value) as { expiresAt?: unknown }).expiresAt;
+    return typeof expiresAt === 'number' ? new Date(expiresAt).toISOString() : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -8,8 +8,8 @@ import { readConfig } from '../daemon/config.js';
 import { hostFor } from '../daemon/hosts/host.js';
 import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../daemon/oauth/oauth-client.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
-import { exchange } from '../helper/daemon-client.js';
 import { findAccount, onePositional } from './account-commands.js';
+import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from './errors.js';
 import { listenForRedirect } from './loopback-redirect.js';
 import { openBrowser } from './open-browser.js';
@@ -76,7 +76,7 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   await store.set({ account: account.name, slot: 'oauth-refresh' }, tokens.refreshToken);
   await store.set({ account: account.name, slot: 'oauth-access' }, JSON.stringify({ token: tokens.accessToken, expiresAt: tokens.expiresAt }));
   // A running daemon may hold the old tokens in memory.
-  await exchange(paths, { type: 'reload', account: account.name }, { autoStart: false }).catch(() => undefined);
+  await tellDaemonToReload(paths, account.name);
   process.stdout.write(`Logged in account ${account.name} with OAuth; access token valid until ${new Date(tokens.expiresAt).toISOString()}.\n`);
   return 0;
 }

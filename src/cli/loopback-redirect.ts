@@ -1,6 +1,7 @@
 // The loopback listener of an OAuth login: Bitbucket redirects the user's browser to
-// http://127.0.0.1:PORT/?code=…&state=…; the first request that carries a code or an error
-// ends the wait. The state is checked here, before anything is exchanged.
+// http://127.0.0.1:PORT/?code=…&state=…; the first request with this login's state ends the
+// wait. Requests with another state are refused and ignored, so a page that pokes at the port
+// cannot end (or hijack) the login.
 
 import { createServer } from 'node:http';
 import { UserError } from './errors.js';
@@ -25,8 +26,9 @@ export async function listenForRedirect(port: number, expectedState: string, tim
     }
     const html = (status: number, title: string, text: string) => response.writeHead(status, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE(title, text));
     if (params.get('state') !== expectedState) {
-      html(400, 'Login failed', 'This answer does not belong to the login that is waiting (state mismatch). Nothing was stored; run the login again.');
-      settle.reject(new UserError('the redirect carried the wrong state (not the login we started); nothing was stored. Run the login again'));
+      // Not this login's answer (another tab, or a page poking at the port): refuse it, keep waiting.
+      html(400, 'Not this login', 'This answer does not belong to the login that is waiting (state mismatch). It was ignored.');
+      process.stderr.write('git-credential-bitbucket: ignored a redirect with the wrong state (not the login that is waiting); still waiting\n');
     } else if (params.has('error')) {
       html(400, 'Login cancelled', 'Bitbucket did not grant access. Nothing was stored.');
       settle.reject(new UserError(`Bitbucket did not grant access (${params.get('error')}); nothing was stored`));

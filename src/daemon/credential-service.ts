@@ -149,7 +149,7 @@ export class CredentialService {
   private async erase(account: Account, credential: Credential): Promise<Outcome> {
     if (await this.isOurAccessToken(account, credential)) {
       // The next get refreshes; the refresh token and any static secret stay.
-      await this.deps.tokens.forget(account.name);
+      await this.deps.tokens.forget(account);
       return { outcome: 'access-token-dropped', account: account.name, answer: NOTHING };
     }
     if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
@@ -170,7 +170,7 @@ export class CredentialService {
 
   private async isOurAccessToken(account: Account, credential: Credential): Promise<boolean> {
     if (!account.oauth || credential.password === undefined) return false;
-    const token = await this.deps.tokens.currentToken(account.name);
+    const token = await this.deps.tokens.currentToken(account);
     return token !== undefined && sameSecret(token, credential.password);
   }
 

@@ -43,9 +43,10 @@ async function main(command: string | undefined): Promise<void> {
     await runGitAction(command as CredentialAction);
   } else if (command === undefined || CLI_COMMANDS.has(command)) {
     const { runCli } = await import('../cli/main.js');
-    // Exit at once: a keychain call that never returns (an unanswered unlock prompt) must not
-    // keep a command alive after it has reported the problem.
-    process.exit(await runCli(process.argv.slice(2)));
+    process.exitCode = await runCli(process.argv.slice(2));
+    // Output drains first; a keychain call that never returns (an unanswered unlock prompt) must
+    // not keep the command alive after it has reported the problem.
+    setTimeout(() => process.exit(), 1000).unref();
   }
 }
 

@@ -118,7 +118,10 @@ export class OAuthClient {
     try {
       result = await process(response);
     } catch (error) {
-      throw rejected(error);
+      // Only an OAuth error from the server rejects the grant. Anything else (a proxy's or a
+      // captive portal's page, a malformed answer) says nothing about the tokens: retry later.
+      if (error instanceof oauth.ResponseBodyError || error instanceof oauth.WWWAuthenticateChallengeError) throw rejected(error);
+      throw new OAuthUnavailableError(`the token endpoint gave an unusable answer (HTTP ${response.status})`);
     }
     const lifetime = typeof result.expires_in === 'number' && result.expires_in > 0 ? result.expires_in : DEFAULT_LIFETIME_SECONDS;
     const set: TokenSet = { accessToken: result.access_token, expiresAt: this.now() + lifetime * 1000 };

@@ -42,67 +42,74 @@ const BACKOFF_START_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
 export class TokenManager {
+  /** Keyed by account identity (name, URL, client): a removed and re-added name starts afresh. */
   private readonly cache = new Map<string, CachedToken>();
   private readonly inFlight = new Map<string, Promise<AccessTokenResult>>();
   private readonly backoff = new Map<string, { until: number; delayMs: number; reason: string }>();
+  /** A rotated refresh token the store refused to take: kept here and stored again next time. */
+  private readonly unsaved = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly deps: TokenManagerDeps) {
     this.now = deps.now ?? Date.now;
   }
 
-  async accessToken(account: Account): Promise<AccessTokenResult> {
-    const cached = await this.cached(account.name);
-    if (cached && cached.expiresAt - this.now() > this.deps.marginMs()) return { kind: 'token', ...cached };
-    let flight = this.inFlight.get(account.name);
-    if (!flight) {
-      flight = this.refresh(account).finally(() => this.inFlight.delete(account.name));
-      this.inFlight.set(account.name, flight);
-    }
-    return flight;
+  accessToken(account: Account): Promise<AccessTokenResult> {
+    // Join a refresh under way before awaiting anything: a caller that awaited the store first
+    // could arrive after that refresh ended and start a second one.
+    const key = identity(account);
+    const flight = this.inFlight.get(key);
+    if (flight) return flight;
+    const started = this.serve(account).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started);
+    return started;
   }
 
   /** The access token we currently hold for the account, to recognise it in store/erase. */
-  async currentToken(account: string): Promise<string | undefined> {
+  async currentToken(account: Account): Promise<string | undefined> {
     return (await this.cached(account))?.token;
   }
 
   /** git's erase for our access token: drop it so the next get refreshes. Nothing else goes. */
-  async forget(account: string): Promise<void> {
-    this.cache.delete(account);
-    await this.deps.store.delete({ account, slot: 'oauth-access' });
+  async forget(account: Account): Promise<void> {
+    this.cache.delete(identity(account));
+    await this.deps.store.delete({ account: account.name, slot: 'oauth-access' });
   }
 
-  /** After `login` stored new tokens: read them from the store next time. */
+  /** After `login`, `account add` or `account remove`: read that account from the store next time. */
   reload(account?: string): void {
-    if (account === undefined) {
-      this.cache.clear();
-      this.backoff.clear();
-    } else {
-      this.cache.delete(account);
-      this.backoff.delete(account);
+    for (const map of [this.cache, this.backoff, this.unsaved]) {
+      for (const key of [...map.keys()]) if (account === undefined || key.startsWith(`${account}\n`)) map.delete(key);
     }
   }
 
-  private async cached(account: string): Promise<CachedToken | undefined> {
-    const inMemory = this.cache.get(account);
+  private async cached(account: Account): Promise<CachedToken | undefined> {
+    const key = identity(account);
+    const inMemory = this.cache.get(key);
     if (inMemory) return inMemory;
-    const stored = parseStoredToken(await this.deps.store.get({ account, slot: 'oauth-access' }));
-    if (stored) this.cache.set(account, stored);
+    const stored = parseStoredToken(await this.deps.store.get({ account: account.name, slot: 'oauth-access' }));
+    if (stored) this.cache.set(key, stored);
     return stored;
   }
 
-  private async refresh(account: Account): Promise<AccessTokenResult> {
+  private async serve(account: Account): Promise<AccessTokenResult> {
+    const cached = await this.cached(account);
+    if (cached && cached.expiresAt - this.now() > this.deps.marginMs()) return { kind: 'token', ...cached };
+    return this.refresh(account, cached);
+  }
+
+  private async refresh(account: Account, cached: CachedToken | undefined): Promise<AccessTokenResult> {
     const name = account.name;
-    const cached = await this.cached(name);
+    const key = identity(account);
     const stillValid = cached && cached.expiresAt > this.now() ? cached : undefined;
 
-    const waiting = this.backoff.get(name);
+    const waiting = this.backoff.get(key);
     if (waiting && this.now() < waiting.until) {
       return stillValid ? { kind: 'token', ...stillValid } : { kind: 'unavailable', reason: `${waiting.reason}; next try in ${Math.ceil((waiting.until - this.now()) / 1000)} s` };
     }
 
-    const refreshToken = await this.deps.store.get({ account: name, slot: 'oauth-refresh' });
+    await this.saveUnsavedRefreshToken(account);
+    const refreshToken = this.unsaved.get(key) ?? (await this.deps.store.get({ account: name, slot: 'oauth-refresh' }));
     if (refreshToken === undefined) return { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' };
     const status = this.deps.states.get(name);
     if (needsLogin(status, refreshToken)) {
@@ -111,36 +118,65 @@ export class TokenManager {
     const clientSecret = await this.deps.store.get({ account: name, slot: 'oauth-client-secret' });
 
     const started = this.now();
+    let tokens: TokenSet;
     try {
-      const tokens = await this.deps.client.refresh(account, clientSecret, refreshToken);
-      // The new refresh token first: once Bitbucket rotated it, the old one dies soon, and a
-      // crash after handing out the access token must not lose the only one that works.
-      if (tokens.refreshToken !== undefined && tokens.refreshToken !== refreshToken) {
-        await this.deps.store.set({ account: name, slot: 'oauth-refresh' }, tokens.refreshToken);
-      }
-      const fresh: CachedToken = { token: tokens.accessToken, expiresAt: tokens.expiresAt };
-      await this.deps.store.set({ account: name, slot: 'oauth-access' }, JSON.stringify(fresh));
-      this.cache.set(name, fresh);
-      this.backoff.delete(name);
-      this.deps.states.markRefreshed(name, fresh.expiresAt);
-      this.deps.log.info({ account: name, expiresAt: new Date(fresh.expiresAt).toISOString(), rotated: tokens.refreshToken !== undefined && tokens.refreshToken !== refreshToken, latencyMs: this.now() - started }, 'oauth refresh');
-      return { kind: 'token', ...fresh };
+      tokens = await this.deps.client.refresh(account, clientSecret, refreshToken);
     } catch (error) {
-      if (error instanceof OAuthRejectedError) {
-        this.cache.delete(name);
+      if (error instanceof OAuthRejectedError && NEEDS_LOGIN_ERRORS.has(error.code)) {
         this.deps.states.markNeedsLogin(name, refreshToken, error.message);
         this.deps.log.warn({ account: name, error: error.code }, 'oauth refresh rejected');
         return { kind: 'needs-login', reason: `OAuth refresh was rejected (${error.message})` };
       }
-      if (error instanceof OAuthUnavailableError) {
+      if (error instanceof OAuthRejectedError || error instanceof OAuthUnavailableError) {
         const delayMs = Math.min(BACKOFF_MAX_MS, waiting ? waiting.delayMs * 2 : BACKOFF_START_MS);
-        this.backoff.set(name, { until: this.now() + delayMs, delayMs, reason: error.message });
+        this.backoff.set(key, { until: this.now() + delayMs, delayMs, reason: error.message });
         this.deps.log.warn({ account: name, reason: error.message, retryInMs: delayMs }, 'oauth refresh failed');
         return stillValid ? { kind: 'token', ...stillValid } : { kind: 'unavailable', reason: error.message };
       }
       throw error;
     }
+    const fresh: CachedToken = { token: tokens.accessToken, expiresAt: tokens.expiresAt };
+    // `login` may have stored a new grant while this refresh was under way: that one wins, and
+    // this token (valid, but of the old grant) is handed out once without being kept.
+    if (!this.unsaved.has(key) && (await this.deps.store.get({ account: name, slot: 'oauth-refresh' })) !== refreshToken) {
+      return { kind: 'token', ...fresh };
+    }
+    const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== refreshToken;
+    // The new refresh token first: once Bitbucket rotated it, the old one dies soon, and a crash
+    // after handing out the access token must not lose the only one that works.
+    if (rotated) {
+      this.unsaved.set(key, tokens.refreshToken!);
+      await this.saveUnsavedRefreshToken(account);
+    }
+    await this.deps.store.set({ account: name, slot: 'oauth-access' }, JSON.stringify(fresh)).catch((error: Error) =>
+      this.deps.log.warn({ account: name, reason: error.message }, 'could not store the access token; it is kept in memory'),
+    );
+    this.cache.set(key, fresh);
+    this.backoff.delete(key);
+    this.deps.states.markRefreshed(name, fresh.expiresAt);
+    this.deps.log.info({ account: name, expiresAt: new Date(fresh.expiresAt).toISOString(), rotated, latencyMs: this.now() - started }, 'oauth refresh');
+    return { kind: 'token', ...fresh };
   }
+
+  /** Stores a rotated refresh token the store refused earlier; on failure it stays in memory. */
+  private async saveUnsavedRefreshToken(account: Account): Promise<void> {
+    const key = identity(account);
+    const token = this.unsaved.get(key);
+    if (token === undefined) return;
+    try {
+      await this.deps.store.set({ account: account.name, slot: 'oauth-refresh' }, token);
+      this.unsaved.delete(key);
+    } catch (error) {
+      this.deps.log.warn({ account: account.name, reason: (error as Error).message }, 'could not store the rotated refresh token; kept in memory, retried on the next refresh');
+    }
+  }
+}
+
+/** Only these mean the grant itself is gone or the client is refused: retrying cannot help. */
+const NEEDS_LOGIN_ERRORS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+
+function identity(account: Account): string {
+  return `${account.name}\n${account.url}\n${account.oauth?.clientId ?? ''}`;
 }
 
 function parseStoredToken(value: string | undefined): CachedToken | undefined {
