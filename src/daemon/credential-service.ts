@@ -39,7 +39,8 @@ const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 export class CredentialService {
   constructor(private readonly deps: CredentialServiceDeps) {}
 
-  async handle(action: CredentialAction, credential: Credential): Promise<CredentialAnswer> {
+  /** `channel` says which socket the request came through: the Node helper's or git's cache client (fast path). */
+  async handle(action: CredentialAction, credential: Credential, channel: 'helper' | 'fast-path' = 'helper'): Promise<CredentialAnswer> {
     const started = process.hrtime.bigint();
     let result: Outcome;
     try {
@@ -50,6 +51,7 @@ export class CredentialService {
     this.deps.log.info(
       {
         action,
+        channel,
         protocol: credential.protocol,
         host: credential.host,
         path: credential.path,

@@ -15,6 +15,7 @@ import { TokenManager } from './oauth/token-manager.js';
 import { ensurePrivateDir, withFileLock } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
+import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
 import { productVersion } from './version.js';
 
@@ -58,6 +59,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   let requests = 0;
   let idleTimer: NodeJS.Timeout | undefined;
   let socketInode: number | undefined;
+  let cacheSocketInode: number | undefined;
   let stopping = false;
 
   /** A number of seconds from the environment, else from config.json, else the default. */
@@ -101,19 +103,27 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     onStopRequested: (reason) => void shutdown(reason),
   });
 
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity: () => {
+    requests++;
+    armIdleTimer();
+  } });
+
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason, requests }, 'daemon stopping');
     // Remove the socket only if it is still ours: a successor may already have replaced it.
     if (!isWindows) {
-      try {
-        if (statSync(where.socketPath).ino === socketInode) unlinkSync(where.socketPath);
-      } catch {
-        // already gone
+      for (const [path, inode] of [[where.socketPath, socketInode], [where.cacheSocketPath, cacheSocketInode]] as const) {
+        try {
+          if (statSync(path).ino === inode) unlinkSync(path);
+        } catch {
+          // already gone
+        }
       }
     }
     daemon.server.close();
+    fastPath?.close();
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };
@@ -131,15 +141,40 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       await listen(daemon.server, where.socketPath);
       chmodSync(where.socketPath, 0o600);
       socketInode = statSync(where.socketPath).ino;
+      cacheSocketInode = await claimFastPath();
       return true;
     });
+  };
+
+  /**
+   * When our daemon is down, git's `store` through the cache client starts git's own cache
+   * daemon on this path. The helper value the installer writes gives it `--timeout 1`, so it
+   * exits within seconds anyway; if it still holds the path, it is told to exit (its own
+   * `action=exit`) and the socket is taken over.
+   */
+  const claimFastPath = async (): Promise<number | undefined> => {
+    if (!fastPath) return undefined;
+    const path = where.cacheSocketPath;
+    if (await isAnswering(path)) {
+      await askToExit(path);
+      for (let i = 0; i < 100 && (await isAnswering(path)); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      logger.warn({ socket: path }, 'fast path: stopped a git credential-cache daemon that held the socket');
+    }
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    await listen(fastPath, path);
+    chmodSync(path, 0o600);
+    return statSync(path).ino;
   };
 
   if (!(await claimSocket())) {
     logger.info({ socket: where.socketPath }, 'another daemon already serves this socket; exiting');
     process.exit(0);
   }
-  logger.info({ socket: where.socketPath, version, idleTimeoutSeconds: idleTimeoutSeconds() }, 'daemon started');
+  logger.info({ socket: where.socketPath, fastPath: fastPath ? where.cacheSocketPath : null, version, idleTimeoutSeconds: idleTimeoutSeconds() }, 'daemon started');
   armIdleTimer();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
@@ -152,6 +187,17 @@ function listen(target: Server, socketPath: string): Promise<void> {
       target.off('error', reject);
       resolve();
     });
+  });
+}
+
+/** git-credential-cache's own "exit" request. */
+function askToExit(socketPath: string): Promise<void> {
+  return new Promise((resolve) => {
+    const client = connect(socketPath, () => client.end('action=exit\ntimeout=0\n'));
+    client.setTimeout(2000, () => client.destroy());
+    client.on('close', () => resolve());
+    client.on('error', () => resolve());
+    client.resume();
   });
 }
 

@@ -8,12 +8,12 @@ import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../daemon/config.js';
 import { UserError } from '../cli/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
-import { helperValueFor } from './helper-value.js';
+import { fastPathValueFor, helperValueFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
 
 export const INSTALL_USAGE = `Usage:
-  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force]
+  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force] [--fast-path]
   git-credential-bitbucket uninstall [--scope global|system|local] [--dry-run]
 
 install tells git to ask this helper, by absolute path, for every account's base URL:
@@ -26,6 +26,8 @@ Run it again after \`account add\` for a new host: it adds just what is missing.
   --dry-run             print the exact git config commands and change nothing
   --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
   --force               replace a credential helper you configured for the same URL (uninstall restores it)
+  --fast-path           put \`cache --socket <daemon's cache socket> --timeout 1\` before the helper: git's own
+                        C client then gets answers from the daemon without starting Node (Unix only)
 
 uninstall removes exactly the keys install added and restores what --force replaced.`;
 
@@ -58,6 +60,7 @@ export async function installCommand(args: string[], context: InstallerContext):
       'dry-run': { type: 'boolean', default: false },
       'keep-other-helpers': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
+      'fast-path': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -76,6 +79,11 @@ export async function installCommand(args: string[], context: InstallerContext):
   if (!helperStat?.isFile()) throw new UserError(`the helper ${helperPath} does not exist; build it first (npm run build)`);
   if (process.platform !== 'win32' && (helperStat.mode & 0o111) === 0) throw new UserError(`the helper ${helperPath} is not executable; run chmod +x on it`);
   const helperValue = helperValueFor(helperPath);
+  let fastPathValue: string | undefined;
+  if (values['fast-path']) {
+    if (process.platform === 'win32') out('The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.\n');
+    else fastPathValue = fastPathValueFor(context.paths.cacheSocketPath);
+  }
 
   const config = readConfig(context.paths.configFile);
   if (config.accounts.length === 0) {
@@ -88,7 +96,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   const plan = planInstall({
     scope,
     entries,
-    desired: desiredKeys(config, helperValue, values['keep-other-helpers']),
+    desired: desiredKeys(config, helperValue, values['keep-other-helpers'], fastPathValue),
     previous: record.files[file],
     force: values.force,
     existingSections: credentialSections(file),

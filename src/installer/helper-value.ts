@@ -16,5 +16,21 @@ export function helperValueFor(helperPath: string, platform: NodeJS.Platform = p
   const absolute = path.startsWith('/') || /^[A-Za-z]:\//.test(path);
   if (!absolute) throw new Error(`the helper path must be absolute: ${helperPath}`);
   if (/[\n\r\0]/.test(path)) throw new UserError(`the helper's path contains a line break, which git cannot run: ${JSON.stringify(helperPath)}`);
+  return shellEscape(path);
+}
+
+/**
+ * The native fast path, placed before our helper: git's own C client (`git credential-cache`)
+ * asks the daemon on its cache socket without starting Node. `--timeout 1`: should git's own
+ * cache daemon ever be started on that socket (a `store` while our daemon is down), it forgets
+ * the credential and exits within seconds, and our daemon takes the socket back at start-up.
+ */
+export function fastPathValueFor(socketPath: string): string {
+  if (!socketPath.startsWith('/')) throw new Error(`the fast-path socket must be an absolute path: ${socketPath}`);
+  if (/[\n\r\0]/.test(socketPath)) throw new UserError(`the socket path contains a line break: ${JSON.stringify(socketPath)}`);
+  return `cache --socket ${shellEscape(socketPath)} --timeout 1`;
+}
+
+function shellEscape(path: string): string {
   return [...path].map((char) => (SAFE.test(char) ? char : `\\${char}`)).join('');
 }

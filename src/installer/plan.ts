@@ -15,12 +15,16 @@ export interface DesiredKey {
   values: string[];
 }
 
-/** For each account base URL: the helper (after an empty reset value unless keepOtherHelpers), and useHttpPath when needed. */
-export function desiredKeys(config: Config, helperValue: string, keepOtherHelpers: boolean): DesiredKey[] {
+/**
+ * For each account base URL: the helper (after an empty reset value unless keepOtherHelpers, and
+ * after the fast-path cache client when asked for), and useHttpPath when needed.
+ */
+export function desiredKeys(config: Config, helperValue: string, keepOtherHelpers: boolean, fastPathValue?: string): DesiredKey[] {
   const urls = [...new Set(config.accounts.map((account) => account.url))].sort();
   const keys: DesiredKey[] = [];
   for (const url of urls) {
-    keys.push({ url, variable: 'helper', key: `credential.${url}.helper`, values: keepOtherHelpers ? [helperValue] : ['', helperValue] });
+    const ours = fastPathValue ? [fastPathValue, helperValue] : [helperValue];
+    keys.push({ url, variable: 'helper', key: `credential.${url}.helper`, values: keepOtherHelpers ? ours : ['', ...ours] });
     const { protocol, host } = originOf(url);
     const sameHost = (other: string) => {
       const origin = originOf(other);

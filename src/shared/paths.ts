@@ -16,12 +16,20 @@ export interface ProductPaths {
   logFile: string;
   runtimeDir: string;
   socketPath: string;
+  /**
+   * The native fast path: the daemon speaks git-credential-cache's wire format here, so that
+   * `credential.helper = cache --socket <this>` lets git's C client ask it without starting Node.
+   * Unix only (git's cache client needs Unix sockets).
+   */
+  cacheSocketPath: string;
   spawnLock: string;
 }
 
 const PRODUCT = 'git-credential-bitbucket';
 /** sun_path is 108 bytes on Linux and 104 on macOS; keep room for the terminating NUL. */
 const MAX_SOCKET_PATH = 100;
+/** The longer of the two socket names: the length check uses it. */
+const CACHE_SOCKET = 'git-cache.sock';
 
 export function productPaths(env: Env = process.env): ProductPaths {
   // git runs the helper from the repository; the daemon runs from "/": a relative home would
@@ -34,7 +42,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
   let socketPath = join(runtimeDir, 'daemon.sock');
   if (process.platform === 'win32') {
     socketPath = `\\\\.\\pipe\\${PRODUCT}-${userInfo().username}-${shortHash(configDir)}`;
-  } else if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+  } else if (Buffer.byteLength(join(runtimeDir, CACHE_SOCKET)) > MAX_SOCKET_PATH) {
     runtimeDir = join(tmpdir(), `${PRODUCT}-${process.getuid?.() ?? 'user'}-${shortHash(configDir)}`);
     socketPath = join(runtimeDir, 'daemon.sock');
   }
@@ -47,6 +55,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
     logFile: join(stateDir, 'daemon.log'),
     runtimeDir,
     socketPath,
+    cacheSocketPath: join(runtimeDir, CACHE_SOCKET),
     spawnLock: join(runtimeDir, 'spawn.lock'),
   };
 }

@@ -1,0 +1,76 @@
+// The native fast path: git-credential-cache's wire format on a second socket, so that
+// `credential.helper = cache --socket <it>` lets git's own C client ask the daemon without
+// starting Node. Format (git's builtin/credential-cache.c): the client writes
+// "action=<get|store|erase|exit>\ntimeout=<seconds>\n", then the credential lines it got from
+// git, half-closes, and copies whatever comes back to git. Answers come from the same
+// CredentialService as the Node helper's, so routing, refresh, fallback and the request log are
+// the same; only stderr advice cannot travel this way (git then asks the Node helper, which
+// prints it).
+
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
+import type { CredentialService } from './credential-service.js';
+
+/** A credential plus the two header lines. */
+const MAX_REQUEST_BYTES = MAX_CREDENTIAL_INPUT_BYTES + 256;
+const ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
+
+export interface CacheProtocolHooks {
+  service: CredentialService;
+  log: Logger;
+  onActivity(): void;
+}
+
+export function createCacheProtocolServer(hooks: CacheProtocolHooks): Server {
+  // The client half-closes once it has sent the request; our side must stay open for the answer.
+  return createServer({ allowHalfOpen: true }, (socket) => serve(socket, hooks));
+}
+
+function serve(socket: Socket, hooks: CacheProtocolHooks): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: Buffer) => {
+    size += chunk.byteLength;
+    if (size > MAX_REQUEST_BYTES) {
+      hooks.log.warn({ bytes: size }, 'fast path: oversized request refused');
+      socket.destroy();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  // The client half-closes after the credential: the request is complete.
+  socket.on('end', () => {
+    if (socket.destroyed) return;
+    void answer(Buffer.concat(chunks), hooks).then(
+      (reply) => socket.end(reply),
+      () => socket.end(),
+    );
+  });
+}
+
+async function answer(request: Buffer, hooks: CacheProtocolHooks): Promise<string> {
+  const text = request.toString('latin1');
+  const header = /^action=([^\n]*)\ntimeout=[^\n]*\n/.exec(text);
+  if (!header) {
+    hooks.log.warn('fast path: request without the action/timeout header ignored');
+    return '';
+  }
+  const action = header[1]!;
+  // `git credential-cache exit` is meant for git's own cache daemon; this one stops with `daemon stop`.
+  if (!ACTIONS.has(action)) return '';
+  hooks.onActivity();
+  let credential;
+  try {
+    credential = parseCredential(request.subarray(Buffer.byteLength(header[0], 'latin1')));
+  } catch (error) {
+    if (error instanceof CredentialInputError) {
+      hooks.log.warn({ problem: error.message }, 'fast path: malformed credential ignored');
+      return '';
+    }
+    throw error;
+  }
+  const result = await hooks.service.handle(action as 'get' | 'store' | 'erase', credential, 'fast-path');
+  return action === 'get' && result.attributes.length > 0 ? formatCredential(result.attributes) : '';
+}

@@ -1,0 +1,154 @@
+// The native fast path end to end: `install --fast-path` puts git's own credential-cache client in
+// front of the Node helper, and real git clones and pushes get their answers from the daemon's
+// cache socket. The request log's `channel` says which way each request came.
+
+import test, { type ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { REPO_ROOT, Sandbox } from './support/sandbox.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
+
+const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
+const BOB_TOKEN = 'ATATT3xFfGF0-fastpath-bob-8c6a4e2d0b';
+const CLIENT_ID = 'fastpath-oauth-consumer';
+const CLIENT_SECRET = 'fastpath-oauth-consumer-secret-4f2a';
+
+const SIM_CONFIG: SimulatorConfig = {
+  users: [simUser('alice', ALICE_TOKEN, { acme: 'write' }), simUser('bob', BOB_TOKEN, { personal: 'admin' })],
+  accessTokens: [],
+  workspaces: { acme: ['widgets'], personal: ['notes'] },
+  oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'fast path tests', family: 'cloud' }],
+  oauth: { accessTokenLifetimeSeconds: 3, consentUser: 'alice' },
+};
+
+interface Request {
+  action: string;
+  channel: string;
+  outcome: string;
+  account?: string;
+}
+
+async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; requests(): Request[]; socket: string }> {
+  const sim = await startSimulator({ config: SIM_CONFIG });
+  const sandbox = new Sandbox();
+  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    await sim.close();
+  });
+  // A git configuration with no credential helper at all: `install` adds everything.
+  writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Fast Path\n\temail = fast@example.com\n[init]\n\tdefaultBranch = main\n');
+  const log = join(sandbox.configHome, 'state', 'daemon.log');
+  const requests = () =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((line) => line.includes('"msg":"request"'))
+          .map((line) => JSON.parse(line) as Request)
+      : [];
+  return { sim, sandbox, requests, socket: join(sandbox.configHome, 'run', 'git-cache.sock') };
+}
+
+async function install(sandbox: Sandbox): Promise<void> {
+  const result = await sandbox.cli(['install', '--fast-path']);
+  if (result.code !== 0) throw new Error(`install failed: ${result.stderr}`);
+}
+
+test('install --fast-path: git clones and pushes with answers from the daemon, without starting Node for get', async (t) => {
+  const { sim, sandbox, requests } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
+  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  await install(sandbox);
+  const helpers = (await sandbox.git(['config', '--global', '--get-all', `credential.${sim.url}.helper`])).stdout.split('\n');
+  t.deepEqual(helpers.slice(0, 2), ['', `cache --socket ${join(sandbox.configHome, 'run', 'git-cache.sock')} --timeout 1`]);
+  await sandbox.cli(['daemon', 'start']);
+
+  for (const [repo, dir] of [
+    ['acme/widgets', 'widgets'],
+    ['personal/notes', 'notes'],
+  ]) {
+    const clone = await sandbox.git(['clone', '-q', `${sim.url}/${repo}.git`, dir!]);
+    t.is(clone.code, 0, clone.stderr);
+    const cwd = join(sandbox.root, dir!);
+    await sandbox.git(['commit', '-q', '--allow-empty', '-m', 'fast'], { cwd });
+    const push = await sandbox.git(['push', '-q', 'origin', 'HEAD:main'], { cwd });
+    t.is(push.code, 0, push.stderr);
+  }
+  const gets = requests().filter((request) => request.action === 'get');
+  t.true(gets.length >= 4);
+  t.deepEqual([...new Set(gets.map((request) => request.channel))], ['fast-path'], 'every get came through git\'s C client');
+  t.deepEqual(
+    [...new Set(gets.map((request) => request.account))].sort(),
+    ['personal', 'work'],
+    'routing is the same through the fast path',
+  );
+  t.true(requests().some((request) => request.action === 'store' && request.channel === 'fast-path' && request.outcome === 'success-recorded'));
+  t.is(sim.stats().failed, 0);
+});
+
+test('daemon down: the cache client finds nothing, the Node helper starts the daemon, and the fast path serves the next get', async (t) => {
+  const { sim, sandbox, requests, socket } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await install(sandbox);
+  t.deepEqual(sandbox.daemonPids(), []);
+  const clone = await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets']);
+  t.is(clone.code, 0, clone.stderr);
+  t.is(requests().find((request) => request.action === 'get')?.channel, 'helper');
+  t.true(existsSync(socket));
+  const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
+  t.is(fetch.code, 0, fetch.stderr);
+  t.is(requests().filter((request) => request.action === 'get').at(-1)?.channel, 'fast-path');
+});
+
+test('git\'s own cache daemon on the fast-path socket is stopped and replaced when our daemon starts', async (t) => {
+  const { sim, sandbox, requests, socket } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await install(sandbox);
+  // What a `store` through the cache client does while our daemon is down: git starts its daemon.
+  const stored = spawnSync('git', ['credential-cache', '--socket', socket, '--timeout', '60', 'store'], {
+    env: sandbox.env,
+    input: `protocol=http\nhost=${sim.host}\npath=acme/widgets.git\nusername=alice\npassword=${ALICE_TOKEN}\n`,
+  });
+  t.is(stored.status, 0);
+  const foreign = spawnSync('pgrep', ['-f', `credential-cache--daemon ${socket}`], { encoding: 'utf8' }).stdout.trim();
+  t.truthy(foreign, "git's cache daemon holds the socket");
+
+  const clone = await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets']);
+  t.is(clone.code, 0, clone.stderr);
+  await sandbox.cli(['daemon', 'start']);
+  const log = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8');
+  t.regex(log, /fast path: stopped a git credential-cache daemon that held the socket/);
+  t.is(spawnSync('pgrep', ['-f', `credential-cache--daemon ${socket}`], { encoding: 'utf8' }).stdout.trim(), '');
+  const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
+  t.is(fetch.code, 0, fetch.stderr);
+  t.is(requests().filter((request) => request.action === 'get').at(-1)?.channel, 'fast-path');
+});
+
+test('OAuth through the fast path: across an expiry, one refresh and no failed operation', async (t) => {
+  const { sim, sandbox, requests } = await world(t);
+  Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs'), GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: '1' });
+  const port = await freePort();
+  const added = await sandbox.cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)], { input: CLIENT_SECRET });
+  t.is(added.code, 0, added.stderr);
+  t.is((await sandbox.cli(['login', 'work', '--timeout', '30'])).code, 0);
+  await install(sandbox);
+  await sandbox.cli(['daemon', 'start']);
+  t.is((await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets'])).code, 0);
+  await new Promise((resolve) => setTimeout(resolve, 3200));
+  const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
+  t.is(fetch.code, 0, fetch.stderr);
+  t.is(sim.oauthStats().tokenRequests.refresh_token, 1);
+  t.is(sim.stats().failed, 0);
+  t.true(requests().filter((request) => request.action === 'get').every((request) => request.channel === 'fast-path' && request.outcome === 'answered-oauth'));
+  // The issued tokens are secrets too.
+  const stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8')).secrets.work;
+  sandbox.trackSecrets(stored['oauth-refresh'], JSON.parse(stored['oauth-access']).token);
+});
+
+test.after.always('no git credential-cache daemon is left behind', () => {
+  spawnSync('pkill', ['-f', 'credential-cache--daemon .*gcb-test-']);
+});
