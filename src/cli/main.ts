@@ -4,6 +4,7 @@ import { productPaths } from '../shared/paths.js';
 import { productVersion } from '../daemon/version.js';
 import { ACCOUNT_USAGE, accountCommand } from './account-commands.js';
 import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
+import { DOCTOR_USAGE, doctorCommand } from './doctor-command.js';
 import { isUserError } from './errors.js';
 import { LOGIN_USAGE, loginCommand } from './login-command.js';
 import { ROUTE_USAGE, routeCommand } from './route-commands.js';
@@ -19,6 +20,7 @@ git runs it as a credential helper (get, store, erase). People run:
   secrets migrate --to keychain|file   move the secrets to the OS keychain or the plaintext file
   login NAME [--no-browser]            log an account in with OAuth (browser or pasted code)
   status [--json]                      daemon, secret store, accounts, routes
+  doctor [--json]                      check git, helpers, daemon, store, config; say what to fix
   daemon start|stop|status             the per-user background daemon
   install [--scope S] [--dry-run]      tell git to use this helper for every account URL
   uninstall [--scope S] [--dry-run]    undo exactly what install did
@@ -44,6 +46,8 @@ export async function runCli(args: string[]): Promise<number> {
         return await secretsCommand(rest, paths);
       case 'login':
         return await loginCommand(rest, paths);
+      case 'doctor':
+        return await doctorCommand(rest, paths);
       case 'install':
         return await installCommand(rest, { paths });
       case 'uninstall':
@@ -59,7 +63,7 @@ export async function runCli(args: string[]): Promise<number> {
   } catch (error) {
     if (isUserError(error) || isParseArgsError(error)) {
       process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
-      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, login: LOGIN_USAGE, secrets: SECRETS_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
+      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, login: LOGIN_USAGE, doctor: DOCTOR_USAGE, secrets: SECRETS_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
       if (isParseArgsError(error) && usage) process.stderr.write(usage + '\n');
       return 1;
     }

@@ -77,6 +77,19 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
   };
 }
 
+/**
+ * Whether routing for this URL's host needs the repository path from git (credential.useHttpPath):
+ * it does when the host has several accounts or any route.
+ */
+export function hostNeedsPath(config: Config, url: string): boolean {
+  const { protocol, host } = originOf(url);
+  const sameHost = (other: string) => {
+    const origin = originOf(other);
+    return origin.protocol === protocol && origin.host === host;
+  };
+  return config.accounts.filter((account) => sameHost(account.url)).length > 1 || config.routes.some((route) => sameHost(route.pattern));
+}
+
 interface Specificity {
   segments: number;
   literals: number;

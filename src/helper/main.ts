@@ -14,7 +14,7 @@ import { readRequest } from './stdin.js';
 const PREFIX = 'git-credential-bitbucket: ';
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 /** Sub-commands people type; anything else is an action git may add in future, ignored as git asks. */
-const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'secrets', 'login', 'install', 'uninstall', 'help', '--help', '-h', '--version', 'version']);
+const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'secrets', 'login', 'doctor', 'install', 'uninstall', 'help', '--help', '-h', '--version', 'version']);
 
 async function runGitAction(action: CredentialAction): Promise<void> {
   let credential;

@@ -3,7 +3,7 @@
 // installer did (planUninstall). Pure functions: the commands run (or are printed) elsewhere.
 
 import type { Config } from '../daemon/config.js';
-import { originOf } from '../daemon/accounts.js';
+import { hostNeedsPath } from '../daemon/router.js';
 import type { GitCommand, GitConfigEntry, Scope } from './git.js';
 import type { InstalledFile, InstalledKey } from './record.js';
 
@@ -25,15 +25,7 @@ export function desiredKeys(config: Config, helperValue: string, keepOtherHelper
   for (const url of urls) {
     const ours = fastPathValue ? [fastPathValue, helperValue] : [helperValue];
     keys.push({ url, variable: 'helper', key: `credential.${url}.helper`, values: keepOtherHelpers ? ours : ['', ...ours] });
-    const { protocol, host } = originOf(url);
-    const sameHost = (other: string) => {
-      const origin = originOf(other);
-      return origin.protocol === protocol && origin.host === host;
-    };
-    // Routing by path, or choosing between accounts, needs git to send the repository path.
-    const accountsOnHost = config.accounts.filter((account) => sameHost(account.url)).length;
-    const routesOnHost = config.routes.filter((route) => sameHost(route.pattern)).length;
-    if (accountsOnHost > 1 || routesOnHost > 0) keys.push({ url, variable: 'useHttpPath', key: `credential.${url}.useHttpPath`, values: ['true'] });
+    if (hostNeedsPath(config, url)) keys.push({ url, variable: 'useHttpPath', key: `credential.${url}.useHttpPath`, values: ['true'] });
   }
   return keys;
 }

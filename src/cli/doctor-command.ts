@@ -1,0 +1,175 @@
+// `doctor [--json]`: one line per check with pass or fail and the fix. Exit 0 only when every
+// check passes. The helper chain is read from git itself: `git credential fill` under GIT_TRACE
+// shows every helper git runs, in order, so a helper that would answer before ours is seen as
+// git sees it (whatever file or scope it comes from). The credential it fills is discarded.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { ProductPaths } from '../shared/paths.js';
+import { basePathOf, originOf } from '../daemon/accounts.js';
+import { readConfig, type Config } from '../daemon/config.js';
+import { hostNeedsPath } from '../daemon/router.js';
+import { openSecretStore } from '../daemon/secrets/open-store.js';
+import { productVersion } from '../daemon/version.js';
+import { daemonInfo } from './daemon-commands.js';
+import { printJson } from './io.js';
+
+export const DOCTOR_USAGE = `Usage:
+  git-credential-bitbucket doctor [--json]
+
+Checks git, the configuration, the secret store, the daemon and, for every account URL, the
+credential helpers git runs (another helper before ours, missing useHttpPath, the fast path).
+Exit code 0 only when every check passes.`;
+
+interface Check {
+  check: string;
+  pass: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const ENTRY_NAME = 'git-credential-bitbucket';
+
+export async function doctorCommand(args: string[], paths: ProductPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
+  if (values.help) {
+    process.stdout.write(DOCTOR_USAGE + '\n');
+    return 0;
+  }
+  const checks: Check[] = [checkGit()];
+  let config: Config | undefined;
+  try {
+    config = readConfig(paths.configFile);
+    checks.push({ check: 'config', pass: true, detail: `${paths.configFile}: ${config.accounts.length} account(s), ${config.routes.length} route(s)` });
+  } catch (error) {
+    checks.push({ check: 'config', pass: false, detail: (error as Error).message, fix: `fix or move ${paths.configFile}` });
+  }
+  checks.push(await checkSecretStore(paths));
+  const daemon = await checkDaemon(paths);
+  checks.push(daemon);
+  if (config) {
+    if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
+    for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
+  }
+
+  const ok = checks.every((check) => check.pass);
+  if (values.json) {
+    printJson({ ok, checks });
+  } else {
+    for (const check of checks) {
+      process.stdout.write(`${check.pass ? 'PASS' : 'FAIL'}  ${check.check}: ${check.detail}${check.fix ? `\n      fix: ${check.fix}` : ''}\n`);
+    }
+    process.stdout.write(ok ? 'All checks passed.\n' : `${checks.filter((check) => !check.pass).length} check(s) failed.\n`);
+  }
+  return ok ? 0 : 1;
+}
+
+function checkGit(): Check {
+  const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
+  const version = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(result.stdout ?? '');
+  if (result.status !== 0 || !version) return { check: 'git', pass: false, detail: 'git was not found on PATH', fix: 'install git (Debian: apt-get install git)' };
+  const [major, minor] = [Number(version[1]), Number(version[2])];
+  const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+  const features = [
+    atLeast(2, 41) ? 'password_expiry_utc (drops OAuth tokens in time), wwwauth[]' : 'no password_expiry_utc (before 2.41: the daemon refreshes ahead instead)',
+    atLeast(2, 46) ? 'capability[]/authtype (Bearer)' : 'no authtype (before 2.46)',
+  ];
+  if (!atLeast(2, 30)) return { check: 'git', pass: false, detail: `git ${version[0]} is older than 2.30`, fix: 'upgrade git' };
+  return { check: 'git', pass: true, detail: `git ${version[0]}: ${features.join('; ')}` };
+}
+
+async function checkSecretStore(paths: ProductPaths): Promise<Check> {
+  const store = openSecretStore(paths);
+  try {
+    await store.list();
+  } catch (error) {
+    return { check: 'secret store', pass: false, detail: (error as Error).message, fix: 'unlock or start the keychain, or choose the file store: git-credential-bitbucket secrets --help' };
+  }
+  return { check: 'secret store', pass: true, detail: `${store.name} (${store.location})${store.plaintext ? ' — PLAINTEXT, chosen explicitly' : ''}` };
+}
+
+async function checkDaemon(paths: ProductPaths): Promise<Check> {
+  try {
+    const info = await daemonInfo(paths, true);
+    if (!info) return { check: 'daemon', pass: false, detail: 'no answer', fix: `see its log: ${paths.logFile}` };
+    const mine = productVersion();
+    if (info.version !== mine) {
+      return { check: 'daemon', pass: false, detail: `running version ${info.version}, this command is ${mine}`, fix: 'git-credential-bitbucket daemon stop (the next git operation starts the new one)' };
+    }
+    return { check: 'daemon', pass: true, detail: `pid ${info.pid}, version ${info.version}, socket ${info.socketPath}` };
+  } catch (error) {
+    return { check: 'daemon', pass: false, detail: (error as Error).message, fix: `see its log: ${paths.logFile}` };
+  }
+}
+
+/** The helper chain git runs for `url`, whether path routing can work, and the fast path. */
+function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunning: boolean): Check[] {
+  const { protocol, host } = originOf(url);
+  const base = basePathOf(url);
+  const chain = helperChain(protocol, host, base ? `${base}/doctor/probe.git` : 'doctor/probe.git');
+  const isOurs = (command: string) => command.includes(ENTRY_NAME) || command.includes(`--socket ${paths.cacheSocketPath}`);
+  const firstOurs = chain.findIndex(isOurs);
+  const foreignFirst = chain.slice(0, firstOurs < 0 ? chain.length : firstOurs);
+  const checks: Check[] = [];
+  if (firstOurs < 0) {
+    checks.push({
+      check: `helpers ${url}`,
+      pass: false,
+      detail: foreignFirst.length ? `git runs ${foreignFirst.map(quote).join(', ')} and never git-credential-bitbucket` : 'git runs no credential helper of ours for this URL',
+      fix: 'git-credential-bitbucket install',
+    });
+  } else if (foreignFirst.length > 0) {
+    checks.push({
+      check: `helpers ${url}`,
+      pass: false,
+      detail: `${foreignFirst.map(quote).join(', ')} run${foreignFirst.length === 1 ? 's' : ''} before git-credential-bitbucket and could answer first`,
+      fix: `git config --show-origin --get-all credential.helper; git config --show-origin --get-regexp '^credential\\..*helper$' (git-credential-bitbucket install puts an empty helper value first)`,
+    });
+  } else {
+    checks.push({ check: `helpers ${url}`, pass: true, detail: chain.slice(0, firstOurs + 1).map(quote).join(' → ') });
+  }
+
+  const needsPath = hostNeedsPath(config, url);
+  if (needsPath) {
+    const value = spawnSync('git', ['config', '--get-urlmatch', 'credential.useHttpPath', url], { encoding: 'utf8' }).stdout.trim();
+    checks.push(
+      value === 'true'
+        ? { check: `useHttpPath ${url}`, pass: true, detail: 'git sends the repository path (routes can choose the account)' }
+        : { check: `useHttpPath ${url}`, pass: false, detail: 'several accounts or routes on this host, but git sends no repository path', fix: `git config --global credential.${protocol}://${host}.useHttpPath true` },
+    );
+  }
+
+  const fastPathConfigured = chain.some((command) => command.includes(`--socket ${paths.cacheSocketPath}`));
+  if (process.platform !== 'win32') {
+    if (!fastPathConfigured) {
+      checks.push({ check: `fast path ${url}`, pass: true, detail: 'not installed (git-credential-bitbucket install --fast-path answers without starting Node)' });
+    } else {
+      const listening = daemonRunning && existsSync(paths.cacheSocketPath);
+      checks.push(
+        listening
+          ? { check: `fast path ${url}`, pass: true, detail: `git's credential-cache client asks the daemon at ${paths.cacheSocketPath}` }
+          : { check: `fast path ${url}`, pass: false, detail: `configured, but nothing of ours listens on ${paths.cacheSocketPath}`, fix: 'git-credential-bitbucket daemon stop; the next git operation starts the daemon with its fast-path socket' },
+      );
+    }
+  }
+  return checks;
+}
+
+/** The commands git runs for a `get` of this URL, in order, read from GIT_TRACE. */
+function helperChain(protocol: string, host: string, path: string): string[] {
+  const result = spawnSync('git', ['credential', 'fill'], {
+    input: `protocol=${protocol}\nhost=${host}\npath=${path}\n\n`,
+    env: { ...process.env, GIT_TRACE: '1', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', SSH_ASKPASS: '' },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  // stdout holds whatever credential was filled: never read, never printed.
+  const commands: string[] = [];
+  for (const match of (result.stderr ?? '').matchAll(/trace: run_command: '(.*) get'$/gm)) commands.push(match[1]!);
+  return commands;
+}
+
+function quote(command: string): string {
+  return `'${command}'`;
+}

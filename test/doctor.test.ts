@@ -1,0 +1,98 @@
+// `doctor`: a healthy setup passes; each broken setup fails with the line that names it.
+
+import test, { type ExecutionContext } from 'ava';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
+import { HELPER, Sandbox } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
+
+const ALICE_TOKEN = 'ATATT3xFfGF0-doctortest-alice-6e4c2a0b8d';
+const BOB_TOKEN = 'ATATT3xFfGF0-doctortest-bob-3a5c7e9b1d';
+
+interface Report {
+  ok: boolean;
+  checks: Array<{ check: string; pass: boolean; detail: string; fix?: string }>;
+}
+
+async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; doctor(env?: NodeJS.ProcessEnv): Promise<{ code: number | null; report: Report; text: string }> }> {
+  const sim = await startSimulator({
+    config: { users: [simUser('alice', ALICE_TOKEN, { acme: 'write' }), simUser('bob', BOB_TOKEN, { personal: 'admin' })], accessTokens: [], workspaces: { acme: ['widgets'], personal: ['notes'] } },
+  });
+  const sandbox = new Sandbox();
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    await sim.close();
+  });
+  writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Doctor\n\temail = doctor@example.com\n');
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
+  const doctor = async (env: NodeJS.ProcessEnv = {}) => {
+    const json = await sandbox.cli(['doctor', '--json'], { env });
+    const text = await sandbox.cli(['doctor'], { env });
+    return { code: json.code, report: JSON.parse(json.stdout) as Report, text: text.stdout };
+  };
+  return { sim, sandbox, doctor };
+}
+
+const failing = (report: Report) => report.checks.filter((check) => !check.pass).map((check) => check.check);
+
+test('a healthy setup passes every check, fast path included', async (t) => {
+  const { sim, sandbox, doctor } = await world(t);
+  t.is((await sandbox.cli(['install', '--fast-path'])).code, 0);
+  const { code, report, text } = await doctor();
+  t.is(code, 0, text);
+  t.true(report.ok);
+  t.deepEqual(failing(report), []);
+  t.deepEqual(report.checks.map((check) => check.check), ['git', 'config', 'secret store', 'daemon', `helpers ${sim.url}`, `useHttpPath ${sim.url}`, `fast path ${sim.url}`]);
+  // The fast path answered, so git never needed the Node helper after it.
+  t.regex(report.checks.find((check) => check.check === `helpers ${sim.url}`)!.detail, /^'git credential-cache --socket .*git-cache\.sock --timeout 1'$/);
+  t.regex(text, /^PASS {2}git: git \d+\.\d+/m);
+  t.regex(text, /All checks passed\.\n$/);
+});
+
+test('another helper before ours, or none of ours: the helpers line fails and says what to do', async (t) => {
+  const { sim, sandbox, doctor } = await world(t);
+  const config = sandbox.env.GIT_CONFIG_GLOBAL!;
+  writeFileSync(config, `[credential "${sim.url}"]\n\thelper = store\n\thelper = ${HELPER}\n\tuseHttpPath = true\n`);
+  const shadowed = await doctor();
+  t.is(shadowed.code, 1);
+  t.deepEqual(failing(shadowed.report), [`helpers ${sim.url}`]);
+  t.regex(shadowed.text, /FAIL {2}helpers .*: 'git credential-store' runs before git-credential-bitbucket and could answer first/);
+  writeFileSync(config, `[credential "${sim.url}"]\n\tuseHttpPath = true\n`);
+  const missing = await doctor();
+  t.regex(missing.text, /FAIL {2}helpers .*: git runs no credential helper of ours for this URL\n {6}fix: git-credential-bitbucket install/);
+});
+
+test('several accounts on a host without useHttpPath fail with the git config command to run', async (t) => {
+  const { sim, sandbox, doctor } = await world(t);
+  t.is((await sandbox.cli(['install'])).code, 0);
+  t.is((await sandbox.git(['config', '--global', '--unset', `credential.${sim.url}.useHttpPath`])).code, 0);
+  const { code, report, text } = await doctor();
+  t.is(code, 1);
+  t.deepEqual(failing(report), [`useHttpPath ${sim.url}`]);
+  t.true(text.includes(`fix: git config --global credential.${sim.url}.useHttpPath true`));
+});
+
+test('daemon that cannot start, keychain unreachable, corrupt config: each fails with its own line', async (t) => {
+  const { sandbox, doctor } = await world(t);
+  t.is((await sandbox.cli(['install'])).code, 0);
+
+  await sandbox.cli(['daemon', 'stop']);
+  rmSync(join(sandbox.configHome, 'state'), { recursive: true });
+  writeFileSync(join(sandbox.configHome, 'state'), 'a file where the state directory should be');
+  const down = await doctor({ GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '1000' });
+  t.is(down.code, 1);
+  t.true(failing(down.report).includes('daemon'));
+  t.regex(down.text, /FAIL {2}daemon: the daemon did not start within 1 s/);
+
+  const locked = await doctor({ GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: 'keychain' });
+  t.true(failing(locked.report).includes('secret store'));
+  t.regex(locked.text, /FAIL {2}secret store: the keychain secret store .* cannot be used/);
+
+  writeFileSync(join(sandbox.configHome, 'config.json'), '{ not json');
+  const corrupt = await doctor();
+  t.true(failing(corrupt.report).includes('config'));
+  t.regex(corrupt.text, /FAIL {2}config: .*config\.json: is not valid JSON/);
+});
