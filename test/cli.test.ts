@@ -172,3 +172,39 @@ test('a lock left behind by a killed process is taken over', async (t) => {
   t.is(route.code, 0, route.stderr);
   t.false(existsSync(lock));
 });
+
+test('an expiry date: status and doctor warn two weeks ahead, git hears of it in the last three days', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const day = (offset: number) => new Date(Date.now() + offset * 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK, ['--expires', day(3)]);
+  await sandbox.addAccount('corp', 'https://git.corp.example', 'dave', HOME, ['--expires', day(10)]);
+  await sandbox.addAccount('later', 'https://git.later.example', 'erin', 'ATATT3x-clitest-later-9f8e7d6c', ['--expires', day(60)]);
+  const get = (host: string) => sandbox.helper('get', credentialRequest({ protocol: 'https', host }));
+
+  const soon = await get('bitbucket.org');
+  t.is(soon.stdout, `username=alice\npassword=${WORK}\n`, 'still answered');
+  t.regex(soon.stderr, new RegExp(`^git-credential-bitbucket: the API token of account work expires on ${day(3)} \\(in [23] days\\); create a new one and run \`git-credential-bitbucket account set-secret work --secret-stdin --expires YYYY-MM-DD\`\\n$`));
+  t.is((await get('git.corp.example')).stderr, '', 'ten days ahead: not yet worth a line in git');
+  t.is((await get('git.later.example')).stderr, '');
+
+  const status = JSON.parse((await sandbox.cli(['status', '--json'])).stdout) as { accounts: Array<{ name: string; expiryWarning: string | null }> };
+  t.deepEqual(status.accounts.map((account) => [account.name, account.expiryWarning !== null]), [['work', true], ['corp', true], ['later', false]]);
+  t.regex((await sandbox.cli(['status'])).stdout, /corp: .*WARNING: the access token of account corp expires on/);
+
+  const doctor = JSON.parse((await sandbox.cli(['doctor', '--json'])).stdout) as { checks: Array<{ check: string; pass: boolean }> };
+  t.deepEqual(
+    doctor.checks.filter((check) => check.check.startsWith('expiry')).map((check) => [check.check, check.pass]),
+    [['expiry work', false], ['expiry corp', false], ['expiry later', true]],
+  );
+
+  // A new secret clears the old date; a date in the past is reported as expired.
+  t.is((await sandbox.cli(['account', 'set-secret', 'work', '--secret-stdin'], { input: 'ATATT3x-clitest-renewed-1a2b3c4d' })).code, 0);
+  t.is((await get('bitbucket.org')).stderr, '');
+  t.is((await sandbox.cli(['account', 'set-secret', 'corp', '--secret-stdin', '--expires', day(-1)], { input: 'ATATT3x-clitest-stale-5e6f7a8b' })).code, 0);
+  t.regex((await get('git.corp.example')).stderr, /the access token of account corp expired on /);
+  const bad = await sandbox.cli(['account', 'set-secret', 'corp', '--secret-stdin', '--expires', 'next tuesday'], { input: 'ATATT3x-clitest-never-9a8b7c6d' });
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /--expires "next tuesday": give the date the secret expires, as YYYY-MM-DD/);
+  sandbox.trackSecrets('ATATT3x-clitest-renewed-1a2b3c4d', 'ATATT3x-clitest-stale-5e6f7a8b');
+});

@@ -22,15 +22,16 @@ import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStore
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from './errors.js';
+import { parseExpiry } from '../daemon/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
 
 export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
-                                       [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}]]
+                                       [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]]
                                        [--secret-store keychain|file]
                                        [--oauth-client-id ID [--oauth-client-secret-stdin]
                                         [--redirect-port N] [--scopes "SCOPE ..."]]
-  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND]
+  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD]
   git-credential-bitbucket account list [--json]
   git-credential-bitbucket account remove NAME
 
@@ -58,6 +59,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
       'secret-stdin': { type: 'boolean', default: false },
       'secret-kind': { type: 'string' },
       'secret-store': { type: 'string' },
+      expires: { type: 'string' },
       'oauth-client-id': { type: 'string' },
       'oauth-client-secret-stdin': { type: 'boolean', default: false },
       'redirect-port': { type: 'string' },
@@ -76,8 +78,9 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const chosenStore = values['secret-store'] === undefined ? undefined : parseSecretStoreKind(values['secret-store']);
   if (values['secret-stdin']) {
     account.secretKind = usableSecretKind(kind, values['secret-kind']);
-  } else if (values['secret-kind']) {
-    throw new UserError('--secret-kind goes with --secret-stdin');
+    if (values.expires !== undefined) account.secretExpiresAt = parseExpiry(values.expires);
+  } else if (values['secret-kind'] || values.expires) {
+    throw new UserError('--secret-kind and --expires go with --secret-stdin');
   }
   const clientId = values['oauth-client-id'];
   if (clientId !== undefined) {
@@ -131,7 +134,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'secret-stdin': { type: 'boolean', default: false }, 'secret-kind': { type: 'string' } },
+    options: { 'secret-stdin': { type: 'boolean', default: false }, 'secret-kind': { type: 'string' }, expires: { type: 'string' } },
   });
   const name = onePositional(positionals, 'NAME');
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
@@ -140,8 +143,13 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const [secret] = readSecretsFromStdin(1) as [string];
   const store = openSecretStore(paths);
   await store.set({ account: name, slot: 'static' }, secret);
+  const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   await updateConfig(paths.configFile, (config) => {
-    findAccount(config.accounts, name).secretKind = secretKind;
+    const target = findAccount(config.accounts, name);
+    target.secretKind = secretKind;
+    // A new secret has its own expiry: the old one's date no longer applies.
+    if (expiresAt) target.secretExpiresAt = expiresAt;
+    else delete target.secretExpiresAt;
   });
   await tellDaemonToReload(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);

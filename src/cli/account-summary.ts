@@ -3,6 +3,7 @@
 
 import { needsLogin, readAccountStates } from '../daemon/account-state.js';
 import type { Config } from '../daemon/config.js';
+import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
 import { describeSecretKind } from '../daemon/hosts/host.js';
 import type { SecretStore } from '../daemon/secrets/secret-store.js';
 import type { ProductPaths } from '../shared/paths.js';
@@ -16,6 +17,9 @@ export interface AccountSummary {
   method: 'oauth' | 'static' | 'none';
   secretKind: string | null;
   secretStored: boolean;
+  secretExpiresAt: string | null;
+  /** Set when the static secret expires within two weeks or has expired. */
+  expiryWarning: string | null;
   oauth: null | {
     clientId: string;
     needsLogin: boolean;
@@ -55,6 +59,8 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
       method: oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
       secretKind: account.secretKind ?? null,
       secretStored,
+      secretExpiresAt: account.secretExpiresAt ?? null,
+      expiryWarning: expiryNotice(account, WARN_DAYS)?.message ?? null,
       oauth,
       rejectedAt: state.rejectedAt ?? null,
       rejectedPath: state.rejectedPath ?? null,
@@ -66,7 +72,8 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
 
 /** "OAuth (token until …), API token as fallback" and the like. */
 export function describeAuth(summary: AccountSummary): string {
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' (MISSING from the store)'}` : null;
+  const expiry = summary.expiryWarning ? ` — WARNING: ${summary.expiryWarning}` : summary.secretExpiresAt ? ` (expires ${summary.secretExpiresAt.slice(0, 10)})` : '';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' (MISSING from the store)'}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
   const oauth = summary.oauth.needsLogin
     ? `OAuth NEEDS LOGIN (${summary.oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${summary.name}\``

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
 import { basePathOf, originOf } from '../daemon/accounts.js';
 import { readConfig, type Config } from '../daemon/config.js';
+import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
 import { hostNeedsPath } from '../daemon/router.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
 import { productVersion } from '../daemon/version.js';
@@ -51,6 +52,14 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
   if (config) {
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
     for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
+    for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
+      const notice = expiryNotice(account, WARN_DAYS);
+      checks.push(
+        notice
+          ? { check: `expiry ${account.name}`, pass: false, detail: notice.problem, fix: notice.fix }
+          : { check: `expiry ${account.name}`, pass: true, detail: `expires ${account.secretExpiresAt!.slice(0, 10)}` },
+      );
+    }
   }
 
   const ok = checks.every((check) => check.pass);

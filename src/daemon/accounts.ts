@@ -26,6 +26,8 @@ export interface Account {
   username: string;
   /** What the static secret in the secret store is; absent when the account has none. */
   secretKind?: StaticSecretKind;
+  /** When the static secret expires (ISO timestamp), where Bitbucket or the user says. */
+  secretExpiresAt?: string;
   /** OAuth login; when set, OAuth is the first choice and the static secret the fallback. */
   oauth?: OAuthSettings;
 }

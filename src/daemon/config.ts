@@ -183,6 +183,11 @@ function validateAccount(raw: unknown, where: string): Account {
     }
     account.secretKind = secretKind as Account['secretKind'];
   }
+  if (entry.secretExpiresAt !== undefined) {
+    const expires = expectString(entry.secretExpiresAt, `${where}.secretExpiresAt`);
+    if (Number.isNaN(Date.parse(expires))) throw new ValidationError(`${where}.secretExpiresAt must be an ISO date`);
+    account.secretExpiresAt = expires;
+  }
   if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);
   return account;
 }

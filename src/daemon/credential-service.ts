@@ -9,6 +9,7 @@ import type { CredentialAction } from '../shared/wire.js';
 import { hostnameOf, isLoopbackHost, type Account } from './accounts.js';
 import type { AccountStateBook } from './account-state.js';
 import type { Config } from './config.js';
+import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
 import type { TokenManager } from './oauth/token-manager.js';
@@ -99,9 +100,11 @@ export class CredentialService {
   }
 
   private async get(account: Account): Promise<Outcome> {
+    // In its last days a static secret's answer carries a note, so the expiry is no surprise.
+    const expiring = expiryNotice(account, HELPER_NOTE_DAYS)?.message;
     if (!account.oauth) {
       const fixed = await this.staticSecret(account);
-      return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, []);
+      return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, expiring ? [expiring] : []);
     }
     const result = await this.deps.tokens.accessToken(account);
     if (result.kind === 'token') {
@@ -117,7 +120,8 @@ export class CredentialService {
     const advice = result.kind === 'needs-login' ? `Run \`git-credential-bitbucket login ${account.name}\`` : 'It will be retried shortly';
     const fallback = account.secretKind ? await this.staticSecret(account) : undefined;
     if (fallback && 'attributes' in fallback) {
-      return answered(account, `static-fallback-${result.kind}`, fallback.attributes, [`${problem}; using its ${describeSecretKind(account.secretKind!)}. ${advice}`]);
+      const messages = [`${problem}; using its ${describeSecretKind(account.secretKind!)}. ${advice}`];
+      return answered(account, `static-fallback-${result.kind}`, fallback.attributes, expiring ? [...messages, expiring] : messages);
     }
     return refuse('get', account, `${problem}. ${advice}`);
   }
