@@ -50,6 +50,28 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
+/**
+ * What both commands do before their own work: --help (undefined: printed, nothing to do),
+ * refuse stray arguments, the scope, and a git that is recent enough.
+ */
+function prepare(
+  command: 'install' | 'uninstall',
+  positionals: string[],
+  values: { help?: boolean; scope?: string },
+  context: InstallerContext,
+  out: (text: string) => void,
+): { scope: Scope; git: Git } | undefined {
+  if (values.help || positionals[0] === 'help') {
+    out(INSTALL_USAGE + '\n');
+    return undefined;
+  }
+  if (positionals.length > 0) throw new UserError(`${command} takes no arguments (got ${positionals.join(' ')}); see --help`);
+  const scope = parseScope(values.scope);
+  const git = context.git ?? new Git();
+  git.checkVersion();
+  return { scope, git };
+}
+
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
   const out = context.out ?? ((text: string) => process.stdout.write(text));
   const { values, positionals } = parseArgs({
@@ -64,15 +86,10 @@ export async function installCommand(args: string[], context: InstallerContext):
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || positionals[0] === 'help') {
-    out(INSTALL_USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UserError(`install takes no arguments (got ${positionals.join(' ')}); see --help`);
-  const scope = parseScope(values.scope);
+  const prepared = prepare('install', positionals, values, context, out);
+  if (!prepared) return 0;
+  const { scope, git } = prepared;
   const dryRun = values['dry-run'];
-  const git = context.git ?? new Git();
-  git.checkVersion();
 
   const helperPath = context.helperPath ?? defaultHelperPath();
   const helperStat = statSync(helperPath, { throwIfNoEntry: false });
@@ -151,14 +168,9 @@ export async function uninstallCommand(args: string[], context: InstallerContext
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help || positionals[0] === 'help') {
-    out(INSTALL_USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UserError(`uninstall takes no arguments (got ${positionals.join(' ')}); see --help`);
-  const scope = parseScope(values.scope);
-  const git = context.git ?? new Git();
-  git.checkVersion();
+  const prepared = prepare('uninstall', positionals, values, context, out);
+  if (!prepared) return 0;
+  const { scope, git } = prepared;
   const file = git.configFile(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
