@@ -65,6 +65,7 @@ test('install --fast-path: git clones and pushes with answers from the daemon, w
   await install(sandbox);
   const helpers = (await sandbox.git(['config', '--global', '--get-all', `credential.${sim.url}.helper`])).stdout.split('\n');
   t.deepEqual(helpers.slice(0, 2), ['', `cache --socket ${join(sandbox.configHome, 'run', 'git-cache.sock')} --timeout 1`]);
+  t.regex(helpers[2]!, /^!f\(\) \{ test "\$1" = store \|\| exec '.*git-credential-bitbucket\.cjs' "\$@"; \}; f$/);
   await sandbox.cli(['daemon', 'start']);
 
   for (const [repo, dir] of [
@@ -87,6 +88,9 @@ test('install --fast-path: git clones and pushes with answers from the daemon, w
     'routing is the same through the fast path',
   );
   t.true(requests().some((request) => request.action === 'store' && request.channel === 'fast-path' && request.outcome === 'success-recorded'));
+  // git sends store to every helper; the Node helper after the fast path skips it in the shell,
+  // so no request at all came through the Node helper: not one Node start-up for these operations.
+  t.deepEqual(requests().filter((request) => request.channel !== 'fast-path'), []);
   t.is(sim.stats().failed, 0);
 });
 

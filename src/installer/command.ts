@@ -8,7 +8,7 @@ import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../daemon/config.js';
 import { UserError } from '../cli/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
-import { fastPathValueFor, helperValueFor } from './helper-value.js';
+import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
 
@@ -27,7 +27,8 @@ Run it again after \`account add\` for a new host: it adds just what is missing.
   --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
   --force               replace a credential helper you configured for the same URL (uninstall restores it)
   --fast-path           put \`cache --socket <daemon's cache socket> --timeout 1\` before the helper: git's own
-                        C client then gets answers from the daemon without starting Node (Unix only)
+                        C client then gets answers from the daemon without starting Node (Unix only);
+                        the helper after it skips git's \`store\`, which the daemon already got
 
 uninstall removes exactly the keys install added and restores what --force replaced.`;
 
@@ -95,11 +96,15 @@ export async function installCommand(args: string[], context: InstallerContext):
   const helperStat = statSync(helperPath, { throwIfNoEntry: false });
   if (!helperStat?.isFile()) throw new UserError(`the helper ${helperPath} does not exist; build it first (npm run build)`);
   if (process.platform !== 'win32' && (helperStat.mode & 0o111) === 0) throw new UserError(`the helper ${helperPath} is not executable; run chmod +x on it`);
-  const helperValue = helperValueFor(helperPath);
+  let helperValue = helperValueFor(helperPath);
   let fastPathValue: string | undefined;
   if (values['fast-path']) {
-    if (process.platform === 'win32') out('The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.\n');
-    else fastPathValue = fastPathValueFor(context.paths.cacheSocketPath);
+    if (process.platform === 'win32') {
+      out('The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.\n');
+    } else {
+      fastPathValue = fastPathValueFor(context.paths.cacheSocketPath);
+      helperValue = helperAfterFastPathValueFor(helperPath);
+    }
   }
 
   const config = readConfig(context.paths.configFile);

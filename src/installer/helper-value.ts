@@ -31,6 +31,19 @@ export function fastPathValueFor(socketPath: string): string {
   return `cache --socket ${shellEscape(socketPath)} --timeout 1`;
 }
 
+/**
+ * With the fast path in front, our Node helper is only needed when the daemon has no answer (to
+ * print why) and for erase (to print what to do). git sends `store` to every helper after each
+ * success, and the daemon already gets it through the fast path: skipping it here in the shell
+ * spares every git operation a Node start-up.
+ */
+export function helperAfterFastPathValueFor(helperPath: string): string {
+  if (!helperPath.startsWith('/')) throw new Error(`the helper path must be absolute: ${helperPath}`);
+  if (/[\n\r\0]/.test(helperPath)) throw new UserError(`the helper's path contains a line break, which git cannot run: ${JSON.stringify(helperPath)}`);
+  const quoted = `'${helperPath.replace(/'/g, `'\\''`)}'`;
+  return `!f() { test "$1" = store || exec ${quoted} "$@"; }; f`;
+}
+
 function shellEscape(path: string): string {
   return [...path].map((char) => (SAFE.test(char) ? char : `\\${char}`)).join('');
 }
