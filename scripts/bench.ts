@@ -22,6 +22,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
+import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -337,7 +338,8 @@ try {
   startup['git credential fill: credential-cache'] = fill(fixed, [cacheValue]);
   if (oauthInstalled) startup['git credential fill: cache → oauth (Go peer setup)'] = fill(fixed, oauthValues);
   startup['git credential fill: Node helper'] = fill(fixed, [helper]);
-  if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [`cache --socket ${fast.socket}`, helper]);
+  // Exactly what `install --fast-path` writes.
+  if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [fastPathValueFor(fast.socket), helperAfterFastPathValueFor(helper)]);
   const startupTimings = interleaved(startup, iterations);
 
   // 2. A refresh in the path of every get.
@@ -354,7 +356,7 @@ try {
     'ls-remote: credential in the URL (baseline)': lsRemote(onSim, [], urlWithSecret),
     'ls-remote: Node helper': lsRemote(onSim, [helper]),
   };
-  if (fast.available && fastOnSim.available) lsConfigs['ls-remote: fast path → Node helper'] = lsRemote(onSim, [`cache --socket ${fastOnSim.socket}`, helper]);
+  if (fast.available && fastOnSim.available) lsConfigs['ls-remote: fast path → Node helper'] = lsRemote(onSim, [fastPathValueFor(fastOnSim.socket), helperAfterFastPathValueFor(helper)]);
   lsConfigs['ls-remote: credential-cache'] = lsRemote(onSim, [cacheValue]);
   if (oauthInstalled) lsConfigs['ls-remote: cache → oauth (Go peer setup)'] = lsRemote(onSim, oauthValues);
   const lsTimings = interleaved(lsConfigs, iterations);
