@@ -76,6 +76,12 @@ function trackStoredTokens(sandbox: Sandbox): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Logs in, failing the test with login's own words when it does not succeed. */
+async function loggedIn(login: World['login']): Promise<void> {
+  const result = await login();
+  if (result.code !== 0) throw new Error(`login failed (exit ${result.code}): ${result.stderr}`);
+}
+
 test('login through the browser flow, then clone and push with the OAuth token', async (t) => {
   const { sim, sandbox, repoUrl, login, get } = await world(t, { lifetimeSeconds: 3600, marginSeconds: 300 });
   const result = await login();
@@ -147,23 +153,25 @@ test('--no-browser: the pasted redirect URL completes the login; a forged state 
 });
 
 test('clone, wait past the access-token lifetime, fetch and push: no prompt, exactly one refresh', async (t) => {
-  const { sim, sandbox, repoUrl, login } = await world(t, { lifetimeSeconds: 4, marginSeconds: 1 });
-  t.is((await login()).code, 0);
+  const { sim, sandbox, repoUrl, login } = await world(t, { lifetimeSeconds: 8, marginSeconds: 1 });
+  await loggedIn(login);
   t.is((await sandbox.git(['clone', '-q', repoUrl, 'widgets'])).code, 0);
-  await sleep(4200);
+  // Counted from here: a slow clone may itself have fallen inside the refresh margin.
+  const before = sim.oauthStats().tokenRequests.refresh_token;
+  await sleep(8200);
   const cwd = join(sandbox.root, 'widgets');
   const fetched = await sandbox.git(['fetch', 'origin'], { cwd });
   t.is(fetched.code, 0, fetched.stderr);
   await sandbox.git(['commit', '-q', '--allow-empty', '-m', 'after expiry'], { cwd });
   const pushed = await sandbox.git(['push', '-q', 'origin', 'HEAD:main'], { cwd });
   t.is(pushed.code, 0, pushed.stderr);
-  t.is(sim.oauthStats().tokenRequests.refresh_token, 1);
+  t.is(sim.oauthStats().tokenRequests.refresh_token - before, 1, 'one refresh across the expiry');
   t.is(sim.stats().failed, 0, 'no git request was ever refused');
 });
 
 test('zero failed git operations across at least 10 expiries, one at a time and 10 at a time', async (t) => {
   const { sim, sandbox, repoUrl, login } = await world(t, { lifetimeSeconds: 2, marginSeconds: 1 });
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   t.is((await sandbox.git(['clone', '-q', repoUrl, 'widgets'])).code, 0);
   const cwd = join(sandbox.root, 'widgets');
   const failures: string[] = [];
@@ -184,10 +192,11 @@ test('zero failed git operations across at least 10 expiries, one at a time and 
 });
 
 test('200 concurrent gets for an expired access token make exactly one token request', async (t) => {
-  const { sim, sandbox, login } = await world(t, { lifetimeSeconds: 1, marginSeconds: 0 });
-  t.is((await login()).code, 0);
+  // The refreshed token lives 3 s: long enough for all 200 answers even on a loaded machine.
+  const { sim, sandbox, login } = await world(t, { lifetimeSeconds: 3, marginSeconds: 0 });
+  await loggedIn(login);
   await sandbox.cli(['daemon', 'start']);
-  await sleep(1200);
+  await sleep(3200);
   const socket = join(sandbox.configHome, 'run', 'daemon.sock');
   const request = JSON.stringify({ v: 1, type: 'credential', action: 'get', credential: { protocol: 'http', host: sim.host, path: 'acme/widgets.git' } }) + '\n';
   const answers = await Promise.all(
@@ -215,7 +224,7 @@ test('200 concurrent gets for an expired access token make exactly one token req
 
 test('SIGKILL right after a refresh: the rotated refresh token survives and the old one is never sent again', async (t) => {
   const { sim, sandbox, login, get } = await world(t, { lifetimeSeconds: 2, marginSeconds: 0.5 });
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   await sleep(1600);
   t.regex((await get()).stdout, /^username=x-token-auth/);
   t.is(sim.oauthStats().tokenRequests.refresh_token, 1);
@@ -230,7 +239,7 @@ test('SIGKILL right after a refresh: the rotated refresh token survives and the 
 
 test('revoked in Bitbucket: fall back to the API token with advice, or no answer without one; login again restores OAuth', async (t) => {
   const { sim, sandbox, repoUrl, login, get } = await world(t, { lifetimeSeconds: 2, marginSeconds: 0.5, staticFallback: true });
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   sim.revokeOAuth('alice');
   await sleep(1600);
   const fallback = await get();
@@ -254,14 +263,14 @@ test('revoked in Bitbucket: fall back to the API token with advice, or no answer
   t.is(nothing.stdout, '');
   t.regex(nothing.stderr, /account work: OAuth refresh was rejected .*\. Run `git-credential-bitbucket login work`/);
 
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   t.regex((await get()).stdout, /^username=x-token-auth\n/);
   t.like(JSON.parse((await sandbox.cli(['status', '--json'])).stdout).accounts[0], { method: 'oauth', oauth: { needsLogin: false } });
 });
 
 test('token endpoint down: nothing deleted, the access token used while valid, recovery when it returns', async (t) => {
   const { sim, sandbox, login, get } = await world(t, { lifetimeSeconds: 3, marginSeconds: 2 });
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   const first = await get();
   sim.setTokenEndpointDown(true);
   await sleep(1200); // inside the margin: a refresh is due, the token still valid
@@ -285,7 +294,7 @@ test('token endpoint down: nothing deleted, the access token used while valid, r
 
 test('erase of an issued access token drops only that token; the next get refreshes', async (t) => {
   const { sim, sandbox, login, get } = await world(t, { lifetimeSeconds: 3600, marginSeconds: 300 });
-  t.is((await login()).code, 0);
+  await loggedIn(login);
   const first = await get();
   const password = /^password=(.*)$/m.exec(first.stdout)![1]!;
   const erase = await sandbox.helper('erase', credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git', username: 'x-token-auth', password }));

@@ -17,13 +17,20 @@ export function simUser(username: string, apiToken: string, workspaces: SimUser[
   };
 }
 
-/** A port nothing listens on right now (the OS picks it; closed again before returning). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
+/**
+ * A port nothing listens on right now, for a listener bound a moment later (OAuth redirects).
+ * Chosen below Linux's ephemeral range (32768-60999): a port the OS handed out with listen(0)
+ * can be taken by one of the many outgoing connections of tests running in parallel before the
+ * listener binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
