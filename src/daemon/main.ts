@@ -138,10 +138,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
+      // The fast path first: a daemon that answers on its main socket is ready, both sockets ours.
+      cacheSocketInode = await claimFastPath();
       await listen(daemon.server, where.socketPath);
       chmodSync(where.socketPath, 0o600);
       socketInode = statSync(where.socketPath).ino;
-      cacheSocketInode = await claimFastPath();
       return true;
     });
   };
