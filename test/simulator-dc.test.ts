@@ -6,11 +6,12 @@ import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { devNull, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig, parseConfig, SimulatorConfigError } from '../fixtures/simulator/config.js';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { isolatedGitEnv } from './support/sim-fixtures.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -86,18 +87,7 @@ function gitRunner(t: ExecutionContext, helper?: { username: string; password: s
       try {
         const { stdout, stderr } = await execFileAsync('git', [...config, ...args], {
           cwd,
-          env: {
-            PATH: process.env.PATH,
-            HOME: home,
-            GIT_CONFIG_NOSYSTEM: '1',
-            GIT_CONFIG_GLOBAL: devNull,
-            GIT_TERMINAL_PROMPT: '0',
-            GIT_ASKPASS: '',
-            GIT_AUTHOR_NAME: 't',
-            GIT_AUTHOR_EMAIL: 't@example.com',
-            GIT_COMMITTER_NAME: 't',
-            GIT_COMMITTER_EMAIL: 't@example.com',
-          },
+          env: isolatedGitEnv(home),
           maxBuffer: 1 << 20,
         });
         return { ok: true, stdout, stderr };

@@ -5,10 +5,11 @@ import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { devNull, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { isolatedGitEnv } from './support/sim-fixtures.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -146,18 +147,7 @@ async function lsRemote(s: Simulator, username: string, password: string, repo =
     const git = (...args: string[]) =>
       execFileAsync('git', args, {
         cwd: home,
-        env: {
-          PATH: process.env.PATH,
-          HOME: home,
-          GIT_CONFIG_NOSYSTEM: '1',
-          GIT_CONFIG_GLOBAL: devNull,
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_ASKPASS: '',
-          GIT_AUTHOR_NAME: 't',
-          GIT_AUTHOR_EMAIL: 't@example.com',
-          GIT_COMMITTER_NAME: 't',
-          GIT_COMMITTER_EMAIL: 't@example.com',
-        },
+        env: isolatedGitEnv(home),
         maxBuffer: 1 << 20,
       });
     if (push) {

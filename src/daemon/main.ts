@@ -83,6 +83,12 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     idleTimer.unref();
   };
 
+  /** A request on either socket: count it and restart the idle clock. */
+  const onActivity = (): void => {
+    requests++;
+    armIdleTimer();
+  };
+
   const daemon = createDaemonServer({
     service,
     log: logger,
@@ -95,18 +101,12 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       socketPath: where.socketPath,
       logFile: where.logFile,
     }),
-    onActivity: () => {
-      requests++;
-      armIdleTimer();
-    },
+    onActivity,
     onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
   });
 
-  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity: () => {
-    requests++;
-    armIdleTimer();
-  } });
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity });
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;

@@ -2,6 +2,7 @@
 // config shape, and a free loopback port for an OAuth redirect listener.
 
 import { createServer } from 'node:net';
+import { devNull } from 'node:os';
 import type { SimUser } from '../../fixtures/simulator/config.js';
 
 /** A Bitbucket Cloud user with one API token and the given workspace permissions. */
@@ -33,4 +34,20 @@ export async function freePort(): Promise<number> {
     });
     if (free) return port;
   }
+}
+
+/** Environment for a git that sees no user or system configuration and never prompts. */
+export function isolatedGitEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: devNull,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: '',
+    GIT_AUTHOR_NAME: 't',
+    GIT_AUTHOR_EMAIL: 't@example.com',
+    GIT_COMMITTER_NAME: 't',
+    GIT_COMMITTER_EMAIL: 't@example.com',
+  };
 }
