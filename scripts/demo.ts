@@ -80,8 +80,8 @@ try {
   const cli = (args: string[], input?: string) =>
     sh(process.execPath, [helper, ...args], { ...(input !== undefined && { input }), show: `git-credential-bitbucket ${args.join(' ')}` });
 
-  await cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--secret-stdin'], apiToken('alice') + '\n');
-  await cli(['account', 'add', 'personal', '--url', sim.url, '--kind', 'cloud', '--username', 'bob', '--secret-stdin'], apiToken('bob') + '\n');
+  await cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--email', 'alice@example.com', '--secret-stdin'], apiToken('alice') + '\n');
+  await cli(['account', 'add', 'personal', '--url', sim.url, '--kind', 'cloud', '--username', 'bob', '--email', 'bob@example.com', '--secret-stdin'], apiToken('bob') + '\n');
   await cli(['route', 'add', `${sim.url}/acme/*`, 'work']);
   await cli(['route', 'add', `${sim.url}/personal/*`, 'personal']);
   console.log();

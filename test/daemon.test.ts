@@ -168,7 +168,7 @@ test('a corrupt config.json is named in the error and left byte-for-byte unchang
     t.is(result.code, 1, args.join(' '));
     t.true(result.stderr.includes(file), result.stderr);
   }
-  const add = await sandbox.cli(['account', 'add', 'other', '--url', 'https://bitbucket.org', '--username', 'bob', '--secret-stdin'], { input: 'ATATT3x-never-stored-1234567\n' });
+  const add = await sandbox.cli(['account', 'add', 'other', '--url', 'https://bitbucket.org', '--username', 'bob', '--secret-stdin', '--no-verify'], { input: 'ATATT3x-never-stored-1234567\n' });
   t.is(add.code, 1);
   t.deepEqual(readFileSync(file), corrupt);
   t.false(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8').includes('never-stored'));
@@ -183,7 +183,7 @@ test('a relative GIT_CREDENTIAL_BITBUCKET_HOME means the same place to the helpe
   const sandbox = new Sandbox();
   t.teardown(() => sandbox.cleanup());
   const relative = { GIT_CREDENTIAL_BITBUCKET_HOME: 'gcb' };
-  const add = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin'], { input: SECRET, env: relative });
+  const add = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: SECRET, env: relative });
   t.is(add.code, 0, add.stderr);
   const answer = await sandbox.helper('get', GET, { env: relative });
   t.is(answer.stdout, `username=alice\npassword=${SECRET}\n`, answer.stderr);

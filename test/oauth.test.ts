@@ -46,7 +46,7 @@ async function world(t: ExecutionContext, options: { lifetimeSeconds: number; ma
     await sim.close();
   });
   const port = await freePort();
-  const args = ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)];
+  const args = ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'];
   const input = options.staticFallback ? `${ALICE_TOKEN}\n${CLIENT_SECRET}\n` : `${CLIENT_SECRET}\n`;
   const added = await sandbox.cli(options.staticFallback ? [...args, '--secret-stdin'] : args, { input });
   if (added.code !== 0) throw new Error(`account add failed: ${added.stderr}`);
@@ -329,4 +329,24 @@ test('Data Center: login with PKCE and no client secret; git gets the user slug 
   t.is(sim.oauthStats().tokenRequests.authorization_code, 1);
   const answer = await sandbox.helper('get', credentialRequest({ protocol: 'http', host: sim.host, path: 'scm/acme/widgets.git' }));
   t.regex(answer.stdout, /^username=alice\npassword=[^\n]{3000,}\npassword_expiry_utc=\d+\n$/);
+});
+
+test('account verify checks the OAuth token the daemon holds, through the API and git; after a revocation it says to log in', async (t) => {
+  const { sim, sandbox, login } = await world(t, { lifetimeSeconds: 3600, marginSeconds: 300 });
+  await loggedIn(login);
+  t.is((await sandbox.cli(['route', 'add', `${sim.url}/acme/*`, 'work'])).code, 0);
+  const verified = await sandbox.cli(['account', 'verify', 'work', '--json']);
+  t.is(verified.code, 0, verified.stdout);
+  const [oauth] = JSON.parse(verified.stdout) as Array<{ credential: string; status: string; user?: string; checks: Array<{ name: string; status: string; detail: string }> }>;
+  t.like(oauth, { credential: 'OAuth', status: 'pass', user: 'alice' });
+  t.like(oauth!.checks.find((check) => check.name === 'git fetch'), { status: 'pass', detail: 'git can fetch acme/widgets as x-token-auth' });
+  t.like(oauth!.checks.find((check) => check.name === 'git push'), { status: 'pass' });
+  // The daemon handed out its cached token: verifying did not log in or refresh again.
+  t.is(sim.oauthStats().tokenRequests.authorization_code, 1);
+  t.is(sim.oauthStats().tokenRequests.refresh_token ?? 0, 0);
+
+  sim.revokeOAuth('alice');
+  const revoked = await sandbox.cli(['account', 'verify', 'work']);
+  t.is(revoked.code, 1);
+  t.regex(revoked.stdout, /work — OAuth: FAILED\n {2}FAIL Bitbucket Cloud refused the OAuth access token \(401\): log in again with `git-credential-bitbucket login work`/);
 });

@@ -10,6 +10,7 @@ import {
   normaliseBaseUrl,
   validateOAuthSettings,
   validateAccountName,
+  validateEmail,
   validateUsername,
   type Account,
   type AccountKind,
@@ -20,6 +21,8 @@ import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../daemon/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
+import { describeVerifications, verifySavedAccount, type CredentialVerification } from './account-verification.js';
+import { verifyCredential } from '../bitbucket/verify.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from './errors.js';
 import { parseExpiry } from '../daemon/expiry.js';
@@ -27,13 +30,21 @@ import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io
 
 export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
+                                       [--email ADDRESS] [--no-verify]
                                        [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]]
                                        [--secret-store keychain|file]
                                        [--oauth-client-id ID [--oauth-client-secret-stdin]
                                         [--redirect-port N] [--scopes "SCOPE ..."]]
-  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD]
+  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
+  git-credential-bitbucket account set-email NAME ADDRESS
+  git-credential-bitbucket account verify [NAME] [--json]
   git-credential-bitbucket account list [--json]
   git-credential-bitbucket account remove NAME
+
+A secret is checked against Bitbucket before it is saved (--no-verify skips that): nothing is
+saved when the check fails, and the message says what to fix. Bitbucket Cloud's REST API takes
+an API token only with the Atlassian account e-mail, so Cloud API tokens need --email (git
+itself uses the username). \`account verify\` checks saved accounts the same way, OAuth included.
 
 Secrets are read from stdin, one per line (with both flags: the static secret first, then the
 OAuth client secret) and kept in the secret store, never in config.json. With an OAuth client,
@@ -45,7 +56,14 @@ see \`git-credential-bitbucket secrets --help\`.
 Default secret kind: api-token on cloud, access-token on datacenter.`;
 
 export function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, ACCOUNT_USAGE, { add: addAccount, 'set-secret': setSecret, list: listAccounts, remove: removeAccount });
+  return runSubcommand(args, paths, ACCOUNT_USAGE, {
+    add: addAccount,
+    'set-secret': setSecret,
+    'set-email': setEmail,
+    verify: verifyAccounts,
+    list: listAccounts,
+    remove: removeAccount,
+  });
 }
 
 async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
@@ -55,6 +73,8 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
     options: {
       url: { type: 'string' },
       username: { type: 'string' },
+      email: { type: 'string' },
+      'no-verify': { type: 'boolean', default: false },
       kind: { type: 'string' },
       'secret-stdin': { type: 'boolean', default: false },
       'secret-kind': { type: 'string' },
@@ -72,6 +92,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const url = normaliseBaseUrl(values.url);
   const kind = values.kind ? parseKind(values.kind) : inferKind(url);
   const account: Account = { name, kind, url, username: validateUsername(values.username) };
+  if (values.email !== undefined) account.email = validateEmail(values.email);
 
   const selectedStore = openSecretStore(paths);
   let store: SecretStore = selectedStore;
@@ -96,10 +117,15 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   } else if (values['oauth-client-secret-stdin'] || values['redirect-port'] || values.scopes) {
     throw new UserError('--oauth-client-secret-stdin, --redirect-port and --scopes go with --oauth-client-id');
   }
+  // Checked again under the lock below; this early look spares a network check for a name in use.
+  if (readConfig(paths.configFile).accounts.some((existing) => existing.name === name)) {
+    throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
+  }
   const wanted = [values['secret-stdin'], values['oauth-client-secret-stdin']].filter(Boolean).length;
   const piped = wanted > 0 ? readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
+  const verified = secret !== undefined && !values['no-verify'] ? await verifyBeforeSaving(account, secret, 'run `account add` again with the right one') : undefined;
   // Under the config lock from the existence check to the write, so two concurrent adds of one
   // name cannot interleave (the loser would otherwise roll back the winner's secret). The secret
   // goes first: a config entry pointing at a missing secret would fail later, at git time.
@@ -127,6 +153,8 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   await tellDaemonToReload(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
+  if (verified) process.stdout.write(describeVerifications([verified]));
+  else if (secret !== undefined) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
   return 0;
 }
 
@@ -134,16 +162,25 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'secret-stdin': { type: 'boolean', default: false }, 'secret-kind': { type: 'string' }, expires: { type: 'string' } },
+    options: {
+      'secret-stdin': { type: 'boolean', default: false },
+      'secret-kind': { type: 'string' },
+      expires: { type: 'string' },
+      'no-verify': { type: 'boolean', default: false },
+    },
   });
   const name = onePositional(positionals, 'NAME');
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
   const account = findAccount(readConfig(paths.configFile).accounts, name);
   const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
   const [secret] = readSecretsFromStdin(1) as [string];
+  const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
+  const candidate: Account = { ...account, secretKind };
+  if (expiresAt) candidate.secretExpiresAt = expiresAt;
+  else delete candidate.secretExpiresAt;
+  const verified = values['no-verify'] ? undefined : await verifyBeforeSaving(candidate, secret, 'run `account set-secret` again with the right one');
   const store = openSecretStore(paths);
   await store.set({ account: name, slot: 'static' }, secret);
-  const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   await updateConfig(paths.configFile, (config) => {
     const target = findAccount(config.accounts, name);
     target.secretKind = secretKind;
@@ -153,7 +190,58 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   });
   await tellDaemonToReload(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
+  if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
+}
+
+async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new UserError('expected NAME ADDRESS');
+  const [name, rawEmail] = positionals as [string, string];
+  const email = validateEmail(rawEmail);
+  await updateConfig(paths.configFile, (config) => {
+    findAccount(config.accounts, name).email = email;
+  });
+  await tellDaemonToReload(paths, name);
+  process.stdout.write(`Account ${name}: e-mail ${email} (used only to check its API token with Bitbucket's REST API).\n`);
+  return 0;
+}
+
+async function verifyAccounts(args: string[], paths: ProductPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  if (positionals.length > 1) throw new UserError('expected at most one NAME');
+  const config = readConfig(paths.configFile);
+  const accounts = positionals.length === 1 ? [findAccount(config.accounts, positionals[0]!)] : config.accounts;
+  if (accounts.length === 0) throw new UserError('no accounts to verify; add one with `git-credential-bitbucket account add`');
+  const store = openSecretStore(paths);
+  const results: CredentialVerification[] = [];
+  for (const account of accounts) results.push(...(await verifySavedAccount(account, config, store, paths, true)));
+  if (values.json) printJson(results);
+  else process.stdout.write(describeVerifications(results));
+  return results.every((result) => result.status === 'pass') ? 0 : 1;
+}
+
+/** Checks a secret before anything is saved; a failure is the user's to fix, so it is a UserError. */
+async function verifyBeforeSaving(account: Account, secret: string, renewHint: string): Promise<CredentialVerification> {
+  const secretKind = account.secretKind!;
+  if (account.kind === 'cloud' && secretKind === 'api-token' && !account.email && !account.username.includes('@')) {
+    throw new UserError(
+      `checking a Cloud API token needs the Atlassian account e-mail (Bitbucket's REST API takes API tokens only with it; git uses the username): add --email ADDRESS, or --no-verify to save it unchecked. Nothing was saved.`,
+    );
+  }
+  const result = await verifyCredential({
+    account,
+    credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret },
+    hints: [],
+    renewHint,
+  });
+  if (!result.ok) {
+    const offline = ['dns', 'tls', 'refused', 'timeout', 'network'].includes(result.code);
+    throw new UserError(
+      `account ${account.name} (${account.url}): ${result.message}. Nothing was saved.${offline ? ' To save it without checking, add --no-verify.' : ''}`,
+    );
+  }
+  return { account: account.name, credential: describeSecretKind(secretKind), status: 'pass', ...(result.user !== undefined && { user: result.user }), checks: result.checks };
 }
 
 async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {

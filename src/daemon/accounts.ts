@@ -24,6 +24,11 @@ export interface Account {
   /** Normalised base URL: scheme://host[:port][/context-path], no trailing slash. */
   url: string;
   username: string;
+  /**
+   * Cloud: the Atlassian account e-mail. Bitbucket's REST API takes an API token only with it
+   * (git takes the username), so checking the token needs it; it is never sent to git.
+   */
+  email?: string;
   /** What the static secret in the secret store is; absent when the account has none. */
   secretKind?: StaticSecretKind;
   /** When the static secret expires (ISO timestamp), where Bitbucket or the user says. */
@@ -54,6 +59,11 @@ export function validateUsername(username: string): string {
     throw new ValidationError('the username must be non-empty, without spaces or ":"');
   }
   return username;
+}
+
+export function validateEmail(email: string): string {
+  if (!/^[^\s@:]+@[^\s@:]+$/.test(email) || email.length > 256) throw new ValidationError(`${JSON.stringify(email)} is not an e-mail address`);
+  return email;
 }
 
 export function validateOAuthSettings(raw: { clientId?: unknown; redirectPort?: unknown; scopes?: unknown }, where = 'oauth'): OAuthSettings {

@@ -12,6 +12,7 @@ import {
   normaliseRoutePattern,
   validateAccountName,
   validateOAuthSettings,
+  validateEmail,
   validateUsername,
   type Account,
   type Route,
@@ -188,6 +189,7 @@ function validateAccount(raw: unknown, where: string): Account {
     if (Number.isNaN(Date.parse(expires))) throw new ValidationError(`${where}.secretExpiresAt must be an ISO date`);
     account.secretExpiresAt = expires;
   }
+  if (entry.email !== undefined) account.email = validateEmail(expectString(entry.email, `${where}.email`));
   if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);
   return account;
 }

@@ -5,7 +5,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Credential } from '../shared/credential-protocol.js';
-import type { CredentialAction } from '../shared/wire.js';
+import type { CredentialAction, OAuthTokenAnswer } from '../shared/wire.js';
 import { hostnameOf, isLoopbackHost, type Account } from './accounts.js';
 import type { AccountStateBook } from './account-state.js';
 import type { Config } from './config.js';
@@ -64,6 +64,23 @@ export class CredentialService {
       'request',
     );
     return result.answer;
+  }
+
+  /** An account's OAuth access token for `account verify`: the same token (and refresh) git would get. */
+  async oauthToken(name: string): Promise<OAuthTokenAnswer> {
+    const account = this.deps.config.current().accounts.find((candidate) => candidate.name === name);
+    let answer: OAuthTokenAnswer;
+    if (!account) answer = { ok: false, problem: `no account named ${name}` };
+    else if (!account.oauth) answer = { ok: false, problem: `account ${name} has no OAuth client` };
+    else {
+      const result = await this.deps.tokens.accessToken(account);
+      answer =
+        result.kind === 'token'
+          ? { ok: true, username: hostFor(account.kind).oauth.gitUsername(account), token: result.token, expiresAt: result.expiresAt }
+          : { ok: false, problem: result.kind === 'needs-login' ? `${result.reason}; run \`git-credential-bitbucket login ${name}\`` : result.reason };
+    }
+    this.deps.log.info({ action: 'oauth-token', channel: 'cli', account: name, outcome: answer.ok ? 'answered-oauth' : 'refused' }, 'request');
+    return answer;
   }
 
   private async decide(action: CredentialAction, credential: Credential): Promise<Outcome> {

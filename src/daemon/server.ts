@@ -91,6 +91,9 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
         return;
+      case 'oauth-token':
+        send(socket, { v: WIRE_VERSION, type: 'oauth-token', ...(await hooks.service.oauthToken(request.account)) });
+        return;
       case 'credential': {
         const result = await hooks.service.handle(request.action, request.credential);
         send(socket, { v: WIRE_VERSION, type: 'credential', ...result });
@@ -129,6 +132,10 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.type === 'reload') {
     if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'reload names an account by its name') };
     return message.account === undefined ? { v: WIRE_VERSION, type: 'reload' } : { v: WIRE_VERSION, type: 'reload', account: message.account };
+  }
+  if (message.type === 'oauth-token') {
+    if (typeof message.account !== 'string') return { error: failure('bad-request', 'oauth-token names an account by its name') };
+    return { v: WIRE_VERSION, type: 'oauth-token', account: message.account };
   }
   if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
   if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {

@@ -13,6 +13,8 @@ export type CredentialAction = 'get' | 'store' | 'erase';
 export type DaemonRequest =
   | { v: number; type: 'credential'; action: CredentialAction; credential: Credential }
   | { v: number; type: 'ping' }
+  /** The account's current OAuth access token, refreshed if due, for `account verify` (never the refresh token). */
+  | { v: number; type: 'oauth-token'; account: string }
   /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
   | { v: number; type: 'reload'; account?: string }
   | { v: number; type: 'stop' };
@@ -31,7 +33,10 @@ export type DaemonResponse =
   | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[] }
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
+  | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
   | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
+
+export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
 export type DaemonErrorCode = 'version-mismatch' | 'bad-request' | 'too-large' | 'internal';
 

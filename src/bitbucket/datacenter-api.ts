@@ -1,0 +1,123 @@
+// Bitbucket Data Center's REST API 1.0, as far as checking a credential and listing projects go.
+// Git and REST take the same credential there (the user's slug with a password, personal access
+// token or OAuth token), so one refusal means the same for both. A personal access token also
+// works alone as a Bearer token, and Data Center names the authenticated user in X-AUSERNAME:
+// that is how a wrong username (an e-mail, say) is told apart from a wrong token.
+
+import type { Account } from '../daemon/accounts.js';
+import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
+import { arrayField, cloudRestBase, stringField } from './cloud-api.js';
+import { probeGit } from './git-probe.js';
+import { VerifyFailure, recordedExpiryPassed, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from './verification.js';
+
+const MAX_PAGES = 50;
+
+function authorization(account: Account, credential: ProbeCredential): Authorization {
+  return { scheme: 'basic', username: account.username, secret: credential.secret };
+}
+
+export async function verifyDataCenter(request: VerifyRequest, checks: Check[]): Promise<string | undefined> {
+  const { account, credential } = request;
+  const reposUrl = withQuery(`${account.url}/rest/api/1.0/repos`, { limit: 1 });
+  const answer = await apiGet(reposUrl, authorization(account, credential));
+  if (answer.status === 401) throw await refusal(request, reposUrl);
+  if (answer.status === 404 || (answer.status === 200 && !Array.isArray((answer.json as { values?: unknown } | undefined)?.values))) {
+    throw await wrongKind(account);
+  }
+  if (answer.status === 403) {
+    throw new VerifyFailure('no-repository-access', `Bitbucket Data Center at ${account.url} accepts ${account.username} but may not list repositories with this token (403: ${dcMessage(answer) ?? 'forbidden'}): give the token at least Repository read permission`);
+  }
+  if (answer.status !== 200) throw unexpectedAnswer(reposUrl, answer.status, answer.headers, dcMessage(answer));
+  const user = answer.headers.get('x-ausername') ?? account.username;
+  checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Data Center accepts it: user ${user}` });
+
+  const profile = await apiGet(`${account.url}/rest/api/1.0/users/${encodeURIComponent(account.username)}`, authorization(account, credential));
+  if (profile.status === 200) {
+    checks.push({ name: 'user', status: 'pass', detail: `${stringField(profile.json, 'displayName') ?? user} (${stringField(profile.json, 'slug') ?? user})` });
+  } else {
+    checks.push({ name: 'user', status: 'warn', detail: `cannot read the profile of ${account.username} (${profile.status})` });
+  }
+
+  const repository = arrayField(answer.json, 'values')[0] as Record<string, unknown> | undefined;
+  if (!repository) {
+    throw new VerifyFailure(
+      'no-repository-access',
+      `the credential of ${user} works on ${account.url} but reaches no repository: give the token Repository read (or the user project access)`,
+    );
+  }
+  const project = stringField(repository.project, 'key') ?? '?';
+  const name = `${project}/${stringField(repository, 'slug') ?? '?'}`;
+  const clone = arrayField((repository.links as Record<string, unknown> | undefined)?.clone, undefined).find((link) => stringField(link, 'name') === 'http');
+  const href = stringField(clone, 'href');
+  if (!href) {
+    checks.push({ name: 'git fetch', status: 'warn', detail: `not checked: ${name} has no HTTP clone link` });
+    return user;
+  }
+  await probeGit({ name, cloneUrl: cleanCloneUrl(href) }, credential, { refused: `git refused ${account.username} on ${name} although the REST API accepted the credential; ${request.renewHint}` }, checks);
+  return user;
+}
+
+/** Project keys the credential can read (`route suggest`). */
+export async function listDataCenterProjects(account: Account, credential: ProbeCredential): Promise<string[]> {
+  const keys: string[] = [];
+  let start: number | undefined = 0;
+  for (let page = 0; start !== undefined && page < MAX_PAGES; page++) {
+    const url = withQuery(`${account.url}/rest/api/1.0/projects`, { start, limit: 100 });
+    const answer = await apiGet(url, authorization(account, credential));
+    if (answer.status === 401) throw await refusal({ account, credential, hints: [], renewHint: `store a new one: \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` }, url);
+    if (answer.status !== 200) throw unexpectedAnswer(url, answer.status, answer.headers, dcMessage(answer));
+    for (const value of arrayField(answer.json, 'values')) {
+      const key = stringField(value, 'key');
+      if (key) keys.push(key);
+    }
+    const json = answer.json as { isLastPage?: unknown; nextPageStart?: unknown } | undefined;
+    start = json?.isLastPage === false && typeof json.nextPageStart === 'number' ? json.nextPageStart : undefined;
+  }
+  return keys;
+}
+
+async function refusal(request: VerifyRequest, url: string): Promise<VerifyFailure> {
+  const { account, credential, renewHint } = request;
+  if (credential.kind === 'oauth') {
+    return new VerifyFailure('refused', `Bitbucket Data Center refused the OAuth access token (401): log in again with \`git-credential-bitbucket login ${account.name}\``);
+  }
+  // A personal access token alone tells whose it is; a password or a wrong token does not.
+  const owner = credential.kind === 'password' ? undefined : (await apiGet(url, { scheme: 'bearer', secret: credential.secret }).catch(() => undefined));
+  const user = owner?.status === 200 ? owner.headers.get('x-ausername') ?? undefined : undefined;
+  if (account.username.includes('@')) {
+    return new VerifyFailure(
+      'email-as-username',
+      `${account.username} is an e-mail address, but Bitbucket Data Center needs the username (the slug in your profile URL)${user ? `, which for this token is ${user}: use --username ${user}` : ': use --username USERNAME'}`,
+    );
+  }
+  if (user && user.toLowerCase() !== account.username.toLowerCase()) {
+    return new VerifyFailure('wrong-username', `the token belongs to ${user}, not ${account.username}: use --username ${user}`);
+  }
+  const expired = recordedExpiryPassed(account);
+  if (expired) return new VerifyFailure('expired', `Bitbucket Data Center refused the token (401); it expired on ${expired}: create a new one (Manage account → HTTP access tokens) and ${renewHint}`);
+  const what = credential.kind === 'password' ? 'password' : 'token';
+  return new VerifyFailure(
+    'refused',
+    `Bitbucket Data Center at ${account.url} refused ${account.username} with this ${what} (401): the ${what} is wrong${what === 'token' ? ', revoked or past its expiry date (see Manage account → HTTP access tokens)' : ''}. ${capitalise(renewHint)}`,
+  );
+}
+
+/** Is this URL Cloud (or no Bitbucket at all) rather than Data Center? Asked after a 404. */
+async function wrongKind(account: Account): Promise<VerifyFailure> {
+  const answer = await apiGet(`${cloudRestBase(account)}/user`, undefined).catch(() => undefined);
+  if ((answer?.json as { type?: unknown } | undefined)?.type === 'error') {
+    return new VerifyFailure('wrong-kind', `${account.url} is Bitbucket Cloud, not Data Center (it answers Cloud's /2.0 API): use --kind cloud`);
+  }
+  return new VerifyFailure(
+    'wrong-kind',
+    `${account.url} does not answer Bitbucket Data Center's REST API (${account.url}/rest/api/1.0): check the URL; it must include the context path, e.g. https://git.example.com/bitbucket`,
+  );
+}
+
+function dcMessage(answer: ApiResponse): string | undefined {
+  return stringField(arrayField(answer.json, 'errors')[0], 'message');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

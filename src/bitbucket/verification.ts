@@ -1,0 +1,67 @@
+// What a credential check takes and gives back, shared by the Cloud and Data Center checks.
+
+import type { Account, StaticSecretKind } from '../daemon/accounts.js';
+import type { NetworkProblemKind } from './http.js';
+
+/** The credential as git would send it. */
+export interface ProbeCredential {
+  kind: StaticSecretKind | 'oauth';
+  /** The username git sends with it (x-token-auth for Cloud access and OAuth tokens). */
+  username: string;
+  secret: string;
+}
+
+export interface VerifyRequest {
+  account: Account;
+  credential: ProbeCredential;
+  /** Workspaces (Cloud) or project keys (Data Center) named by the account's routes: probed first. */
+  hints: string[];
+  /** How to replace the secret, as the message should say it ("set-secret NAME", or "add again"). */
+  renewHint: string;
+}
+
+export type ProblemCode =
+  | 'email-as-username'
+  | 'wrong-username'
+  | 'app-password'
+  | 'refused'
+  | 'expired'
+  | 'missing-scope'
+  | 'no-repository-access'
+  | 'wrong-kind'
+  | 'needs-email'
+  | 'unexpected-answer'
+  | NetworkProblemKind;
+
+export interface Check {
+  name: string;
+  status: 'pass' | 'warn';
+  detail: string;
+}
+
+export type VerifyResult =
+  | { ok: true; checks: Check[]; user?: string }
+  | { ok: false; checks: Check[]; code: ProblemCode; message: string };
+
+/** A verification step found the credential unusable; the message is the whole story. */
+export class VerifyFailure extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The expiry the user recorded has passed: the likeliest reason for a 401. */
+export function recordedExpiryPassed(account: Account, now = Date.now()): string | undefined {
+  return account.secretExpiresAt !== undefined && Date.parse(account.secretExpiresAt) <= now ? account.secretExpiresAt.slice(0, 10) : undefined;
+}
+
+export function unexpectedAnswer(what: string, status: number, headers: Headers, message?: string): VerifyFailure {
+  if (status >= 300 && status < 400) {
+    const location = headers.get('location');
+    return new VerifyFailure('unexpected-answer', `${what} redirects${location ? ` to ${location}` : ''} (${status}): use the URL it redirects to as the account URL`);
+  }
+  return new VerifyFailure('unexpected-answer', `${what} answered ${status}${message ? ` (${message})` : ''}; if this persists, check the URL and Bitbucket's status page`);
+}
