@@ -15,8 +15,9 @@ import { INSTALL_USAGE, installCommand, uninstallCommand } from '../installer/co
 const USAGE = `git-credential-bitbucket: a git credential helper for several Bitbucket accounts.
 
 git runs it as a credential helper (get, store, erase). People run:
-  account add|set-secret|list|remove   the Bitbucket accounts and their secrets
-  route add|list|remove                which account serves which repositories
+  account add|set-secret|set-email|verify|list|remove
+                                       the Bitbucket accounts, their secrets, checked with Bitbucket
+  route add|list|remove|suggest        which account serves which repositories
   secrets migrate --to keychain|file   move the secrets to the OS keychain or the plaintext file
   login NAME [--no-browser]            log an account in with OAuth (browser or pasted code)
   status [--json]                      daemon, secret store, accounts, routes

@@ -2,25 +2,30 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { basePathOf, normaliseRoutePattern, originOf, parseRoutePattern } from '../daemon/accounts.js';
+import { normaliseRoutePattern } from '../daemon/accounts.js';
 import { readConfig, updateConfig } from '../daemon/config.js';
-import { findAccount } from './account-commands.js';
+import { addRouteTo } from './route-edit.js';
+import { routeSuggest } from './route-suggest.js';
 import { UserError } from './errors.js';
 import { printJson, printTable, runSubcommand } from './io.js';
 
 export const ROUTE_USAGE = `Usage:
   git-credential-bitbucket route add PATTERN ACCOUNT
   git-credential-bitbucket route list [--json]
+  git-credential-bitbucket route suggest [ACCOUNT] [--apply] [--json]
   git-credential-bitbucket route remove PATTERN
 
 PATTERN is scheme://host/path; '*' matches within one path segment and a path covers
 everything below it. The most specific matching route wins. Examples:
   route add 'https://bitbucket.org/acme/*' work
   route add 'https://git.corp/bitbucket/scm/PROJ/*' corp
+\`route suggest\` asks Bitbucket which workspaces (Cloud) or projects (Data Center) each account
+reaches and proposes a route for each; --apply adds those only one account reaches. Where two
+accounts reach the same one, it shows the conflict and the commands to choose from.
 Routing by path needs: git config --global credential.https://bitbucket.org.useHttpPath true`;
 
 export function routeCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, ROUTE_USAGE, { add: addRoute, list: listRoutes, remove: removeRoute });
+  return runSubcommand(args, paths, ROUTE_USAGE, { add: addRoute, list: listRoutes, remove: removeRoute, suggest: routeSuggest });
 }
 
 async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
@@ -28,23 +33,7 @@ async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
   if (positionals.length !== 2) throw new UserError('expected PATTERN ACCOUNT');
   const [rawPattern, accountName] = positionals as [string, string];
   const pattern = normaliseRoutePattern(rawPattern);
-  const outcome = await updateConfig(paths.configFile, (config) => {
-    const account = findAccount(config.accounts, accountName);
-    const { origin, path } = parseRoutePattern(pattern);
-    const accountOrigin = originOf(account.url);
-    if (origin.protocol !== accountOrigin.protocol || origin.host !== accountOrigin.host) {
-      throw new UserError(`account ${account.name} is on ${accountOrigin.protocol}://${accountOrigin.host}; a route for it must be on the same host`);
-    }
-    const base = basePathOf(account.url).toLowerCase();
-    if (base && !(path.toLowerCase() + '/').startsWith(base + '/')) {
-      throw new UserError(`account ${account.name} lives under ${account.url}; the route must start with it`);
-    }
-    const existing = config.routes.find((route) => route.pattern === pattern);
-    if (existing?.account === account.name) return 'unchanged';
-    if (existing) throw new UserError(`route ${pattern} already leads to ${existing.account}; remove it first`);
-    config.routes.push({ pattern, account: account.name });
-    return 'added';
-  });
+  const outcome = await updateConfig(paths.configFile, (config) => addRouteTo(config, pattern, accountName));
   process.stdout.write(outcome === 'added' ? `Added route ${pattern} → ${accountName}.\n` : `Route ${pattern} → ${accountName} exists already.\n`);
   return 0;
 }
