@@ -1,7 +1,7 @@
 // `doctor`: a healthy setup passes; each broken setup fails with the line that names it.
 
 import test, { type ExecutionContext } from 'ava';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { HELPER, Sandbox } from './support/sandbox.js';
@@ -25,8 +25,8 @@ async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sa
     await sim.close();
   });
   writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Doctor\n\temail = doctor@example.com\n');
-  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud', '--email', 'alice@example.com']);
+  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud', '--email', 'bob@example.com']);
   await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
   const doctor = async (env: NodeJS.ProcessEnv = {}) => {
     const json = await sandbox.cli(['doctor', '--json'], { env });
@@ -45,7 +45,18 @@ test('a healthy setup passes every check, fast path included', async (t) => {
   t.is(code, 0, text);
   t.true(report.ok);
   t.deepEqual(failing(report), []);
-  t.deepEqual(report.checks.map((check) => check.check), ['git', 'config', 'secret store', 'daemon', `helpers ${sim.url}`, `useHttpPath ${sim.url}`, `fast path ${sim.url}`]);
+  t.deepEqual(report.checks.map((check) => check.check), [
+    'git',
+    'config',
+    'secret store',
+    'daemon',
+    `helpers ${sim.url}`,
+    `useHttpPath ${sim.url}`,
+    `fast path ${sim.url}`,
+    'account work',
+    'account personal',
+  ]);
+  t.regex(text, /^PASS {2}account work: API token verified with Bitbucket \(user alice\)$/m);
   // The fast path answered, so git never needed the Node helper after it.
   t.regex(report.checks.find((check) => check.check === `helpers ${sim.url}`)!.detail, /^'git credential-cache --socket .*git-cache\.sock --timeout 1'$/);
   t.regex(text, /^PASS {2}git: git \d+\.\d+/m);
@@ -95,4 +106,32 @@ test('daemon that cannot start, keychain unreachable, corrupt config: each fails
   const corrupt = await doctor();
   t.true(failing(corrupt.report).includes('config'));
   t.regex(corrupt.text, /FAIL {2}config: .*config\.json: is not valid JSON/);
+});
+
+test('an expired token fails its account line (Bitbucket refuses it) and its expiry line', async (t) => {
+  const { sim, sandbox, doctor } = await world(t);
+  t.is((await sandbox.cli(['install'])).code, 0);
+  // The token was recorded as expiring yesterday, and Bitbucket now refuses it.
+  const stale = 'ATATT3xFfGF0-doctortest-alice-stale-9f7d5b3a1c';
+  sandbox.trackSecrets(stale);
+  const yesterday = new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10);
+  t.is((await sandbox.cli(['account', 'set-secret', 'work', '--secret-stdin', '--no-verify', '--expires', yesterday], { input: stale + '\n' })).code, 0);
+  const { code, report, text } = await doctor();
+  t.is(code, 1);
+  t.deepEqual(failing(report), ['account work', 'expiry work']);
+  t.regex(text, new RegExp(`FAIL {2}account work: API token: Bitbucket Cloud refused the token \\(401\\); it expired on ${yesterday}: create a new one`));
+  t.regex(text, /fix: git-credential-bitbucket account verify work/);
+  t.true(sim.stats().failed > 0);
+});
+
+test('a hand-edited plain-http URL off this machine fails the config line and nothing is sent', async (t) => {
+  const { sandbox, doctor } = await world(t);
+  const file = join(sandbox.configHome, 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as { accounts: Array<{ url: string }> };
+  config.accounts[0]!.url = 'http://git.corp.example';
+  writeFileSync(file, JSON.stringify(config));
+  const { code, report, text } = await doctor();
+  t.is(code, 1);
+  t.true(failing(report).includes('config'));
+  t.regex(text, /FAIL {2}config: .*http:\/\/git\.corp\.example: plain http would send the secret unencrypted; use https:\/\//);
 });

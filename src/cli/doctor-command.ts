@@ -7,20 +7,22 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { basePathOf, originOf } from '../daemon/accounts.js';
+import { basePathOf, originOf, type Account } from '../daemon/accounts.js';
 import { readConfig, type Config } from '../daemon/config.js';
 import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
 import { hostNeedsPath } from '../daemon/router.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
 import { productVersion } from '../daemon/version.js';
+import { verifySavedAccount } from './account-verification.js';
 import { daemonInfo } from './daemon-commands.js';
 import { printJson } from './io.js';
 
 export const DOCTOR_USAGE = `Usage:
   git-credential-bitbucket doctor [--json]
 
-Checks git, the configuration, the secret store, the daemon and, for every account URL, the
-credential helpers git runs (another helper before ours, missing useHttpPath, the fast path).
+Checks git, the configuration, the secret store, the daemon, for every account URL the
+credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
+every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
 Exit code 0 only when every check passes.`;
 
 interface Check {
@@ -46,12 +48,14 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
   } catch (error) {
     checks.push({ check: 'config', pass: false, detail: (error as Error).message, fix: `fix or move ${paths.configFile}` });
   }
-  checks.push(await checkSecretStore(paths));
+  const store = await checkSecretStore(paths);
+  checks.push(store);
   const daemon = await checkDaemon(paths);
   checks.push(daemon);
   if (config) {
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
     for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
+    for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass, daemon.pass));
     for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
       const notice = expiryNotice(account, WARN_DAYS);
       checks.push(
@@ -72,6 +76,24 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
     process.stdout.write(ok ? 'All checks passed.\n' : `${checks.filter((check) => !check.pass).length} check(s) failed.\n`);
   }
   return ok ? 0 : 1;
+}
+
+/** Verifies the account's credentials with Bitbucket, as `account verify` does. */
+async function checkAccount(account: Account, config: Config, paths: ProductPaths, storeUsable: boolean, daemonRunning: boolean): Promise<Check> {
+  const check = `account ${account.name}`;
+  if (!storeUsable) return { check, pass: false, detail: 'not checked: the secret store cannot be used', fix: 'see the secret store line' };
+  const results = await verifySavedAccount(account, config, openSecretStore(paths), paths, daemonRunning);
+  const failed = results.filter((result) => result.status !== 'pass');
+  if (failed.length === 0) {
+    const users = [...new Set(results.map((result) => result.user).filter(Boolean))];
+    return { check, pass: true, detail: `${results.map((result) => result.credential).join(' and ')} verified with Bitbucket${users.length ? ` (user ${users.join(', ')})` : ''}` };
+  }
+  return {
+    check,
+    pass: false,
+    detail: failed.map((result) => `${result.credential}: ${result.message ?? result.status}`).join('; '),
+    fix: `git-credential-bitbucket account verify ${account.name}`,
+  };
 }
 
 function checkGit(): Check {
