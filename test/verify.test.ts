@@ -13,6 +13,7 @@ import { loadConfig, type SimUser } from '../fixtures/simulator/config.js';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { REPO_ROOT, Sandbox, type RunResult } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
+import { cleanCloneUrl } from '../src/bitbucket/http.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-verify-alice-token-5c7e9a1b3d';
 const ALICE_EXPIRED = 'ATATT3xFfGF0-verify-alice-expired-8d0f2b4c6e';
@@ -126,16 +127,46 @@ test('403: a token without read:repository:bitbucket is refused with the scope n
   assertRefusedAndNothingSaved(t, sandbox, result, /the token lacks the scope read:repository:bitbucket: create a token with read:repository:bitbucket, write:repository:bitbucket .*git needs it to fetch; Bitbucket answered 403/, CAROL_NO_REPO_SCOPE);
 });
 
-test('a token with only the git scopes is accepted; the username is checked through git with a route', async (t) => {
+test('a token with only the git scopes: the username cannot be checked until a route names a workspace, then git checks it', async (t) => {
   const { sandbox, cloud } = await world(t);
   const added = await add(sandbox, 'work', cloud.url, 'dan', DAN_GIT_ONLY, ['--kind', 'cloud', '--email', 'dan@example.com']);
-  t.is(added.code, 0, added.stderr);
-  t.regex(added.stdout, /the username is checked through git: the token lacks read:user:bitbucket/);
-  t.regex(added.stdout, /warn workspaces: cannot list the workspaces of account work: the token lacks the scope read:workspace:bitbucket/);
+  assertRefusedAndNothingSaved(t, sandbox, added, /Bitbucket accepts the token, but the username dan could not be checked: the token lacks read:user:bitbucket .*save it with --no-verify and run `git-credential-bitbucket account verify work` after adding a route/, DAN_GIT_ONLY);
+
+  await sandbox.addAccount('work', cloud.url, 'dan', DAN_GIT_ONLY, ['--kind', 'cloud', '--email', 'dan@example.com']);
+  await sandbox.addAccount('typo', cloud.url, 'not-dan', DAN_GIT_ONLY, ['--kind', 'cloud', '--email', 'dan@example.com']);
   await sandbox.addRoute(`${cloud.url}/acme/*`, 'work');
+  await sandbox.addRoute(`${cloud.url}/acme/widgets`, 'typo');
   const verify = await sandbox.cli(['account', 'verify', 'work']);
   t.is(verify.code, 0, verify.stdout);
+  t.regex(verify.stdout, /the username is checked through git: the token lacks read:user:bitbucket/);
   t.regex(verify.stdout, /git can fetch acme\/widgets as dan/);
+  // A wrong username is caught by git itself.
+  const typo = await sandbox.cli(['account', 'verify', 'typo']);
+  t.is(typo.code, 1);
+  t.regex(typo.stdout, /git refused the username not-dan with this token although Bitbucket's API accepted the token/);
+});
+
+test('x-bitbucket-api-token-auth is a valid git username for an API token', async (t) => {
+  const { sandbox, cloud } = await world(t);
+  const result = await add(sandbox, 'work', cloud.url, 'x-bitbucket-api-token-auth', ALICE_TOKEN, ['--kind', 'cloud', '--email', 'alice@example.com']);
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /git can fetch acme\/widgets as x-bitbucket-api-token-auth/);
+});
+
+test('a secret with spaces or control characters is refused before anything is sent', async (t) => {
+  const { sandbox, cloud } = await world(t);
+  const result = await add(sandbox, 'work', cloud.url, 'alice', `${ALICE_TOKEN} trailing`, ['--kind', 'cloud', '--email', 'alice@example.com']);
+  assertRefusedAndNothingSaved(t, sandbox, result, /holds spaces, control or non-ASCII characters/, ALICE_TOKEN);
+  t.is(cloud.stats().failed + cloud.stats().succeeded, 0);
+});
+
+test('a clone link off the account URL is never used: the credential stays on its origin', (t) => {
+  t.is(cleanCloneUrl('https://alice@bitbucket.org/acme/widgets.git', 'https://bitbucket.org'), 'https://bitbucket.org/acme/widgets.git');
+  t.is(cleanCloneUrl('https://git.corp/bitbucket/scm/proj/r.git', 'https://git.corp/bitbucket'), 'https://git.corp/bitbucket/scm/proj/r.git');
+  t.is(cleanCloneUrl('https://evil.example/acme/widgets.git', 'https://bitbucket.org'), undefined);
+  t.is(cleanCloneUrl('http://git.corp/bitbucket/scm/proj/r.git', 'https://git.corp/bitbucket'), undefined, 'no downgrade to plain http');
+  t.is(cleanCloneUrl('https://git.corp/other/scm/proj/r.git', 'https://git.corp/bitbucket'), undefined, 'not below the context path');
+  t.is(cleanCloneUrl('not a url', 'https://bitbucket.org'), undefined);
 });
 
 test('a Cloud API token without an e-mail: the check needs it, and says so before anything is sent', async (t) => {
@@ -226,4 +257,12 @@ test('account verify checks saved accounts; set-secret verifies before replacing
   t.is(fixed.code, 0, fixed.stderr);
   t.is((await sandbox.cli(['account', 'verify', 'work'])).code, 0);
   t.is((await sandbox.cli(['account', 'verify', 'ghost'])).code, 1);
+
+  // Without the e-mail, set-secret points at set-email (it has no --email of its own).
+  await sandbox.addAccount('noemail', cloud.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  const noEmail = await sandbox.cli(['account', 'set-secret', 'noemail', '--secret-stdin'], { input: ALICE_TOKEN + '\n' });
+  t.is(noEmail.code, 1);
+  t.regex(noEmail.stderr, /needs the Atlassian account e-mail .*run `git-credential-bitbucket account set-email noemail ADDRESS` first/);
+  t.is((await sandbox.cli(['account', 'set-email', 'noemail', 'alice@example.com'])).code, 0);
+  t.is((await sandbox.cli(['account', 'verify', 'noemail'])).code, 0);
 });

@@ -7,11 +7,13 @@
 // with `detail.required` (seen in gildas/bitbucket-cli#56), which we quote.
 
 import type { Account } from '../daemon/accounts.js';
-import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
+import { apiGet, cleanCloneUrl, sameOriginLink, withQuery, type ApiResponse, type Authorization } from './http.js';
 import { probeGit, type ProbeTarget } from './git-probe.js';
+import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
 import {
   VerifyFailure,
   recordedExpiryPassed,
+  savedAccountHints,
   unexpectedAnswer,
   type Check,
   type ProbeCredential,
@@ -26,7 +28,8 @@ const USER_SCOPES = new Set(['read:user:bitbucket', 'account']);
 const WORKSPACE_SCOPES = new Set(['read:workspace:bitbucket', 'account']);
 /** Cloud app passwords carry this prefix; they stopped working on 2026-06-09. */
 const APP_PASSWORD_PREFIX = 'ATBB';
-const MAX_PAGES = 50;
+/** Git usernames that name a kind of token, not a person: nothing to compare with /2.0/user. */
+const TOKEN_USERNAMES = new Set(['x-token-auth', 'x-bitbucket-api-token-auth']);
 
 /** https://bitbucket.org → https://api.bitbucket.org/2.0; a stand-in (the simulator) serves /2.0 itself. */
 export function cloudRestBase(account: Pick<Account, 'url'>): string {
@@ -39,14 +42,14 @@ function restEmail(account: Account): string | undefined {
   return account.email ?? (account.username.includes('@') ? account.username : undefined);
 }
 
-function restAuthorization(account: Account, credential: ProbeCredential): Authorization {
+function restAuthorization(account: Account, credential: ProbeCredential, emailHint: string): Authorization {
   if (credential.kind === 'oauth' || credential.kind === 'access-token') return { scheme: 'bearer', secret: credential.secret };
   if (credential.kind === 'api-token') {
     const email = restEmail(account);
     if (!email) {
       throw new VerifyFailure(
         'needs-email',
-        `checking a Cloud API token needs the Atlassian account e-mail (Bitbucket's REST API takes API tokens only with it): run \`git-credential-bitbucket account set-email ${account.name} ADDRESS\``,
+        `checking a Cloud API token needs the Atlassian account e-mail (Bitbucket's REST API takes API tokens only with it; git uses the username): ${emailHint}`,
       );
     }
     return { scheme: 'basic', username: email, secret: credential.secret };
@@ -57,11 +60,12 @@ function restAuthorization(account: Account, credential: ProbeCredential): Autho
 export async function verifyCloud(request: VerifyRequest, checks: Check[]): Promise<string | undefined> {
   const { account, credential } = request;
   const rest = cloudRestBase(account);
-  const auth = restAuthorization(account, credential);
+  const auth = restAuthorization(account, credential, request.emailHint);
   const me = await apiGet(`${rest}/user`, auth);
   let user: string | undefined;
   if (me.status === 200) {
     user = stringField(me.json, 'username');
+    if (!user) throw unexpectedAnswer(`${rest}/user`, me.status, me.headers, 'no username in the answer');
     checkIdentity(account, credential, user);
     checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Cloud accepts it: user ${user ?? '(unnamed)'}` });
   } else if (me.status === 401) {
@@ -81,8 +85,17 @@ export async function verifyCloud(request: VerifyRequest, checks: Check[]): Prom
     throw unexpectedAnswer(`${rest}/user`, me.status, me.headers, errorMessage(me));
   }
 
-  const target = await findRepository(account, credential, auth, request.hints, checks);
-  if (!target) return user;
+  const target = await findRepository(request, auth, checks);
+  if (!target) {
+    // Neither /2.0/user nor git saw the username: passing now would store a username nobody checked.
+    if (!user && (credential.kind === 'api-token' || credential.kind === 'app-password') && !TOKEN_USERNAMES.has(account.username)) {
+      throw new VerifyFailure(
+        'unverified-username',
+        `Bitbucket accepts the token, but the username ${account.username} could not be checked: the token lacks read:user:bitbucket and no repository was reachable to try git with. Give the token read:user:bitbucket (or read:workspace:bitbucket), or save it with --no-verify and run \`git-credential-bitbucket account verify ${account.name}\` after adding a route that names a workspace`,
+      );
+    }
+    return user;
+  }
   await probeGit(
     target,
     credential,
@@ -98,15 +111,15 @@ export async function verifyCloud(request: VerifyRequest, checks: Check[]): Prom
   return user;
 }
 
-/** The workspaces the credential can see (`route suggest`); undefined with the reason when it cannot list them. */
-export async function listCloudWorkspaces(account: Account, credential: ProbeCredential): Promise<string[]> {
+/** The workspaces the credential can see (`route suggest`); a VerifyFailure says why it cannot list them. */
+export async function listCloudWorkspaces(account: Account, credential: ProbeCredential, hints = savedAccountHints(account.name)): Promise<string[]> {
   const rest = cloudRestBase(account);
-  const auth = restAuthorization(account, credential);
+  const auth = restAuthorization(account, credential, hints.emailHint);
   const slugs: string[] = [];
   let next: string | undefined = withQuery(`${rest}/user/workspaces`, { pagelen: 100 });
   for (let page = 0; next && page < MAX_PAGES; page++) {
     const answer = await apiGet(next, auth);
-    if (answer.status === 401) throw refusal({ account, credential, hints: [], renewHint: `store a new one: \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` });
+    if (answer.status === 401) throw refusal({ account, credential, hints: [], ...hints });
     if (answer.status === 403) {
       const scopes = missingScopes(answer);
       throw new VerifyFailure(
@@ -117,26 +130,20 @@ export async function listCloudWorkspaces(account: Account, credential: ProbeCre
       );
     }
     if (answer.status !== 200) throw unexpectedAnswer(`${rest}/user/workspaces`, answer.status, answer.headers, errorMessage(answer));
-    for (const value of arrayField(answer.json, 'values')) {
-      const slug = stringField((value as Record<string, unknown>)?.workspace, 'slug');
-      if (slug) slugs.push(slug);
-    }
-    next = sameOriginNext(answer.json, rest);
+    for (const value of arrayField(answer.json, 'values')) addSpaceName(slugs, stringField((value as Record<string, unknown>)?.workspace, 'slug'));
+    // Credentials go only where they came from, whatever a response says.
+    next = sameOriginLink(stringField(answer.json, 'next'), rest);
   }
+  if (next) throw new VerifyFailure('unexpected-answer', `account ${account.name} reaches more than ${MAX_PAGES} pages of workspaces; add routes by hand`);
   return slugs;
 }
 
-async function findRepository(
-  account: Account,
-  credential: ProbeCredential,
-  auth: Authorization,
-  hints: string[],
-  checks: Check[],
-): Promise<ProbeTarget | undefined> {
-  let workspaces = hints;
+async function findRepository(request: VerifyRequest, auth: Authorization, checks: Check[]): Promise<ProbeTarget | undefined> {
+  const { account, credential } = request;
+  let workspaces = request.hints;
   if (workspaces.length === 0 && credential.kind !== 'access-token') {
     try {
-      workspaces = await listCloudWorkspaces(account, credential);
+      workspaces = await listCloudWorkspaces(account, credential, request);
     } catch (error) {
       if (!(error instanceof VerifyFailure) || error.code !== 'missing-scope') throw error;
       checks.push({ name: 'workspaces', status: 'warn', detail: `${error.message}; \`route suggest\` needs that scope` });
@@ -153,10 +160,13 @@ async function findRepository(
       (link) => stringField(link, 'name') === 'https',
     );
     const href = stringField(clone, 'href');
-    if (repository && href) {
-      checks.push({ name: 'repository read', status: 'pass', detail: `can read ${stringField(repository, 'full_name') ?? workspace} through the API` });
-      return { name: stringField(repository, 'full_name') ?? workspace, cloneUrl: cleanCloneUrl(href) };
-    }
+    if (!repository || !href) continue;
+    const name = stringField(repository, 'full_name') ?? workspace;
+    checks.push({ name: 'repository read', status: 'pass', detail: `can read ${name} through the API` });
+    const cloneUrl = cleanCloneUrl(href, account.url);
+    if (cloneUrl) return { name, cloneUrl };
+    checks.push({ name: 'git fetch', status: 'warn', detail: `not checked: the clone link of ${name} is not under ${account.url}, and the credential goes nowhere else` });
+    return undefined;
   }
   checks.push({
     name: 'git fetch',
@@ -169,10 +179,10 @@ async function findRepository(
   return undefined;
 }
 
-function checkIdentity(account: Account, credential: ProbeCredential, user: string | undefined): void {
-  if (credential.kind !== 'api-token' && credential.kind !== 'app-password') return;
+function checkIdentity(account: Account, credential: ProbeCredential, user: string): void {
+  if ((credential.kind !== 'api-token' && credential.kind !== 'app-password') || TOKEN_USERNAMES.has(account.username)) return;
   if (account.username.includes('@')) throw emailAsUsername(account, user);
-  if (user && user.toLowerCase() !== account.username.toLowerCase()) {
+  if (user.toLowerCase() !== account.username.toLowerCase()) {
     throw new VerifyFailure('wrong-username', `the token belongs to Bitbucket user ${user}, not ${account.username}: use --username ${user}`);
   }
 }
@@ -239,20 +249,4 @@ export function missingScopes(answer: ApiResponse): string[] | undefined {
 
 function errorMessage(answer: ApiResponse): string | undefined {
   return stringField((answer.json as { error?: unknown } | undefined)?.error, 'message');
-}
-
-function sameOriginNext(json: unknown, rest: string): string | undefined {
-  const next = stringField(json, 'next');
-  // Credentials go only where they came from, whatever a response says.
-  return next && new URL(next).origin === new URL(rest).origin ? next : undefined;
-}
-
-export function stringField(value: unknown, key: string): string | undefined {
-  const field = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  return typeof field === 'string' ? field : undefined;
-}
-
-export function arrayField(value: unknown, key: string | undefined): unknown[] {
-  const field = key === undefined ? value : typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
-  return Array.isArray(field) ? field : [];
 }

@@ -6,11 +6,10 @@
 
 import type { Account } from '../daemon/accounts.js';
 import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
-import { arrayField, cloudRestBase, stringField } from './cloud-api.js';
+import { cloudRestBase } from './cloud-api.js';
 import { probeGit } from './git-probe.js';
-import { VerifyFailure, recordedExpiryPassed, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from './verification.js';
-
-const MAX_PAGES = 50;
+import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
+import { VerifyFailure, recordedExpiryPassed, savedAccountHints, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from './verification.js';
 
 function authorization(account: Account, credential: ProbeCredential): Authorization {
   return { scheme: 'basic', username: account.username, secret: credential.secret };
@@ -25,7 +24,8 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
     throw await wrongKind(account);
   }
   if (answer.status === 403) {
-    throw new VerifyFailure('no-repository-access', `Bitbucket Data Center at ${account.url} accepts ${account.username} but may not list repositories with this token (403: ${dcMessage(answer) ?? 'forbidden'}): give the token at least Repository read permission`);
+    const what = credential.kind === 'password' ? 'the user' : 'the token';
+    throw new VerifyFailure('no-repository-access', `Bitbucket Data Center at ${account.url} accepts ${account.username} but may not list repositories (403: ${dcMessage(answer) ?? 'forbidden'}): give ${what} at least Repository read permission`);
   }
   if (answer.status !== 200) throw unexpectedAnswer(reposUrl, answer.status, answer.headers, dcMessage(answer));
   const user = answer.headers.get('x-ausername') ?? account.username;
@@ -48,12 +48,13 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
   const project = stringField(repository.project, 'key') ?? '?';
   const name = `${project}/${stringField(repository, 'slug') ?? '?'}`;
   const clone = arrayField((repository.links as Record<string, unknown> | undefined)?.clone, undefined).find((link) => stringField(link, 'name') === 'http');
-  const href = stringField(clone, 'href');
-  if (!href) {
-    checks.push({ name: 'git fetch', status: 'warn', detail: `not checked: ${name} has no HTTP clone link` });
+  const cloneUrl = cleanCloneUrl(stringField(clone, 'href') ?? '', account.url);
+  if (!cloneUrl) {
+    // A base URL set wrong on the server can advertise another host: the credential goes nowhere else.
+    checks.push({ name: 'git fetch', status: 'warn', detail: `not checked: ${name} has no HTTP clone link under ${account.url}` });
     return user;
   }
-  await probeGit({ name, cloneUrl: cleanCloneUrl(href) }, credential, { refused: `git refused ${account.username} on ${name} although the REST API accepted the credential; ${request.renewHint}` }, checks);
+  await probeGit({ name, cloneUrl }, credential, { refused: `git refused ${account.username} on ${name} although the REST API accepted the credential; ${request.renewHint}` }, checks);
   return user;
 }
 
@@ -64,15 +65,13 @@ export async function listDataCenterProjects(account: Account, credential: Probe
   for (let page = 0; start !== undefined && page < MAX_PAGES; page++) {
     const url = withQuery(`${account.url}/rest/api/1.0/projects`, { start, limit: 100 });
     const answer = await apiGet(url, authorization(account, credential));
-    if (answer.status === 401) throw await refusal({ account, credential, hints: [], renewHint: `store a new one: \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` }, url);
+    if (answer.status === 401) throw await refusal({ account, credential, hints: [], ...savedAccountHints(account.name) }, url);
     if (answer.status !== 200) throw unexpectedAnswer(url, answer.status, answer.headers, dcMessage(answer));
-    for (const value of arrayField(answer.json, 'values')) {
-      const key = stringField(value, 'key');
-      if (key) keys.push(key);
-    }
+    for (const value of arrayField(answer.json, 'values')) addSpaceName(keys, stringField(value, 'key'));
     const json = answer.json as { isLastPage?: unknown; nextPageStart?: unknown } | undefined;
-    start = json?.isLastPage === false && typeof json.nextPageStart === 'number' ? json.nextPageStart : undefined;
+    start = json?.isLastPage === false && typeof json.nextPageStart === 'number' && json.nextPageStart > start! ? json.nextPageStart : undefined;
   }
+  if (start !== undefined) throw new VerifyFailure('unexpected-answer', `account ${account.name} reaches more than ${MAX_PAGES} pages of projects; add routes by hand`);
   return keys;
 }
 

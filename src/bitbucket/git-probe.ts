@@ -23,7 +23,7 @@ const PRIVILEGE_SCOPES = /privilege scopes/i;
 
 export async function probeGit(target: ProbeTarget, credential: ProbeCredential, messages: GitProbeMessages, checks: Check[]): Promise<void> {
   const auth = { scheme: 'basic' as const, username: credential.username, secret: credential.secret };
-  const fetch = await apiGet(`${target.cloneUrl}/info/refs?service=git-upload-pack`, auth);
+  const fetch = await apiGet(`${target.cloneUrl}/info/refs?service=git-upload-pack`, auth, { skipSuccessBody: true });
   if (fetch.status === 401) throw new VerifyFailure('wrong-username', messages.refused);
   if (fetch.status === 403) {
     throw new VerifyFailure(
@@ -33,10 +33,10 @@ export async function probeGit(target: ProbeTarget, credential: ProbeCredential,
         : `git may not fetch ${target.name} as ${credential.username} (403): ask for read access`,
     );
   }
-  if (fetch.status !== 200) throw unexpectedAnswer(`git fetch of ${target.name}`, fetch.status, fetch.headers);
+  if (fetch.status !== 200) throw unexpectedAnswer(`git fetch of ${target.name}`, fetch.status, fetch.headers, undefined, false);
   checks.push({ name: 'git fetch', status: 'pass', detail: `git can fetch ${target.name} as ${credential.username}` });
 
-  const push = await apiGet(`${target.cloneUrl}/info/refs?service=git-receive-pack`, auth);
+  const push = await apiGet(`${target.cloneUrl}/info/refs?service=git-receive-pack`, auth, { skipSuccessBody: true });
   if (push.status === 200) {
     checks.push({ name: 'git push', status: 'pass', detail: `git can push to ${target.name}` });
   } else if (push.status === 403 && PRIVILEGE_SCOPES.test(push.text) && messages.writeScope) {

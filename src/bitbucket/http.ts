@@ -29,17 +29,22 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 const TLS_CODES = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
 
-export async function apiGet(url: string, auth: Authorization | undefined, timeoutMs = TIMEOUT_MS): Promise<ApiResponse> {
+/** `skipSuccessBody` drops a 200's body (a git ref advertisement is not needed to know the answer). */
+export async function apiGet(url: string, auth: Authorization | undefined, options: { skipSuccessBody?: boolean; timeoutMs?: number } = {}): Promise<ApiResponse> {
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'git-credential-bitbucket' };
   if (auth?.scheme === 'basic') headers.Authorization = `Basic ${Buffer.from(`${auth.username}:${auth.secret}`, 'utf8').toString('base64')}`;
   if (auth?.scheme === 'bearer') headers.Authorization = `Bearer ${auth.secret}`;
   let response: Response;
+  let buffer: Buffer;
   try {
     response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    // The timeout also covers the body: a server that stalls half-way is a timeout, not a crash.
+    buffer = options.skipSuccessBody && response.status === 200 ? await discard(response) : await readCapped(response);
   } catch (error) {
+    // Never quote the error's own message: for a malformed header it contains the header, secret included.
     throw describeNetworkError(error, new URL(url), timeoutMs);
   }
-  const buffer = await readCapped(response);
   const text = buffer.toString('utf8');
   let json: unknown;
   if (/json/i.test(response.headers.get('content-type') ?? '')) {
@@ -50,6 +55,11 @@ export async function apiGet(url: string, auth: Authorization | undefined, timeo
     }
   }
   return { status: response.status, headers: response.headers, json, text };
+}
+
+async function discard(response: Response): Promise<Buffer> {
+  await response.body?.cancel().catch(() => undefined);
+  return Buffer.alloc(0);
 }
 
 async function readCapped(response: Response): Promise<Buffer> {
@@ -69,7 +79,7 @@ async function readCapped(response: Response): Promise<Buffer> {
 
 function describeNetworkError(error: unknown, url: URL, timeoutMs: number): NetworkProblem {
   const err = error as { name?: string; cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+  if (err.name === 'TimeoutError' || err.name === 'AbortError' || err.cause?.code === 'UND_ERR_ABORTED') {
     return new NetworkProblem('timeout', `${url.host} did not answer within ${timeoutMs / 1000} s; check the URL, your network, VPN or proxy`);
   }
   const code = err.cause?.code ?? '';
@@ -96,10 +106,34 @@ export function withQuery(url: string, query: Record<string, string | number>): 
   return parsed.toString();
 }
 
-/** A clone link without the `user@` Bitbucket puts in it. */
-export function cleanCloneUrl(href: string): string {
-  const url = new URL(href);
+/**
+ * A clone link from an API answer, without the `user@` Bitbucket puts in it, or undefined when it
+ * is not on the account's own origin and below its base path: the credential goes nowhere else
+ * (a misconfigured Data Center base URL can advertise another host, or plain http).
+ */
+export function cleanCloneUrl(href: string, accountUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(href);
+  } catch {
+    return undefined;
+  }
+  const base = new URL(accountUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) return undefined;
   url.username = '';
   url.password = '';
+  url.search = '';
+  url.hash = '';
   return url.toString().replace(/\/+$/, '');
+}
+
+/** A next-page link, only when it stays on the origin the credential was meant for. */
+export function sameOriginLink(href: string | undefined, origin: string): string | undefined {
+  if (href === undefined) return undefined;
+  try {
+    return new URL(href).origin === new URL(origin).origin ? href : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -18,6 +18,16 @@ export interface VerifyRequest {
   hints: string[];
   /** How to replace the secret, as the message should say it ("set-secret NAME", or "add again"). */
   renewHint: string;
+  /** How to give the Atlassian e-mail a Cloud API token check needs (--email, or set-email NAME). */
+  emailHint: string;
+}
+
+/** The hints for an account that is already saved. */
+export function savedAccountHints(name: string): Pick<VerifyRequest, 'renewHint' | 'emailHint'> {
+  return {
+    renewHint: `store a new one with \`git-credential-bitbucket account set-secret ${name} --secret-stdin\``,
+    emailHint: `run \`git-credential-bitbucket account set-email ${name} ADDRESS\``,
+  };
 }
 
 export type ProblemCode =
@@ -30,6 +40,8 @@ export type ProblemCode =
   | 'no-repository-access'
   | 'wrong-kind'
   | 'needs-email'
+  | 'unverified-username'
+  | 'malformed-secret'
   | 'unexpected-answer'
   | NetworkProblemKind;
 
@@ -58,10 +70,12 @@ export function recordedExpiryPassed(account: Account, now = Date.now()): string
   return account.secretExpiresAt !== undefined && Date.parse(account.secretExpiresAt) <= now ? account.secretExpiresAt.slice(0, 10) : undefined;
 }
 
-export function unexpectedAnswer(what: string, status: number, headers: Headers, message?: string): VerifyFailure {
+/** `accountUrlAdvice`: a redirect of an API path means the account URL moved; of a repository, not necessarily. */
+export function unexpectedAnswer(what: string, status: number, headers: Headers, message?: string, accountUrlAdvice = true): VerifyFailure {
   if (status >= 300 && status < 400) {
     const location = headers.get('location');
-    return new VerifyFailure('unexpected-answer', `${what} redirects${location ? ` to ${location}` : ''} (${status}): use the URL it redirects to as the account URL`);
+    const advice = accountUrlAdvice ? ': use the URL it redirects to as the account URL' : '';
+    return new VerifyFailure('unexpected-answer', `${what} redirects${location ? ` to ${location}` : ''} (${status})${advice}`);
   }
   return new VerifyFailure('unexpected-answer', `${what} answered ${status}${message ? ` (${message})` : ''}; if this persists, check the URL and Bitbucket's status page`);
 }

@@ -7,8 +7,15 @@ import { verifyDataCenter } from './datacenter-api.js';
 import { NetworkProblem } from './http.js';
 import { VerifyFailure, type Check, type VerifyRequest, type VerifyResult } from './verification.js';
 
+// What Bitbucket issues is printable ASCII; anything else cannot go into an HTTP header (and
+// fetch would quote the header, secret and all, in its error).
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+
 export async function verifyCredential(request: VerifyRequest): Promise<VerifyResult> {
   const checks: Check[] = [];
+  if (!HEADER_SAFE.test(request.credential.secret) || !HEADER_SAFE.test(request.credential.username)) {
+    return { ok: false, checks, code: 'malformed-secret', message: 'the secret or username holds spaces, control or non-ASCII characters, which no Bitbucket secret has: check what was pasted' };
+  }
   try {
     const user = request.account.kind === 'cloud' ? await verifyCloud(request, checks) : await verifyDataCenter(request, checks);
     return user === undefined ? { ok: true, checks } : { ok: true, checks, user };

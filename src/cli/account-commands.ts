@@ -21,8 +21,9 @@ import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../daemon/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
-import { describeVerifications, verifySavedAccount, type CredentialVerification } from './account-verification.js';
+import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../bitbucket/verify.js';
+import type { VerifyRequest } from '../bitbucket/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from './errors.js';
 import { parseExpiry } from '../daemon/expiry.js';
@@ -125,7 +126,14 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const piped = wanted > 0 ? readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
-  const verified = secret !== undefined && !values['no-verify'] ? await verifyBeforeSaving(account, secret, 'run `account add` again with the right one') : undefined;
+  const verified =
+    secret !== undefined && !values['no-verify']
+      ? await verifyBeforeSaving(account, secret, {
+          hints: [],
+          renewHint: 'run `account add` again with the right one',
+          emailHint: 'add --email ADDRESS, or --no-verify to save it unchecked',
+        })
+      : undefined;
   // Under the config lock from the existence check to the write, so two concurrent adds of one
   // name cannot interleave (the loser would otherwise roll back the winner's secret). The secret
   // goes first: a config entry pointing at a missing secret would fail later, at git time.
@@ -171,14 +179,21 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   });
   const name = onePositional(positionals, 'NAME');
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
-  const account = findAccount(readConfig(paths.configFile).accounts, name);
+  const config = readConfig(paths.configFile);
+  const account = findAccount(config.accounts, name);
   const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
   const [secret] = readSecretsFromStdin(1) as [string];
   const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   const candidate: Account = { ...account, secretKind };
   if (expiresAt) candidate.secretExpiresAt = expiresAt;
   else delete candidate.secretExpiresAt;
-  const verified = values['no-verify'] ? undefined : await verifyBeforeSaving(candidate, secret, 'run `account set-secret` again with the right one');
+  const verified = values['no-verify']
+    ? undefined
+    : await verifyBeforeSaving(candidate, secret, {
+        hints: routeSpaces(account, config),
+        renewHint: 'run `account set-secret` again with the right one',
+        emailHint: `run \`git-credential-bitbucket account set-email ${name} ADDRESS\` first, or add --no-verify`,
+      });
   const store = openSecretStore(paths);
   await store.set({ account: name, slot: 'static' }, secret);
   await updateConfig(paths.configFile, (config) => {
@@ -222,26 +237,16 @@ async function verifyAccounts(args: string[], paths: ProductPaths): Promise<numb
 }
 
 /** Checks a secret before anything is saved; a failure is the user's to fix, so it is a UserError. */
-async function verifyBeforeSaving(account: Account, secret: string, renewHint: string): Promise<CredentialVerification> {
+async function verifyBeforeSaving(account: Account, secret: string, request: Pick<VerifyRequest, 'hints' | 'renewHint' | 'emailHint'>): Promise<CredentialVerification> {
   const secretKind = account.secretKind!;
-  if (account.kind === 'cloud' && secretKind === 'api-token' && !account.email && !account.username.includes('@')) {
-    throw new UserError(
-      `checking a Cloud API token needs the Atlassian account e-mail (Bitbucket's REST API takes API tokens only with it; git uses the username): add --email ADDRESS, or --no-verify to save it unchecked. Nothing was saved.`,
-    );
-  }
-  const result = await verifyCredential({
-    account,
-    credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret },
-    hints: [],
-    renewHint,
-  });
+  const result = await verifyCredential({ account, credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret }, ...request });
   if (!result.ok) {
     const offline = ['dns', 'tls', 'refused', 'timeout', 'network'].includes(result.code);
     throw new UserError(
       `account ${account.name} (${account.url}): ${result.message}. Nothing was saved.${offline ? ' To save it without checking, add --no-verify.' : ''}`,
     );
   }
-  return { account: account.name, credential: describeSecretKind(secretKind), status: 'pass', ...(result.user !== undefined && { user: result.user }), checks: result.checks };
+  return describeResult(account.name, describeSecretKind(secretKind), result);
 }
 
 async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {

@@ -8,9 +8,9 @@ import { basePathOf, parseRoutePattern, type Account } from '../daemon/accounts.
 import type { Config } from '../daemon/config.js';
 import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
 import type { SecretStore } from '../daemon/secrets/secret-store.js';
-import { exchange } from '../helper/daemon-client.js';
+import { DaemonUnavailableError, exchange } from '../helper/daemon-client.js';
 import { verifyCredential } from '../bitbucket/verify.js';
-import type { Check, ProbeCredential, ProblemCode } from '../bitbucket/verification.js';
+import { savedAccountHints, type Check, type ProbeCredential, type ProblemCode, type VerifyResult } from '../bitbucket/verification.js';
 
 export interface CredentialVerification {
   account: string;
@@ -34,7 +34,10 @@ export async function accountCredentials(account: Account, store: SecretStore, p
     if (!daemon) {
       sources.push({ label, problem: { account: account.name, credential: label, status: 'skipped', message: 'not checked: the daemon is not running', checks: [] } });
     } else {
-      const answer = await exchange(paths, { type: 'oauth-token', account: account.name }, { autoStart: true });
+      const answer = await exchange(paths, { type: 'oauth-token', account: account.name }, { autoStart: true }).catch((error: unknown) => {
+        if (error instanceof DaemonUnavailableError) return { type: 'error' as const, message: `not checked: ${error.message}` };
+        throw error;
+      });
       if (answer.type === 'oauth-token' && answer.ok) {
         sources.push({ label, credential: { kind: 'oauth', username: answer.username, secret: answer.token } });
       } else {
@@ -64,25 +67,24 @@ export async function verifySavedAccount(account: Account, config: Config, store
       results.push(source.problem);
       continue;
     }
-    const result = await verifyCredential({
-      account,
-      credential: source.credential,
-      hints: routeSpaces(account, config),
-      renewHint: `store a new one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``,
-    });
-    results.push({
-      account: account.name,
-      credential: source.label,
-      status: result.ok ? 'pass' : 'fail',
-      ...(!result.ok && { code: result.code, message: result.message }),
-      ...(result.ok && result.user !== undefined && { user: result.user }),
-      checks: result.checks,
-    });
+    const result = await verifyCredential({ account, credential: source.credential, hints: routeSpaces(account, config), ...savedAccountHints(account.name) });
+    results.push(describeResult(account.name, source.label, result));
   }
   if (results.length === 0) {
     results.push({ account: account.name, credential: 'none', status: 'fail', code: 'no-secret', message: `account ${account.name} has no secret and no OAuth client`, checks: [] });
   }
   return results;
+}
+
+export function describeResult(account: string, credential: string, result: VerifyResult): CredentialVerification {
+  return {
+    account,
+    credential,
+    status: result.ok ? 'pass' : 'fail',
+    ...(!result.ok && { code: result.code, message: result.message }),
+    ...(result.ok && result.user !== undefined && { user: result.user }),
+    checks: result.checks,
+  };
 }
 
 /** The workspaces (Cloud) or project keys (Data Center) the account's routes name. */

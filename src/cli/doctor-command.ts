@@ -81,12 +81,19 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
 /** Verifies the account's credentials with Bitbucket, as `account verify` does. */
 async function checkAccount(account: Account, config: Config, paths: ProductPaths, storeUsable: boolean, daemonRunning: boolean): Promise<Check> {
   const check = `account ${account.name}`;
-  if (!storeUsable) return { check, pass: false, detail: 'not checked: the secret store cannot be used', fix: 'see the secret store line' };
+  // A credential that could not be checked (store or daemon down) is already one failed line above.
+  if (!storeUsable) return { check, pass: true, detail: 'not checked: the secret store cannot be used (see its line)' };
   const results = await verifySavedAccount(account, config, openSecretStore(paths), paths, daemonRunning);
-  const failed = results.filter((result) => result.status !== 'pass');
+  const failed = results.filter((result) => result.status === 'fail');
   if (failed.length === 0) {
     const users = [...new Set(results.map((result) => result.user).filter(Boolean))];
-    return { check, pass: true, detail: `${results.map((result) => result.credential).join(' and ')} verified with Bitbucket${users.length ? ` (user ${users.join(', ')})` : ''}` };
+    const verified = results.filter((result) => result.status === 'pass').map((result) => result.credential);
+    const skipped = results.filter((result) => result.status === 'skipped').map((result) => `${result.credential} ${result.message ?? 'not checked'}`);
+    return {
+      check,
+      pass: true,
+      detail: [verified.length ? `${verified.join(' and ')} verified with Bitbucket${users.length ? ` (user ${users.join(', ')})` : ''}` : '', ...skipped].filter(Boolean).join('; '),
+    };
   }
   return {
     check,

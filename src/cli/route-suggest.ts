@@ -5,12 +5,13 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { basePathOf, originOf, type Account } from '../daemon/accounts.js';
+import { originOf, type Account } from '../daemon/accounts.js';
 import { readConfig, updateConfig, type Config } from '../daemon/config.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
 import { listCloudWorkspaces } from '../bitbucket/cloud-api.js';
 import { listDataCenterProjects } from '../bitbucket/datacenter-api.js';
 import { NetworkProblem } from '../bitbucket/http.js';
+import { DaemonUnavailableError } from '../helper/daemon-client.js';
 import { VerifyFailure } from '../bitbucket/verification.js';
 import { accountCredentials } from './account-verification.js';
 import { findAccount } from './account-commands.js';
@@ -24,7 +25,8 @@ export interface Suggestion {
   pattern: string;
   /** Every account that reaches it. */
   accounts: string[];
-  status: 'new' | 'applied' | 'exists' | 'conflict' | 'routed-elsewhere';
+  /** unverified: another account on the host could not be listed, so a conflict cannot be ruled out. */
+  status: 'new' | 'applied' | 'exists' | 'conflict' | 'routed-elsewhere' | 'unverified';
   /** For conflicts and routes that lead elsewhere: what to run. */
   choose?: string[];
 }
@@ -77,7 +79,7 @@ async function suggest(config: Config, wanted: Account[], paths: ProductPaths): 
     try {
       spaces = await listSpaces(account, store, paths);
     } catch (error) {
-      if (!(error instanceof VerifyFailure || error instanceof NetworkProblem || error instanceof UserError)) throw error;
+      if (!(error instanceof VerifyFailure || error instanceof NetworkProblem || error instanceof UserError || error instanceof DaemonUnavailableError)) throw error;
       report.unlisted.push({ account: account.name, reason: error.message });
       continue;
     }
@@ -91,16 +93,18 @@ async function suggest(config: Config, wanted: Account[], paths: ProductPaths): 
   }
 
   const wantedNames = new Set(wanted.map((account) => account.name));
+  const unlistedHosts = new Set(report.unlisted.map((entry) => hostKey(config.accounts.find((account) => account.name === entry.account)!)));
   for (const { space, pattern, accounts } of [...reach.values()].sort((a, b) => a.pattern.localeCompare(b.pattern))) {
     if (!accounts.some((account) => wantedNames.has(account.name))) continue;
     const names = accounts.map((account) => account.name);
     const existing = config.routes.find((route) => route.pattern.toLowerCase() === pattern.toLowerCase());
     const chooseCommands = names.map((name) => `git-credential-bitbucket route add '${pattern}' ${name}`);
     let suggestion: Suggestion;
+    const unknownReach = unlistedHosts.has(hostKey(accounts[0]!));
     if (existing && names.includes(existing.account)) suggestion = { space, pattern: existing.pattern, accounts: [existing.account], status: 'exists' };
     else if (existing) suggestion = { space, pattern, accounts: names, status: 'routed-elsewhere', choose: [`git-credential-bitbucket route remove '${existing.pattern}'`, ...chooseCommands] };
     else if (names.length > 1) suggestion = { space, pattern, accounts: names, status: 'conflict', choose: chooseCommands };
-    else suggestion = { space, pattern, accounts: names, status: 'new' };
+    else suggestion = { space, pattern, accounts: names, status: unknownReach ? 'unverified' : 'new' };
     report.suggestions.push(suggestion);
   }
   return report;
@@ -109,16 +113,17 @@ async function suggest(config: Config, wanted: Account[], paths: ProductPaths): 
 async function listSpaces(account: Account, store: ReturnType<typeof openSecretStore>, paths: ProductPaths): Promise<string[]> {
   const sources = await accountCredentials(account, store, paths, true);
   const usable = sources.find((source) => 'credential' in source);
-  if (!usable || !('credential' in usable)) {
+  if (!usable || 'problem' in usable) {
     const reasons = sources.map((source) => ('problem' in source ? `${source.label}: ${source.problem.message}` : '')).filter(Boolean);
     throw new UserError(reasons.join('; ') || 'no credential');
   }
   return account.kind === 'cloud' ? listCloudWorkspaces(account, usable.credential) : listDataCenterProjects(account, usable.credential);
 }
 
+/** The router picks among all accounts of one origin (context paths only narrow with useHttpPath). */
 function hostKey(account: Account): string {
   const { protocol, host } = originOf(account.url);
-  return `${protocol}://${host}/${basePathOf(account.url).toLowerCase()}`;
+  return `${protocol}://${host}`;
 }
 
 function printReport(report: SuggestReport, applied: boolean): void {
@@ -130,6 +135,7 @@ function printReport(report: SuggestReport, applied: boolean): void {
       exists: 'exists',
       conflict: 'CONFLICT: choose one',
       'routed-elsewhere': 'routed to another account',
+      unverified: 'not applied: another account here could not be listed',
     };
     printTable(
       ['ROUTE', 'ACCOUNTS', 'STATUS'],
