@@ -97,3 +97,51 @@ test('OAuth on Data Center: PKCE login under the context path, then clone and pu
   const stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8')).secrets.corp;
   sandbox.trackSecrets(stored['oauth-refresh'], JSON.parse(stored['oauth-access']).token);
 });
+
+test('a Data Center project access token: verified and handed to git as Bearer (git 2.46+), with a clear line for older git', async (t) => {
+  const projectToken = 'BBDC-dctest-proj-ci-http-access-token-Rq5Wm2Kz8';
+  const dc = await startSimulator({ config: { ...DC_CONFIG, accessTokens: [{ name: 'proj-ci', value: projectToken, workspace: 'PROJ', repository: null, permission: 'read' }] } });
+  const sandbox = new Sandbox();
+  sandbox.trackSecrets(projectToken);
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    await dc.close();
+  });
+  const base = `${dc.url}/bitbucket`;
+  const added = await sandbox.cli(['account', 'add', 'ci', '--url', base, '--username', 'proj-ci', '--secret-kind', 'project-token', '--secret-stdin'], { input: projectToken + '\n' });
+  t.is(added.code, 0, added.stderr);
+  t.regex(added.stdout, /accepts the project\/repository access token \(as Bearer\)/);
+  t.regex(added.stdout, /git can fetch PROJ\/widgets as a Bearer token/);
+
+  // git 2.46+ offers authtype: the answer is a Bearer credential, which Bitbucket takes.
+  const request = (capability: boolean) =>
+    `protocol=http\nhost=${dc.host}\npath=bitbucket/scm/proj/widgets.git\n${capability ? 'capability[]=authtype\n' : ''}\n`;
+  const bearer = await sandbox.helper('get', request(true));
+  t.deepEqual(bearer.stdout.trim().split('\n'), ['capability[]=authtype', 'authtype=Bearer', `credential=${projectToken}`]);
+  const refs = `${base}/scm/proj/widgets.git/info/refs?service=git-upload-pack`;
+  t.is((await fetch(refs, { headers: { Authorization: `Bearer ${projectToken}` } })).status, 200);
+  const basic = Buffer.from(`proj-ci:${projectToken}`).toString('base64');
+  t.is((await fetch(refs, { headers: { Authorization: `Basic ${basic}` } })).status, 401, 'Basic with these tokens is refused');
+
+  // Older git cannot send Bearer: no answer, and one line saying what to do.
+  const old = await sandbox.helper('get', request(false));
+  t.is(old.stdout, '');
+  t.regex(old.stderr, /account ci .* has a project\/repository access token, which Bitbucket takes only as a Bearer token; git sends those from version 2\.46 on/);
+  const clone = await sandbox.git(['clone', '-q', `${base}/scm/proj/widgets.git`, 'widgets']);
+  const gitVersion = /(\d+)\.(\d+)/.exec((await sandbox.git(['--version'])).stdout)!;
+  const doctor = JSON.parse((await sandbox.cli(['doctor', '--json'])).stdout) as { checks: Array<{ check: string; pass: boolean; detail: string }> };
+  const bearerLine = doctor.checks.find((check) => check.check === 'bearer ci')!;
+  if (Number(gitVersion[1]) === 2 && Number(gitVersion[2]) < 46) {
+    t.not(clone.code, 0);
+    t.regex(clone.stderr, /git sends those from version 2\.46 on/);
+    t.like(bearerLine, { pass: false });
+    t.regex(bearerLine.detail, /takes only as Bearer; git 2\.\d+\.\d+ cannot send that/);
+  } else {
+    t.like(bearerLine, { pass: true });
+    t.is(clone.code, 0, clone.stderr);
+  }
+  // A store from git 2.46+ carries the token back as `credential`: it counts as a success of ours.
+  await sandbox.helper('store', `protocol=http\nhost=${dc.host}\npath=bitbucket/scm/proj/widgets.git\nauthtype=Bearer\ncredential=${projectToken}\n\n`);
+  const status = JSON.parse((await sandbox.cli(['status', '--json'])).stdout) as { accounts: Array<{ lastSuccessAt?: string }> };
+  t.truthy(status.accounts[0]!.lastSuccessAt);
+});

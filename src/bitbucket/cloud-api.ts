@@ -99,6 +99,7 @@ export async function verifyCloud(request: VerifyRequest, checks: Check[]): Prom
   await probeGit(
     target,
     credential,
+    { scheme: 'basic', username: credential.username, secret: credential.secret },
     {
       refused:
         credential.kind === 'api-token' || credential.kind === 'app-password'

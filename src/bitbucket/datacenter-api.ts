@@ -4,7 +4,7 @@
 // works alone as a Bearer token, and Data Center names the authenticated user in X-AUSERNAME:
 // that is how a wrong username (an e-mail, say) is told apart from a wrong token.
 
-import type { Account } from '../daemon/accounts.js';
+import { isBearerOnly, type Account } from '../daemon/accounts.js';
 import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
 import { cloudRestBase } from './cloud-api.js';
 import { probeGit } from './git-probe.js';
@@ -12,7 +12,9 @@ import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
 import { VerifyFailure, recordedExpiryPassed, savedAccountHints, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from './verification.js';
 
 function authorization(account: Account, credential: ProbeCredential): Authorization {
-  return { scheme: 'basic', username: account.username, secret: credential.secret };
+  return isBearerOnly(credential.kind === 'oauth' ? undefined : credential.kind)
+    ? { scheme: 'bearer', secret: credential.secret }
+    : { scheme: 'basic', username: account.username, secret: credential.secret };
 }
 
 export async function verifyDataCenter(request: VerifyRequest, checks: Check[]): Promise<string | undefined> {
@@ -28,6 +30,12 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
     throw new VerifyFailure('no-repository-access', `Bitbucket Data Center at ${account.url} accepts ${account.username} but may not list repositories (403: ${dcMessage(answer) ?? 'forbidden'}): give ${what} at least Repository read permission`);
   }
   if (answer.status !== 200) throw unexpectedAnswer(reposUrl, answer.status, answer.headers, dcMessage(answer));
+  if (credential.kind === 'project-token') {
+    // The token belongs to a project or repository, not a user: there is no profile to read.
+    checks.push({ name: 'credential', status: 'pass', detail: 'Bitbucket Data Center accepts the project/repository access token (as Bearer)' });
+    await probeFirstRepository(request, answer, checks);
+    return undefined;
+  }
   const user = answer.headers.get('x-ausername') ?? account.username;
   checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Data Center accepts it: user ${user}` });
 
@@ -38,11 +46,18 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
     checks.push({ name: 'user', status: 'warn', detail: `cannot read the profile of ${account.username} (${profile.status})` });
   }
 
-  const repository = arrayField(answer.json, 'values')[0] as Record<string, unknown> | undefined;
+  await probeFirstRepository(request, answer, checks);
+  return user;
+}
+
+/** The git probe on the first repository the REST listing returned. */
+async function probeFirstRepository(request: VerifyRequest, listing: ApiResponse, checks: Check[]): Promise<void> {
+  const { account, credential } = request;
+  const repository = arrayField(listing.json, 'values')[0] as Record<string, unknown> | undefined;
   if (!repository) {
     throw new VerifyFailure(
       'no-repository-access',
-      `the credential of ${user} works on ${account.url} but reaches no repository: give the token Repository read (or the user project access)`,
+      `the credential works on ${account.url} but reaches no repository: give the token Repository read (or the user project access)`,
     );
   }
   const project = stringField(repository.project, 'key') ?? '?';
@@ -52,10 +67,9 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
   if (!cloneUrl) {
     // A base URL set wrong on the server can advertise another host: the credential goes nowhere else.
     checks.push({ name: 'git fetch', status: 'warn', detail: `not checked: ${name} has no HTTP clone link under ${account.url}` });
-    return user;
+    return;
   }
-  await probeGit({ name, cloneUrl }, credential, { refused: `git refused ${account.username} on ${name} although the REST API accepted the credential; ${request.renewHint}` }, checks);
-  return user;
+  await probeGit({ name, cloneUrl }, credential, authorization(account, credential), { refused: `git refused the credential on ${name} although the REST API accepted it; ${request.renewHint}` }, checks);
 }
 
 /** Project keys the credential can read (`route suggest`). */
@@ -80,6 +94,13 @@ async function refusal(request: VerifyRequest, url: string): Promise<VerifyFailu
   if (credential.kind === 'oauth') {
     return new VerifyFailure('refused', `Bitbucket Data Center refused the OAuth access token (401): log in again with \`git-credential-bitbucket login ${account.name}\``);
   }
+  const expired = recordedExpiryPassed(account);
+  if (credential.kind === 'project-token') {
+    return new VerifyFailure(
+      expired ? 'expired' : 'refused',
+      `Bitbucket Data Center at ${account.url} refused the project/repository access token (401)${expired ? `; it expired on ${expired}` : ': it is wrong, revoked or past its expiry date (project or repository settings → HTTP access tokens)'}. ${capitalise(renewHint)}`,
+    );
+  }
   // A personal access token alone tells whose it is; a password or a wrong token does not.
   const owner = credential.kind === 'password' ? undefined : (await apiGet(url, { scheme: 'bearer', secret: credential.secret }).catch(() => undefined));
   const user = owner?.status === 200 ? owner.headers.get('x-ausername') ?? undefined : undefined;
@@ -92,7 +113,6 @@ async function refusal(request: VerifyRequest, url: string): Promise<VerifyFailu
   if (user && user.toLowerCase() !== account.username.toLowerCase()) {
     return new VerifyFailure('wrong-username', `the token belongs to ${user}, not ${account.username}: use --username ${user}`);
   }
-  const expired = recordedExpiryPassed(account);
   if (expired) return new VerifyFailure('expired', `Bitbucket Data Center refused the token (401); it expired on ${expired}: create a new one (Manage account → HTTP access tokens) and ${renewHint}`);
   const what = credential.kind === 'password' ? 'password' : 'token';
   return new VerifyFailure(

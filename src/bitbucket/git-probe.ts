@@ -1,7 +1,7 @@
 // What git itself will see: the smart-HTTP advertisement of one repository, for fetch and for
 // push, with the exact username and secret git will be handed. Nothing is transferred or changed.
 
-import { apiGet } from './http.js';
+import { apiGet, type Authorization } from './http.js';
 import { VerifyFailure, unexpectedAnswer, type Check, type ProbeCredential } from './verification.js';
 
 export interface ProbeTarget {
@@ -21,8 +21,9 @@ export interface GitProbeMessages {
 
 const PRIVILEGE_SCOPES = /privilege scopes/i;
 
-export async function probeGit(target: ProbeTarget, credential: ProbeCredential, messages: GitProbeMessages, checks: Check[]): Promise<void> {
-  const auth = { scheme: 'basic' as const, username: credential.username, secret: credential.secret };
+/** `auth` is what git will send: Basic username:secret, or Bearer for Data Center project tokens (git 2.46+). */
+export async function probeGit(target: ProbeTarget, credential: ProbeCredential, auth: Authorization, messages: GitProbeMessages, checks: Check[]): Promise<void> {
+  const as = auth.scheme === 'bearer' ? 'a Bearer token' : credential.username;
   const fetch = await apiGet(`${target.cloneUrl}/info/refs?service=git-upload-pack`, auth, { skipSuccessBody: true });
   if (fetch.status === 401) throw new VerifyFailure('wrong-username', messages.refused);
   if (fetch.status === 403) {
@@ -30,11 +31,11 @@ export async function probeGit(target: ProbeTarget, credential: ProbeCredential,
       'missing-scope',
       PRIVILEGE_SCOPES.test(fetch.text) && messages.readScope
         ? `git may not fetch ${target.name} with this token: it lacks the scope ${messages.readScope} (403)`
-        : `git may not fetch ${target.name} as ${credential.username} (403): ask for read access`,
+        : `git may not fetch ${target.name} as ${as} (403): ask for read access`,
     );
   }
   if (fetch.status !== 200) throw unexpectedAnswer(`git fetch of ${target.name}`, fetch.status, fetch.headers, undefined, false);
-  checks.push({ name: 'git fetch', status: 'pass', detail: `git can fetch ${target.name} as ${credential.username}` });
+  checks.push({ name: 'git fetch', status: 'pass', detail: `git can fetch ${target.name} as ${as}` });
 
   const push = await apiGet(`${target.cloneUrl}/info/refs?service=git-receive-pack`, auth, { skipSuccessBody: true });
   if (push.status === 200) {

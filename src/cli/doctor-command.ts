@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { basePathOf, originOf, type Account } from '../daemon/accounts.js';
+import { basePathOf, isBearerOnly, originOf, type Account } from '../daemon/accounts.js';
 import { readConfig, type Config } from '../daemon/config.js';
 import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
 import { hostNeedsPath } from '../daemon/router.js';
@@ -56,6 +56,7 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
     for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
     for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass, daemon.pass));
+    for (const account of config.accounts.filter((candidate) => isBearerOnly(candidate.secretKind))) checks.push(checkBearerGit(account));
     for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
       const notice = expiryNotice(account, WARN_DAYS);
       checks.push(
@@ -103,18 +104,38 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
   };
 }
 
-function checkGit(): Check {
+/** git's version as printed and a comparison, or undefined when git is not on PATH. */
+function gitVersion(): { text: string; atLeast(major: number, minor: number): boolean } | undefined {
   const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
   const version = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(result.stdout ?? '');
-  if (result.status !== 0 || !version) return { check: 'git', pass: false, detail: 'git was not found on PATH', fix: 'install git (Debian: apt-get install git)' };
+  if (result.status !== 0 || !version) return undefined;
   const [major, minor] = [Number(version[1]), Number(version[2])];
-  const atLeast = (a: number, b: number) => major > a || (major === a && minor >= b);
+  return { text: version[0], atLeast: (a, b) => major > a || (major === a && minor >= b) };
+}
+
+/** A project/repository token needs git to send Bearer, which it does from 2.46 on. */
+function checkBearerGit(account: Account): Check {
+  const check = `bearer ${account.name}`;
+  const git = gitVersion();
+  if (git?.atLeast(2, 46)) return { check, pass: true, detail: `git ${git.text} sends the project/repository token as Bearer` };
+  return {
+    check,
+    pass: false,
+    detail: `account ${account.name} has a project/repository access token, which Bitbucket takes only as Bearer; git ${git?.text ?? '(not found)'} cannot send that`,
+    fix: 'upgrade git to 2.46 or later, or use a personal access token (account set-secret --secret-kind access-token)',
+  };
+}
+
+function checkGit(): Check {
+  const git = gitVersion();
+  if (!git) return { check: 'git', pass: false, detail: 'git was not found on PATH', fix: 'install git (Debian: apt-get install git)' };
+  const { atLeast } = git;
   const features = [
     atLeast(2, 41) ? 'password_expiry_utc (drops OAuth tokens in time), wwwauth[]' : 'no password_expiry_utc (before 2.41: the daemon refreshes ahead instead)',
     atLeast(2, 46) ? 'capability[]/authtype (Bearer)' : 'no authtype (before 2.46)',
   ];
-  if (!atLeast(2, 30)) return { check: 'git', pass: false, detail: `git ${version[0]} is older than 2.30`, fix: 'upgrade git' };
-  return { check: 'git', pass: true, detail: `git ${version[0]}: ${features.join('; ')}` };
+  if (!atLeast(2, 30)) return { check: 'git', pass: false, detail: `git ${git.text} is older than 2.30`, fix: 'upgrade git' };
+  return { check: 'git', pass: true, detail: `git ${git.text}: ${features.join('; ')}` };
 }
 
 async function checkSecretStore(paths: ProductPaths): Promise<Check> {

@@ -4,8 +4,17 @@
 export type AccountKind = 'cloud' | 'datacenter';
 export const ACCOUNT_KINDS: readonly AccountKind[] = ['cloud', 'datacenter'];
 
-export type StaticSecretKind = 'api-token' | 'access-token' | 'app-password' | 'password';
-export const STATIC_SECRET_KINDS: readonly StaticSecretKind[] = ['api-token', 'access-token', 'app-password', 'password'];
+export type StaticSecretKind = 'api-token' | 'access-token' | 'project-token' | 'app-password' | 'password';
+export const STATIC_SECRET_KINDS: readonly StaticSecretKind[] = ['api-token', 'access-token', 'project-token', 'app-password', 'password'];
+
+/**
+ * Data Center project and repository HTTP access tokens go only as `Authorization: Bearer`
+ * (Atlassian: "Don't use this token with a username in Basic authentication"); git sends that
+ * from 2.46 on, when the helper answers with authtype=Bearer.
+ */
+export function isBearerOnly(kind: StaticSecretKind | undefined): boolean {
+  return kind === 'project-token';
+}
 
 /** An account's OAuth client (Cloud: an OAuth consumer; Data Center: an incoming application link). */
 export interface OAuthSettings {

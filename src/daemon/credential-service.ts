@@ -6,7 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Credential } from '../shared/credential-protocol.js';
 import type { CredentialAction, OAuthTokenAnswer } from '../shared/wire.js';
-import { hostnameOf, isLoopbackHost, type Account } from './accounts.js';
+import { hostnameOf, isBearerOnly, isLoopbackHost, type Account } from './accounts.js';
 import type { AccountStateBook } from './account-state.js';
 import type { Config } from './config.js';
 import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
@@ -108,7 +108,7 @@ export class CredentialService {
   private act(action: CredentialAction, account: Account, credential: Credential): Promise<Outcome> {
     switch (action) {
       case 'get':
-        return this.get(account);
+        return this.get(account, credential);
       case 'store':
         return this.store(account, credential);
       case 'erase':
@@ -116,11 +116,11 @@ export class CredentialService {
     }
   }
 
-  private async get(account: Account): Promise<Outcome> {
+  private async get(account: Account, credential: Credential): Promise<Outcome> {
     // In its last days a static secret's answer carries a note, so the expiry is no surprise.
     const expiring = expiryNotice(account, HELPER_NOTE_DAYS)?.message;
     if (!account.oauth) {
-      const fixed = await this.staticSecret(account);
+      const fixed = await this.staticSecret(account, credential);
       return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, expiring ? [expiring] : []);
     }
     const result = await this.deps.tokens.accessToken(account);
@@ -135,7 +135,7 @@ export class CredentialService {
     }
     const problem = `account ${account.name}: ${result.reason}`;
     const advice = result.kind === 'needs-login' ? `Run \`git-credential-bitbucket login ${account.name}\`` : 'It will be retried shortly';
-    const fallback = account.secretKind ? await this.staticSecret(account) : undefined;
+    const fallback = account.secretKind ? await this.staticSecret(account, credential) : undefined;
     if (fallback && 'attributes' in fallback) {
       const messages = [`${problem}; using its ${describeSecretKind(account.secretKind!)}. ${advice}`];
       return answered(account, `static-fallback-${result.kind}`, fallback.attributes, expiring ? [...messages, expiring] : messages);
@@ -144,7 +144,7 @@ export class CredentialService {
   }
 
   /** The account's static secret as git attributes, or why there is none to give. */
-  private async staticSecret(account: Account): Promise<{ attributes: Array<[string, string]> } | { problem: string }> {
+  private async staticSecret(account: Account, request: Credential): Promise<{ attributes: Array<[string, string]> } | { problem: string }> {
     if (!account.secretKind) {
       return { problem: `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
     }
@@ -155,6 +155,13 @@ export class CredentialService {
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
     if (secret === undefined) {
       return { problem: `no secret for account ${account.name} (${account.url}) in the ${this.deps.store.name} store; add it with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
+    }
+    if (isBearerOnly(account.secretKind)) {
+      // git offers `capability[]=authtype` from 2.46 on; older git can only send Basic, which Bitbucket refuses for these tokens.
+      if (!request.lists?.capability?.includes('authtype')) {
+        return { problem: `account ${account.name} (${account.url}) has a project/repository access token, which Bitbucket takes only as a Bearer token; git sends those from version 2.46 on: upgrade git, or use a personal access token (--secret-kind access-token)` };
+      }
+      return { attributes: [['capability[]', 'authtype'], ['authtype', 'Bearer'], ['credential', secret]] };
     }
     return { attributes: [['username', hostFor(account.kind).gitUsername(account, account.secretKind)], ['password', secret]] };
   }
@@ -198,9 +205,11 @@ export class CredentialService {
   }
 
   private async isOurSecret(account: Account, credential: Credential): Promise<boolean> {
-    if (credential.password === undefined || !account.secretKind) return false;
+    // With authtype (git 2.46+) the secret comes back as `credential`, not `password`.
+    const presented = isBearerOnly(account.secretKind) ? credential.credential : credential.password;
+    if (presented === undefined || !account.secretKind) return false;
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
-    return secret !== undefined && sameSecret(secret, credential.password);
+    return secret !== undefined && sameSecret(secret, presented);
   }
 }
 

@@ -21,6 +21,9 @@ export const cloudHost: Host = {
     if (secretKind === 'app-password') {
       return 'Bitbucket Cloud app passwords stopped working on 2026-06-09; create an API token with the read:repository:bitbucket and write:repository:bitbucket scopes at https://id.atlassian.com/manage-profile/security/api-tokens';
     }
+    if (secretKind === 'project-token') {
+      return 'on Bitbucket Cloud, repository, project and workspace access tokens go with x-token-auth: use --secret-kind access-token';
+    }
     if (secretKind === 'password') {
       return 'Bitbucket Cloud does not accept account passwords for git; create an API token at https://id.atlassian.com/manage-profile/security/api-tokens';
     }

@@ -7,8 +7,7 @@ export const dataCenterHost: Host = {
   defaultSecretKind: 'access-token',
   gitUsername(account) {
     // A personal access token, like the account password, goes with the user's slug. Project and
-    // repository HTTP access tokens are Bearer-only on Data Center; serving them needs git's
-    // authtype capability (2.46+) and belongs to the Data Center issue.
+    // repository tokens (project-token) never go with a username: they are sent as Bearer.
     return account.username;
   },
   oauth: {

@@ -37,6 +37,8 @@ export function describeSecretKind(kind: StaticSecretKind): string {
       return 'API token';
     case 'access-token':
       return 'access token';
+    case 'project-token':
+      return 'project/repository access token';
     case 'app-password':
       return 'app password';
     case 'password':
