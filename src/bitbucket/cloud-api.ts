@@ -6,7 +6,7 @@
 // A missing scope comes back as 403 "Your credentials lack one or more required privilege scopes"
 // with `detail.required` (seen in gildas/bitbucket-cli#56), which we quote.
 
-import type { Account } from '../daemon/accounts.js';
+import { TOKEN_USERNAMES, type Account } from '../daemon/accounts.js';
 import { apiGet, cleanCloneUrl, sameOriginLink, withQuery, type ApiResponse, type Authorization } from './http.js';
 import { probeGit, type ProbeTarget } from './git-probe.js';
 import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
@@ -25,11 +25,8 @@ const READ_SCOPE = 'read:repository:bitbucket';
 const WRITE_SCOPE = 'write:repository:bitbucket';
 /** Scopes that only the REST checks need; a token without them still works for git. */
 const USER_SCOPES = new Set(['read:user:bitbucket', 'account']);
-const WORKSPACE_SCOPES = new Set(['read:workspace:bitbucket', 'account']);
 /** Cloud app passwords carry this prefix; they stopped working on 2026-06-09. */
 const APP_PASSWORD_PREFIX = 'ATBB';
-/** Git usernames that name a kind of token, not a person: nothing to compare with /2.0/user. */
-const TOKEN_USERNAMES = new Set(['x-token-auth', 'x-bitbucket-api-token-auth']);
 
 /** https://bitbucket.org → https://api.bitbucket.org/2.0; a stand-in (the simulator) serves /2.0 itself. */
 export function cloudRestBase(account: Pick<Account, 'url'>): string {
@@ -62,20 +59,20 @@ export async function verifyCloud(request: VerifyRequest, checks: Check[]): Prom
   const rest = cloudRestBase(account);
   const auth = restAuthorization(account, credential, request.emailHint);
   const me = await apiGet(`${rest}/user`, auth);
+  const meMissing = me.status === 403 ? missingScopes(me) : undefined;
   let user: string | undefined;
   if (me.status === 200) {
     user = stringField(me.json, 'username');
     if (!user) throw unexpectedAnswer(`${rest}/user`, me.status, me.headers, 'no username in the answer');
     checkIdentity(account, credential, user);
-    checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Cloud accepts it: user ${user ?? '(unnamed)'}` });
+    checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Cloud accepts it: user ${user}` });
   } else if (me.status === 401) {
     throw refusal(request);
-  } else if (me.status === 403 && missingScopes(me)) {
-    const scopes = missingScopes(me)!;
-    if (!scopes.every((scope) => USER_SCOPES.has(scope))) throw scopeFailure(credential, scopes, 'Bitbucket needs to check it');
+  } else if (meMissing) {
+    if (!meMissing.every((scope) => USER_SCOPES.has(scope))) throw scopeFailure(credential, meMissing, 'Bitbucket needs to check it');
     // Valid (a bad token is a 401), but we cannot learn the username: the git probe checks it.
     if (account.username.includes('@') && credential.kind !== 'oauth') throw emailAsUsername(account, undefined);
-    checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Cloud accepts it (the username is checked through git: the token lacks ${scopes.join(', ')})` });
+    checks.push({ name: 'credential', status: 'pass', detail: `Bitbucket Cloud accepts it (the username is checked through git: the token lacks ${meMissing.join(', ')})` });
   } else if (me.status === 403 && credential.kind === 'access-token') {
     // Access tokens belong to a repository, project or workspace; /2.0/user has no user for them.
     checks.push({ name: 'credential', status: 'pass', detail: 'Bitbucket Cloud accepts the access token (it belongs to a repository, project or workspace, not a user)' });
@@ -153,7 +150,8 @@ async function findRepository(request: VerifyRequest, auth: Authorization, check
   const rest = cloudRestBase(account);
   for (const workspace of workspaces.slice(0, 5)) {
     const answer = await apiGet(withQuery(`${rest}/repositories/${encodeURIComponent(workspace)}`, { pagelen: 1 }), auth);
-    if (answer.status === 403 && missingScopes(answer)) throw scopeFailure(credential, missingScopes(answer)!, 'git needs it to fetch');
+    const missing = answer.status === 403 ? missingScopes(answer) : undefined;
+    if (missing) throw scopeFailure(credential, missing, 'git needs it to fetch');
     if (answer.status === 404) continue;
     if (answer.status !== 200) throw unexpectedAnswer(`${rest}/repositories/${workspace}`, answer.status, answer.headers, errorMessage(answer));
     const repository = arrayField(answer.json, 'values')[0] as Record<string, unknown> | undefined;

@@ -12,6 +12,7 @@ import { readConfig, type Config } from '../daemon/config.js';
 import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
 import { hostNeedsPath } from '../daemon/router.js';
 import { openSecretStore } from '../daemon/secrets/open-store.js';
+import type { SecretStore } from '../daemon/secrets/secret-store.js';
 import { productVersion } from '../daemon/version.js';
 import { verifySavedAccount } from './account-verification.js';
 import { daemonInfo } from './daemon-commands.js';
@@ -40,7 +41,8 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
     process.stdout.write(DOCTOR_USAGE + '\n');
     return 0;
   }
-  const checks: Check[] = [checkGit()];
+  const git = gitVersion();
+  const checks: Check[] = [checkGit(git)];
   let config: Config | undefined;
   try {
     config = readConfig(paths.configFile);
@@ -48,15 +50,16 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
   } catch (error) {
     checks.push({ check: 'config', pass: false, detail: (error as Error).message, fix: `fix or move ${paths.configFile}` });
   }
-  const store = await checkSecretStore(paths);
+  const secretStore = openSecretStore(paths);
+  const store = await checkSecretStore(secretStore);
   checks.push(store);
   const daemon = await checkDaemon(paths);
   checks.push(daemon);
   if (config) {
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
     for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
-    for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass, daemon.pass));
-    for (const account of config.accounts.filter((candidate) => isBearerOnly(candidate.secretKind))) checks.push(checkBearerGit(account));
+    for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass ? secretStore : undefined, daemon.pass));
+    for (const account of config.accounts.filter((candidate) => isBearerOnly(candidate.secretKind))) checks.push(checkBearerGit(account, git));
     for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
       const notice = expiryNotice(account, WARN_DAYS);
       checks.push(
@@ -80,11 +83,12 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
 }
 
 /** Verifies the account's credentials with Bitbucket, as `account verify` does. */
-async function checkAccount(account: Account, config: Config, paths: ProductPaths, storeUsable: boolean, daemonRunning: boolean): Promise<Check> {
+/** `store` is undefined when it cannot be used. */
+async function checkAccount(account: Account, config: Config, paths: ProductPaths, store: SecretStore | undefined, daemonRunning: boolean): Promise<Check> {
   const check = `account ${account.name}`;
   // A credential that could not be checked (store or daemon down) is already one failed line above.
-  if (!storeUsable) return { check, pass: true, detail: 'not checked: the secret store cannot be used (see its line)' };
-  const results = await verifySavedAccount(account, config, openSecretStore(paths), paths, daemonRunning);
+  if (!store) return { check, pass: true, detail: 'not checked: the secret store cannot be used (see its line)' };
+  const results = await verifySavedAccount(account, config, store, paths, daemonRunning);
   const failed = results.filter((result) => result.status === 'fail');
   if (failed.length === 0) {
     const users = [...new Set(results.map((result) => result.user).filter(Boolean))];
@@ -105,7 +109,9 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
 }
 
 /** git's version as printed and a comparison, or undefined when git is not on PATH. */
-function gitVersion(): { text: string; atLeast(major: number, minor: number): boolean } | undefined {
+type GitVersion = { text: string; atLeast(major: number, minor: number): boolean } | undefined;
+
+function gitVersion(): GitVersion {
   const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
   const version = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(result.stdout ?? '');
   if (result.status !== 0 || !version) return undefined;
@@ -114,9 +120,8 @@ function gitVersion(): { text: string; atLeast(major: number, minor: number): bo
 }
 
 /** A project/repository token needs git to send Bearer, which it does from 2.46 on. */
-function checkBearerGit(account: Account): Check {
+function checkBearerGit(account: Account, git: GitVersion): Check {
   const check = `bearer ${account.name}`;
-  const git = gitVersion();
   if (git?.atLeast(2, 46)) return { check, pass: true, detail: `git ${git.text} sends the project/repository token as Bearer` };
   return {
     check,
@@ -126,8 +131,7 @@ function checkBearerGit(account: Account): Check {
   };
 }
 
-function checkGit(): Check {
-  const git = gitVersion();
+function checkGit(git: GitVersion): Check {
   if (!git) return { check: 'git', pass: false, detail: 'git was not found on PATH', fix: 'install git (Debian: apt-get install git)' };
   const { atLeast } = git;
   const features = [
@@ -138,8 +142,7 @@ function checkGit(): Check {
   return { check: 'git', pass: true, detail: `git ${git.text}: ${features.join('; ')}` };
 }
 
-async function checkSecretStore(paths: ProductPaths): Promise<Check> {
-  const store = openSecretStore(paths);
+async function checkSecretStore(store: SecretStore): Promise<Check> {
   try {
     await store.list();
   } catch (error) {

@@ -54,6 +54,9 @@ export interface Route {
 
 export class ValidationError extends Error {}
 
+/** Usernames that identify a kind of token rather than a person; they say nothing about the account. */
+export const TOKEN_USERNAMES: ReadonlySet<string> = new Set(['x-token-auth', 'x-bitbucket-api-token-auth']);
+
 const ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export function validateAccountName(name: string): string {

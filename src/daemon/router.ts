@@ -5,7 +5,7 @@
 // the most specific matching route wins; a host with a single candidate needs no route.
 // Anything else is ambiguous, and the answer says which route to add.
 
-import { basePathOf, originOf, parseRoutePattern, type Account, type Route } from './accounts.js';
+import { TOKEN_USERNAMES, basePathOf, originOf, parseRoutePattern, type Account, type Route } from './accounts.js';
 import type { Config } from './config.js';
 
 export interface RoutingRequest {
@@ -22,8 +22,6 @@ export type RouteDecision =
   | { kind: 'not-ours' }
   | { kind: 'unresolved'; message: string };
 
-/** Usernames that identify a kind of token rather than a person; they say nothing about the account. */
-const TOKEN_USERNAMES: ReadonlySet<string> = new Set(['x-token-auth', 'x-bitbucket-api-token-auth']);
 
 export function routeRequest(request: RoutingRequest, config: Config): RouteDecision {
   const origin = `${request.protocol.toLowerCase()}://${normaliseHost(request.protocol, request.host)}`;
