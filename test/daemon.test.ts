@@ -190,16 +190,38 @@ test('a relative GIT_CREDENTIAL_BITBUCKET_HOME means the same place to the helpe
   t.is(sandbox.daemonPids().length, 1);
 });
 
-test('an idle timeout beyond what a timer can hold is capped, not turned into an instant exit', async (t) => {
+test('idle timeouts outside the documented range are refused: the environment value is ignored and logged, config.json is an error', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  const env = { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '3000000' };
-  t.regex((await sandbox.helper('get', GET, { env })).stdout, /^username=alice\n/);
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.is(sandbox.daemonPids().length, 1);
-  const log = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8');
-  t.regex(log, /"idleTimeoutSeconds":604800/);
-  t.notRegex(log, /idle timeout/);
+  // 0.001 s once made every get and store fail after 10 s; 3,000,000 s is more than a timer holds.
+  for (const value of ['0.001', '3000000']) {
+    const env = { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: value };
+    t.regex((await sandbox.helper('get', GET, { env })).stdout, /^username=alice\n/);
+    t.is((await sandbox.helper('store', GET, { env })).code, 0);
+    t.is(sandbox.daemonPids().length, 1);
+    const log = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8');
+    t.true(log.includes(`GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT=${value} was ignored: it must be a number of seconds from 1 to 604800`));
+    t.regex(log, /"idleTimeoutSeconds":3600/);
+    t.notRegex(log, /idle timeout/);
+    await sandbox.cli(['daemon', 'stop']);
+  }
+  const configFile = join(sandbox.configHome, 'config.json');
+  const config = JSON.parse(readFileSync(configFile, 'utf8'));
+  config.daemon = { idleTimeoutSeconds: 0.001 };
+  const text = JSON.stringify(config);
+  writeFileSync(configFile, text);
+  const list = await sandbox.cli(['route', 'list']);
+  t.is(list.code, 1);
+  t.regex(list.stderr, /config\.json: daemon\.idleTimeoutSeconds must be a number of seconds from 1 to 604800; fix or move the file/);
+  t.is(readFileSync(configFile, 'utf8'), text);
+});
+
+test('helper timeouts outside their range are named on stderr and not used', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS: '0.5' } });
+  t.regex(answer.stdout, /^username=alice\n/);
+  t.regex(answer.stderr, /GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS=0\.5 was ignored: it must be a number of milliseconds from 100 to 300000/);
 });
 
 test('the helper refuses a socket directory that others can enter, before sending anything', async (t) => {

@@ -19,6 +19,7 @@ import {
 } from './accounts.js';
 import { ChangeAwareFile, withFileLock, writeFileAtomic } from './files.js';
 import { SECRET_STORE_KINDS, type SecretStoreKind } from './secrets/secret-store.js';
+import { SETTINGS, describeRange, inRange, type Setting } from '../shared/settings.js';
 
 export interface DaemonSettings {
   /** The daemon exits after this long without a request. */
@@ -55,9 +56,6 @@ export class ConfigError extends Error {
 export function emptyConfig(): Config {
   return { version: 1, accounts: [], routes: [], daemon: {}, oauth: {} };
 }
-
-/** The longest idle time accepted: a week (Node timers cannot exceed about 24.8 days). */
-export const MAX_IDLE_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 export function readConfig(file: string): Config {
   let text: string;
@@ -137,22 +135,12 @@ function validateConfig(raw: unknown): Config {
   });
   const daemonRaw = expectObject(root.daemon ?? {}, 'daemon');
   const daemon: DaemonSettings = {};
-  if (daemonRaw.idleTimeoutSeconds !== undefined) {
-    const value = daemonRaw.idleTimeoutSeconds;
-    if (typeof value !== 'number' || !(value > 0) || value > MAX_IDLE_TIMEOUT_SECONDS) {
-      throw new ValidationError(`daemon.idleTimeoutSeconds must be a number of seconds from 1 to ${MAX_IDLE_TIMEOUT_SECONDS}`);
-    }
-    daemon.idleTimeoutSeconds = value;
-  }
+  const idle = configSetting(daemonRaw, SETTINGS.idleTimeout);
+  if (idle !== undefined) daemon.idleTimeoutSeconds = idle;
   const oauthRaw = expectObject(root.oauth ?? {}, 'oauth');
   const oauth: OAuthTiming = {};
-  if (oauthRaw.refreshMarginSeconds !== undefined) {
-    const value = oauthRaw.refreshMarginSeconds;
-    if (typeof value !== 'number' || !(value >= 0) || value > 3600) {
-      throw new ValidationError('oauth.refreshMarginSeconds must be a number of seconds from 0 to 3600');
-    }
-    oauth.refreshMarginSeconds = value;
-  }
+  const margin = configSetting(oauthRaw, SETTINGS.refreshMargin);
+  if (margin !== undefined) oauth.refreshMarginSeconds = margin;
   const config: Config = { version: 1, accounts, routes, daemon, oauth };
   if (root.secretStore !== undefined) {
     if (!(SECRET_STORE_KINDS as readonly unknown[]).includes(root.secretStore)) {
@@ -192,6 +180,15 @@ function validateAccount(raw: unknown, where: string): Account {
   if (entry.email !== undefined) account.email = validateEmail(expectString(entry.email, `${where}.email`));
   if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);
   return account;
+}
+
+/** A setting's value in its config.json section, checked against the range in SETTINGS. */
+function configSetting(section: Record<string, unknown>, setting: Setting & { config: readonly [string, string] }): number | undefined {
+  const [name, key] = setting.config;
+  const value = section[key];
+  if (value === undefined) return undefined;
+  if (!inRange(setting, value)) throw new ValidationError(`${name}.${key} must be ${describeRange(setting)}`);
+  return value;
 }
 
 function expectObject(value: unknown, where: string): Record<string, unknown> {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { AccountStateBook } from './account-state.js';
-import { ConfigCache, ConfigError, MAX_IDLE_TIMEOUT_SECONDS, type Config } from './config.js';
+import { ConfigCache, ConfigError } from './config.js';
+import { SETTINGS, readSetting } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
@@ -19,9 +20,6 @@ import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
 import { productVersion } from './version.js';
 
-const DEFAULT_IDLE_TIMEOUT_SECONDS = 3600;
-/** Longer than a long push: a token handed to git must outlive the operation. */
-const DEFAULT_REFRESH_MARGIN_SECONDS = 300;
 /** How long a shutdown waits for answers already being worked on. */
 const DRAIN_TIMEOUT_MS = 2000;
 const isWindows = process.platform === 'win32';
@@ -62,20 +60,26 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   let cacheSocketInode: number | undefined;
   let stopping = false;
 
-  /** A number of seconds from the environment, else from config.json, else the default. */
-  const setting = (envName: string, fromConfig: (current: Config) => number | undefined, fallback: number, range: [number, number]): number => {
-    const raw = process.env[envName];
-    const fromEnv = Number(raw);
-    if (raw && Number.isFinite(fromEnv) && fromEnv >= range[0]) return Math.min(fromEnv, range[1]);
+  /** A setting from the environment, else config.json, else its default; a bad value is logged once. */
+  const reported = new Set<string>();
+  const setting = (name: 'idleTimeout' | 'refreshMargin'): number => {
+    const definition = SETTINGS[name];
+    let fromConfig: number | undefined;
     try {
-      return fromConfig(config.current()) ?? fallback;
+      const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
+      fromConfig = section[definition.config[1]];
     } catch (error) {
-      if (error instanceof ConfigError) return fallback;
-      throw error;
+      if (!(error instanceof ConfigError)) throw error;
     }
+    const { value, problem } = readSetting(definition, process.env, fromConfig);
+    if (problem && !reported.has(problem)) {
+      reported.add(problem);
+      logger.warn({ problem }, 'setting ignored');
+    }
+    return value;
   };
-  const idleTimeoutSeconds = () => setting('GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT', (c) => c.daemon.idleTimeoutSeconds, DEFAULT_IDLE_TIMEOUT_SECONDS, [0.001, MAX_IDLE_TIMEOUT_SECONDS]);
-  const refreshMarginSeconds = () => setting('GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN', (c) => c.oauth.refreshMarginSeconds, DEFAULT_REFRESH_MARGIN_SECONDS, [0, 3600]);
+  const idleTimeoutSeconds = () => setting('idleTimeout');
+  const refreshMarginSeconds = () => setting('refreshMargin');
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);

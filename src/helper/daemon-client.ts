@@ -6,6 +6,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ProductPaths } from '../shared/paths.js';
+import { SETTINGS, readSetting, type Setting } from '../shared/settings.js';
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 
 export class DaemonUnavailableError extends Error {}
@@ -27,8 +28,8 @@ const SPAWN_LOCK_STALE_MS = 5000;
 
 export async function exchange(paths: ProductPaths, body: RequestBody, options: ExchangeOptions): Promise<DaemonResponse> {
   const request = { v: WIRE_VERSION, ...body } as DaemonRequest;
-  const startTimeoutMs = options.startTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS', 10_000);
-  const answerTimeoutMs = options.answerTimeoutMs ?? envNumber('GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS', 60_000);
+  const startTimeoutMs = options.startTimeoutMs ?? setting(SETTINGS.startTimeout);
+  const answerTimeoutMs = options.answerTimeoutMs ?? setting(SETTINGS.answerTimeout);
 
   const unsafe = unsafeRuntimeDir(paths.runtimeDir);
   if (unsafe) throw new DaemonUnavailableError(unsafe);
@@ -186,9 +187,11 @@ function releaseSpawnLock(paths: ProductPaths): void {
   }
 }
 
-function envNumber(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+/** A helper-side setting; a value outside its range is named once on stderr and not used. */
+function setting(definition: Setting): number {
+  const { value, problem } = readSetting(definition, process.env);
+  if (problem) process.stderr.write(`git-credential-bitbucket: ${problem}\n`);
+  return value;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,12 +10,13 @@
 
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { SETTINGS } from '../../shared/settings.js';
 import { EntryNames, EntrySecretOperations, type SecretEntries } from './entries.js';
 import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretStore } from './secret-store.js';
 import { CappedEntries, SplitEntries, WINDOWS_CREDENTIAL_BLOB_BYTES } from './split-entries.js';
 
 export const KEYCHAIN_SERVICE = 'git-credential-bitbucket';
-export const DEFAULT_KEYCHAIN_TIMEOUT_MS = 5000;
+export const DEFAULT_KEYCHAIN_TIMEOUT_MS = SETTINGS.keychainTimeout.default;
 const LIST_ATTEMPTS = 5;
 /** Not a secret: an entry whose presence proves the keychain readable (see probe()). */
 export const CANARY = '.canary';

@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Env, ProductPaths } from '../../shared/paths.js';
+import { SETTINGS, readSetting } from '../../shared/settings.js';
 import { ConfigCache, type Config } from '../config.js';
 import { FileSecretStore } from './file-store.js';
 import { KeychainSecretStore, type KeychainOptions } from './keychain-store.js';
@@ -131,8 +132,8 @@ export function keychainPrefix(paths: ProductPaths): string {
 
 function keychainEnvOptions(env: Env): Partial<KeychainOptions> {
   const options: Partial<KeychainOptions> = {};
-  const timeout = Number(env.GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_TIMEOUT_MS);
-  if (Number.isFinite(timeout) && timeout > 0) options.timeoutMs = timeout;
+  const timeout = readSetting(SETTINGS.keychainTimeout, env);
+  if (timeout.source === 'environment') options.timeoutMs = timeout.value;
   // Emulates a size-capped platform store (Windows) on any platform, for tests.
   const cap = Number(env.GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES);
   if (Number.isFinite(cap) && cap > 0) options.emulatedCapBytes = cap;
