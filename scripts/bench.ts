@@ -10,19 +10,30 @@
 // - 200 concurrent gets across an access-token expiry: per-request p50/p99, token requests, daemon RSS;
 // - daemon RSS over 10,000 requests (sent in batches on the daemon's socket), at 5,000 and 10,000;
 // - `git ls-remote` against the simulator through each configuration, and with the credential in
-//   the URL (the zero-helper baseline).
-// Writes bench/results.json. `--smoke` runs a few iterations only (CI keeps the script alive).
+//   the URL (the zero-helper baseline);
+// - the soak (issue 12): one daemon serving two Cloud accounts on static API tokens, a Cloud OAuth
+//   account whose access token expires every few seconds and a Data Center account, each by its
+//   route; 200 idle connections held open on its two sockets (reopened when the daemon closes
+//   them); 10,000 gets mixing the accounts, our socket and the fast path's credential-cache
+//   format, every answer checked (OAuth tokens with the simulator too); daemon RSS and open fds
+//   every 1,000 gets, refreshes, p50/p99. A wrong or missing answer fails the run.
+// Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
+// idle connections (CI keeps the script alive and its answers correct).
 // The simulator runs as a child process: the timed runs block this process.
 // Every secret here is a fake one, and no command's output is ever printed (it holds the secret).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
+import type { OAuthStats } from '../fixtures/simulator/stats.js';
+import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
+import { WIRE_VERSION, encodeMessage, type DaemonResponse } from '../src/shared/wire.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -36,7 +47,13 @@ const work = mkdtempSync(join(tmpdir(), 'gcb-bench-'));
 const CLIENT_ID = 'bench-oauth-consumer';
 const CLIENT_SECRET = 'bench-oauth-consumer-secret-0000';
 const API_TOKEN = 'ATATT3x-bench-secret-0000000000';
-const SECRETS = [CLIENT_SECRET, API_TOKEN];
+/** The soak's static secrets: two Cloud API tokens and a Data Center personal access token. */
+const SOAK_SECRETS = { alice: 'ATATT3x-bench-soak-alice-000000000', bob: 'ATATT3x-bench-soak-bob-0000000000', dave: 'BBDC-bench-soak-dave-0000000000000' };
+const SECRETS = [CLIENT_SECRET, API_TOKEN, ...Object.values(SOAK_SECRETS)];
+/** The daemon's memory goal (issue 8): at most this after 10,000 requests, and no growth from the
+ *  5,000th on beyond one GC cycle's noise. */
+const RSS_LIMIT_MIB = 80;
+const GROWTH_TOLERANCE_MIB = 2;
 /** How long any one git or helper run may take before the bench calls it hung (a missed cache
  *  would send git-credential-oauth to its browser flow, which waits). */
 const RUN_TIMEOUT_MS = 20_000;
@@ -128,19 +145,27 @@ function interleaved(commands: Record<string, () => number>, rounds: number): Re
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, summary(values)]));
 }
 
-async function startSimulator(lifetimeSeconds: number): Promise<{ child: ChildProcess; url: string; host: string }> {
-  const config = join(work, `sim-${lifetimeSeconds}.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      users: [{ username: 'alice', email: 'alice@example.com', displayName: 'Alice', uuid: '{bench-alice}', accountId: '712020:bench', secrets: [{ kind: 'api-token', value: API_TOKEN }], workspaces: { acme: 'write' } }],
-      accessTokens: [],
-      workspaces: { acme: ['widgets'] },
-      oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'bench', family: 'cloud' }],
-      oauth: { accessTokenLifetimeSeconds: lifetimeSeconds, consentUser: 'alice', autoApprove: true },
-    }),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'fixtures', 'simulator', 'main.ts'), '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+interface Simulator {
+  child: ChildProcess;
+  url: string;
+  host: string;
+}
+
+async function startSimulator(lifetimeSeconds: number): Promise<Simulator> {
+  return startSimulatorWith(`sim-${lifetimeSeconds}`, {
+    users: [{ username: 'alice', email: 'alice@example.com', displayName: 'Alice', uuid: '{bench-alice}', accountId: '712020:bench', secrets: [{ kind: 'api-token', value: API_TOKEN }], workspaces: { acme: 'write' } }],
+    accessTokens: [],
+    workspaces: { acme: ['widgets'] },
+    oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'bench', family: 'cloud' }],
+    oauth: { accessTokenLifetimeSeconds: lifetimeSeconds, consentUser: 'alice', autoApprove: true },
+  });
+}
+
+/** The simulator with `config` (fixtures/simulator/README.md), in a child process. */
+async function startSimulatorWith(name: string, config: object): Promise<Simulator> {
+  const file = join(work, `${name}.json`);
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'fixtures', 'simulator', 'main.ts'), '--config', file], { stdio: ['ignore', 'pipe', 'ignore'] });
   const line = await new Promise<string>((done) => createInterface({ input: child.stdout! }).once('line', done));
   return { child, ...(JSON.parse(line) as { url: string; host: string }) };
 }
@@ -157,20 +182,28 @@ function staticProfile(name: string, url: string, host: string): Profile {
 /** An OAuth account logged in through the simulator (auto-approving consent, scripted browser). */
 async function oauthProfile(name: string, sim: { url: string; host: string }, marginSeconds: number): Promise<Profile> {
   const p = profile(name, { GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: String(marginSeconds), GIT_CREDENTIAL_BITBUCKET_BROWSER: join(root, 'test', 'support', 'fake-browser.mjs') }, sim.host);
-  const port = await freePort();
-  cli(p, ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)], CLIENT_SECRET + '\n');
-  await new Promise<void>((done, fail) => {
-    const login = spawn(process.execPath, [helper, 'login', 'work', '--timeout', '30'], { env: p.env, stdio: 'ignore' });
-    login.on('close', (code) => (code === 0 ? done() : fail(new Error(`login failed (${code})`))));
-  });
+  await addOAuthAccount(p, 'work', sim.url, 'alice');
   cli(p, ['daemon', 'start']);
   if (!answers('x-token-auth')(get(p))) throw new Error('OAuth get did not answer');
   return p;
 }
 
+/** Adds a Cloud OAuth account on `url` to `p` and logs it in (the bench consumer, scripted browser). */
+async function addOAuthAccount(p: Profile, account: string, url: string, username: string): Promise<void> {
+  const port = await freePort();
+  cli(p, ['account', 'add', account, '--url', url, '--kind', 'cloud', '--username', username, '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)], CLIENT_SECRET + '\n');
+  await new Promise<void>((done, fail) => {
+    const login = spawn(process.execPath, [helper, 'login', account, '--timeout', '30'], { env: p.env, stdio: 'ignore' });
+    login.on('close', (code) => (code === 0 ? done() : fail(new Error(`login ${account} failed (${code})`))));
+  });
+}
+
+async function oauthStats(sim: { url: string }): Promise<OAuthStats> {
+  return (await (await fetch(`${sim.url}/_sim/oauth/stats`)).json()) as OAuthStats;
+}
+
 async function tokenRequests(sim: { url: string }): Promise<number> {
-  const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as { oauth: { tokenRequests: { refresh_token: number } } };
-  return stats.oauth.tokenRequests.refresh_token;
+  return (await oauthStats(sim)).tokenRequests.refresh_token;
 }
 
 // --- the daemon's memory -------------------------------------------------------------------------
@@ -280,6 +313,404 @@ function onPath(command: string): boolean {
   return run('sh', ['-c', `command -v ${command}`], process.env).status === 0;
 }
 
+// --- the soak: one daemon, several accounts, idle connections, tokens expiring all along --------
+
+/** Gets in the soak (a multiple of 10: the daemon's RSS and open fds are read every tenth). */
+const soakRequests = smoke ? 1000 : Number(process.env.BENCH_SOAK_REQUESTS ?? 10_000);
+/** Connections held open without a word on each of the daemon's two sockets. */
+const soakIdlePerSocket = smoke ? 10 : 100;
+/** Gets in flight at once, each on its own connection as git's helpers open them. */
+const SOAK_CONCURRENCY = 8;
+/** The OAuth account's access tokens live this long and are handed out only while they have the
+ *  margin left: a refresh every few seconds. */
+const SOAK_TOKEN_LIFETIME_S = 5;
+const SOAK_MARGIN_S = 3;
+/** Gets are spread so that each tenth of the soak takes at least the time a token is handed out
+ *  (lifetime − margin): refreshes happen all through the run, however fast the daemon answers. */
+const SOAK_TENTH_MIN_MS = (SOAK_TOKEN_LIFETIME_S - SOAK_MARGIN_S) * 1000;
+/** Besides each new token, the OAuth answer of every fifth round through the accounts goes to the simulator. */
+const SOAK_CHECK_EVERY = 5;
+/** Open fds may differ by this much between two readings: a keep-alive connection to the token
+ *  endpoint, one connection still closing. A leak grows with the requests, far beyond it. */
+const FD_TOLERANCE = 2;
+
+type Channel = 'socket' | 'fast-path';
+
+/** One routed account: what git asks for it and what the answer must be. */
+interface SoakTarget {
+  account: string;
+  product: 'cloud' | 'datacenter';
+  /** What git sends with useHttpPath on. */
+  credential: { protocol: 'http'; host: string; path: string };
+  username: string;
+  /** The static secret it must answer with; absent for OAuth (a fresh token the simulator accepts). */
+  secret?: string;
+}
+
+/** What came back, whichever channel carried it. */
+type SoakAnswer = { ok: true; attributes: Record<string, string> } | { ok: false; failure: string };
+
+interface SoakSample {
+  requests: number;
+  rssMiB: number | null;
+  fds: number | null;
+}
+
+/** A Cloud simulator with two users on static API tokens and one on OAuth. */
+function startSoakCloud(): Promise<Simulator> {
+  const user = (username: string, secret: string | undefined, workspace: string) => ({
+    username,
+    email: `${username}@example.com`,
+    displayName: username,
+    uuid: `{bench-${username}}`,
+    accountId: `712020:bench-${username}`,
+    secrets: secret === undefined ? [] : [{ kind: 'api-token', value: secret }],
+    workspaces: { [workspace]: 'write' },
+  });
+  return startSimulatorWith('sim-soak-cloud', {
+    users: [user('alice', SOAK_SECRETS.alice, 'alice'), user('bob', SOAK_SECRETS.bob, 'bob'), user('carol', undefined, 'acme')],
+    accessTokens: [],
+    workspaces: { alice: ['notes'], bob: ['notes'], acme: ['widgets'] },
+    oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'bench', family: 'cloud' }],
+    oauth: { accessTokenLifetimeSeconds: SOAK_TOKEN_LIFETIME_S, consentUser: 'carol', autoApprove: true },
+  });
+}
+
+/** A Data Center simulator under /bitbucket with one user on a personal access token. */
+function startSoakDataCenter(): Promise<Simulator> {
+  return startSimulatorWith('sim-soak-dc', {
+    product: 'datacenter',
+    contextPath: '/bitbucket',
+    projects: { PROJ: ['widgets'] },
+    users: [{ username: 'dave', email: 'dave@example.com', secrets: [{ kind: 'personal-access-token', value: SOAK_SECRETS.dave }], projects: { PROJ: 'write' } }],
+    accessTokens: [],
+  });
+}
+
+/** The soak's profile: its daemon refreshes OAuth tokens within SOAK_MARGIN_S of their expiry. */
+function soakProfile(host: string): Profile {
+  return profile('soak', { GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: String(SOAK_MARGIN_S), GIT_CREDENTIAL_BITBUCKET_BROWSER: join(root, 'test', 'support', 'fake-browser.mjs') }, host);
+}
+
+/** Four accounts on one daemon, each reached by its own route (three share a host); daemon started. */
+async function addSoakAccounts(p: Profile, cloud: Simulator, dc: Simulator): Promise<SoakTarget[]> {
+  const dcBase = `${dc.url}/bitbucket`;
+  const addStatic = (account: string, url: string, product: SoakTarget['product'], secret: string) =>
+    cli(p, ['account', 'add', account, '--url', url, '--kind', product, '--username', account, '--secret-stdin', '--no-verify'], secret + '\n');
+  addStatic('alice', cloud.url, 'cloud', SOAK_SECRETS.alice);
+  addStatic('bob', cloud.url, 'cloud', SOAK_SECRETS.bob);
+  await addOAuthAccount(p, 'carol', cloud.url, 'carol');
+  addStatic('dave', dcBase, 'datacenter', SOAK_SECRETS.dave);
+  const routed = (account: string, product: SoakTarget['product'], route: string, host: string, path: string, username: string, secret?: string): SoakTarget => {
+    cli(p, ['route', 'add', route, account]);
+    return { account, product, credential: { protocol: 'http', host, path }, username, ...(secret !== undefined && { secret }) };
+  };
+  const targets = [
+    routed('alice', 'cloud', `${cloud.url}/alice/*`, cloud.host, 'alice/notes.git', 'alice', SOAK_SECRETS.alice),
+    routed('bob', 'cloud', `${cloud.url}/bob/*`, cloud.host, 'bob/notes.git', 'bob', SOAK_SECRETS.bob),
+    routed('carol', 'cloud', `${cloud.url}/acme/*`, cloud.host, 'acme/widgets.git', 'x-token-auth'),
+    routed('dave', 'datacenter', `${dcBase}/scm/PROJ/*`, dc.host, 'bitbucket/scm/PROJ/widgets.git', 'dave', SOAK_SECRETS.dave),
+  ];
+  cli(p, ['daemon', 'start']);
+  return targets;
+}
+
+/** `count` connections to a socket that never send anything; one the daemon closes is opened again. */
+class IdleConnections {
+  open = 0;
+  /** Connections the daemon closed (or refused) and that were opened again. */
+  reconnects = 0;
+  private closing = false;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly path: string,
+    readonly count: number,
+  ) {
+    for (let i = 0; i < count; i++) this.connect();
+  }
+
+  private connect(): void {
+    if (this.closing) return;
+    const socket = connect(this.path);
+    let connected = false;
+    this.sockets.add(socket);
+    socket.on('connect', () => {
+      connected = true;
+      this.open++;
+    });
+    socket.on('error', () => socket.destroy()); // 'close' follows
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      if (connected) this.open--;
+      if (this.closing) return;
+      this.reconnects++;
+      // A pause, so that a daemon refusing connections does not turn this into a busy loop.
+      setTimeout(() => this.connect(), 50);
+    });
+  }
+
+  /** Resolves once all `count` are open. */
+  async full(): Promise<void> {
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    while (this.open < this.count) {
+      if (Date.now() > deadline) throw new Error(`only ${this.open} of ${this.count} idle connections to ${this.path.split(work).join('<bench dir>')} stay open`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+
+  close(): void {
+    this.closing = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+/** One get on `channel`: our wire format on the daemon's socket, or git credential-cache's on the fast path. */
+function soakGet(path: string, channel: Channel, target: SoakTarget): Promise<SoakAnswer> {
+  const request =
+    channel === 'socket'
+      ? encodeMessage({ v: WIRE_VERSION, type: 'credential', action: 'get', credential: target.credential })
+      : `action=get\ntimeout=1\n${formatCredential(Object.entries(target.credential))}\n`;
+  return new Promise((done) => {
+    const socket = connect(path);
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const finish = (answer: SoakAnswer) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      done(answer);
+    };
+    socket.setTimeout(RUN_TIMEOUT_MS, () => finish({ ok: false, failure: 'no answer in time' }));
+    socket.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, failure: `connection failed (${error.code ?? 'error'})` }));
+    socket.on('connect', () => (channel === 'socket' ? socket.write(request) : socket.end(request)));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (channel === 'socket' && chunk.includes(10)) finish(fromDaemon(Buffer.concat(chunks).toString('utf8')));
+    });
+    // The fast path answers, then closes: the answer is complete.
+    socket.on('end', () => finish(channel === 'socket' ? { ok: false, failure: 'closed without an answer' } : fromCache(Buffer.concat(chunks))));
+  });
+}
+
+function fromDaemon(line: string): SoakAnswer {
+  const response = JSON.parse(line) as DaemonResponse;
+  if (response.type === 'error') return { ok: false, failure: `daemon error ${response.code}` };
+  if (response.type !== 'credential') return { ok: false, failure: `a ${response.type} answer` };
+  return response.attributes.length > 0 ? { ok: true, attributes: Object.fromEntries(response.attributes) } : { ok: false, failure: 'no credential' };
+}
+
+function fromCache(text: Buffer): SoakAnswer {
+  const credential = parseCredential(text);
+  const attributes = Object.fromEntries(Object.entries(credential).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.keys(attributes).length > 0 ? { ok: true, attributes } : { ok: false, failure: 'no credential' };
+}
+
+/** What is wrong with an answer that came, in words that never hold a secret; undefined when right. */
+function wrongIn(target: SoakTarget, attributes: Record<string, string>, sentAt: number): string | undefined {
+  if (attributes.username !== target.username) return 'another username';
+  if (!attributes.password) return 'no password';
+  if (target.secret !== undefined) return attributes.password === target.secret ? undefined : 'another secret';
+  const expiry = Number(attributes.password_expiry_utc);
+  if (!Number.isFinite(expiry)) return 'an OAuth token without password_expiry_utc';
+  // Handed out only while valid for the margin, counted from a moment after `sentAt`; the
+  // attribute is in whole seconds, rounded down.
+  if (expiry * 1000 <= sentAt + SOAK_MARGIN_S * 1000 - 1000) return 'an OAuth token inside its refresh margin';
+  return undefined;
+}
+
+/** OAuth tokens shown to the simulator: each new one when first handed out, and a sample of the
+ *  rest (late in their window, close to the refresh margin). */
+class TokenChecks {
+  private readonly seen = new Set<string>();
+  /** Requests to the simulator made. */
+  asked = 0;
+
+  constructor(
+    private readonly sim: Simulator,
+    private readonly username: string,
+  ) {}
+
+  /** Distinct tokens handed out. */
+  get distinct(): number {
+    return this.seen.size;
+  }
+
+  async check(token: string, sampled: boolean): Promise<string | undefined> {
+    const key = createHash('sha256').update(token).digest('hex');
+    if (this.seen.has(key) && !sampled) return undefined;
+    this.seen.add(key);
+    this.asked++;
+    const response = await fetch(`${this.sim.url}/2.0/user`, { headers: { Authorization: `Bearer ${token}` } });
+    if (response.status !== 200) return `an OAuth token the simulator refuses (HTTP ${response.status}, ${response.headers.get('x-sim-auth-failure') ?? 'no reason given'})`;
+    return ((await response.json()) as { username?: string }).username === this.username ? undefined : 'an OAuth token of another user';
+  }
+}
+
+function openFds(pid: number): number | null {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+/** RSS and open fds once the fd count holds still (connections just answered may still be closing). */
+async function soakSample(pid: number, requests: number): Promise<SoakSample> {
+  let fds = openFds(pid);
+  for (let i = 0; i < 20; i++) {
+    await new Promise((done) => setTimeout(done, 50));
+    const again = openFds(pid);
+    if (again === fds) break;
+    fds = again;
+  }
+  return { requests, rssMiB: rssMiB(pid), fds };
+}
+
+/**
+ * `total` gets over every target and both channels, `SOAK_CONCURRENCY` at a time, with idle
+ * connections held open on both sockets; RSS and fds read after every tenth, every answer checked.
+ */
+async function soak(p: Profile, targets: SoakTarget[], sim: Simulator, total: number, idlePerSocket: number) {
+  if (total <= 0 || total % 10 !== 0) throw new Error(`BENCH_SOAK_REQUESTS must be a positive multiple of 10, not ${total}`);
+  const runDir = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
+  const paths: Record<Channel, string> = { socket: join(runDir, 'daemon.sock'), 'fast-path': join(runDir, 'git-cache.sock') };
+  const pid = daemonPid(p);
+  const idle: Record<Channel, IdleConnections> = { socket: new IdleConnections(paths.socket, idlePerSocket), 'fast-path': new IdleConnections(paths['fast-path'], idlePerSocket) };
+  try {
+    await Promise.all([idle.socket.full(), idle['fast-path'].full()]);
+    const oauthBefore = await oauthStats(sim);
+    const tokens = new TokenChecks(sim, 'carol');
+    const latencies: Record<Channel, number[]> = { socket: [], 'fast-path': [] };
+    const perAccount: Record<string, number> = Object.fromEntries(targets.map((target) => [target.account, 0]));
+    const wrong = new Map<string, number>();
+    let missing = 0;
+    let correct = 0;
+    const note = (what: string) => wrong.set(what, (wrong.get(what) ?? 0) + 1);
+    const holdIdle = async () => {
+      try {
+        await Promise.all([idle.socket.full(), idle['fast-path'].full()]);
+      } catch (error) {
+        throw new Error(`soak, after ${next} gets (${correct} correct, ${missing} missing): ${(error as Error).message}`);
+      }
+    };
+    const samples = [await soakSample(pid, 0)];
+    const startedAt = performance.now();
+    let next = 0;
+    const one = async (n: number) => {
+      const target = targets[n % targets.length]!;
+      // Account and channel cycle independently: every account on both channels.
+      const channel: Channel = Math.floor(n / targets.length) % 2 === 0 ? 'socket' : 'fast-path';
+      perAccount[target.account]!++;
+      const sentAt = Date.now();
+      const begun = performance.now();
+      const answer = await soakGet(paths[channel], channel, target);
+      latencies[channel].push(performance.now() - begun);
+      if (!answer.ok) {
+        missing++;
+        note(`${target.account} on ${channel}: ${answer.failure}`);
+        return;
+      }
+      const problem = wrongIn(target, answer.attributes, sentAt) ?? (target.secret === undefined ? await tokens.check(answer.attributes.password!, Math.floor(n / targets.length) % SOAK_CHECK_EVERY === 0) : undefined);
+      if (problem) note(`${target.account} on ${channel}: ${problem}`);
+      else correct++;
+    };
+    const every = total / 10;
+    const msPerGet = SOAK_TENTH_MIN_MS / every;
+    while (next < total) {
+      const end = next + every;
+      await Promise.all(
+        Array.from({ length: SOAK_CONCURRENCY }, async () => {
+          while (next < end) {
+            const n = next++;
+            const wait = startedAt + n * msPerGet - performance.now();
+            if (wait > 0) await new Promise((done) => setTimeout(done, wait));
+            await one(n);
+          }
+        }),
+      );
+      await holdIdle();
+      samples.push(await soakSample(pid, end));
+    }
+    const wallMs = round(performance.now() - startedAt);
+    const oauthAfter = await oauthStats(sim);
+    const failures = (stats: OAuthStats) => Object.values(stats.failures).reduce((sum, count) => sum + count, 0);
+    const at = (requests: number) => samples.find((sample) => sample.requests === requests)!;
+    const [half, last] = [at(total / 2), at(total)];
+    const difference = (a: number | null, b: number | null) => (a === null || b === null ? null : round(b - a));
+    return {
+      requests: total,
+      concurrency: SOAK_CONCURRENCY,
+      accounts: targets.map((target) => ({ account: target.account, product: target.product, path: target.credential.path, auth: target.secret === undefined ? 'oauth' : 'static', gets: perAccount[target.account]! })),
+      channels: { socket: latencies.socket.length, fastPath: latencies['fast-path'].length },
+      idleConnections: { socket: idle.socket.count, fastPath: idle['fast-path'].count, reconnects: { socket: idle.socket.reconnects, fastPath: idle['fast-path'].reconnects } },
+      correct,
+      wrong: total - correct - missing,
+      missing,
+      problems: Object.fromEntries(wrong),
+      oauth: {
+        tokenLifetimeSeconds: SOAK_TOKEN_LIFETIME_S,
+        refreshMarginSeconds: SOAK_MARGIN_S,
+        refreshes: oauthAfter.tokenRequests.refresh_token - oauthBefore.tokenRequests.refresh_token,
+        refreshFailures: failures(oauthAfter) - failures(oauthBefore),
+        staleRefreshUses: oauthAfter.staleRefreshUses - oauthBefore.staleRefreshUses,
+        distinctTokens: tokens.distinct,
+        simulatorChecks: tokens.asked,
+      },
+      wallMs,
+      latency: summary([...latencies.socket, ...latencies['fast-path']]),
+      latencyByChannel: { socket: summary(latencies.socket), fastPath: summary(latencies['fast-path']) },
+      pid,
+      samePid: daemonPid(p) === pid,
+      samples,
+      rssAtHalfMiB: half.rssMiB,
+      rssAtEndMiB: last.rssMiB,
+      rssPeakMiB: samples.every((sample) => sample.rssMiB !== null) ? Math.max(...samples.map((sample) => sample.rssMiB!)) : null,
+      rssGrowthMiB: difference(half.rssMiB, last.rssMiB),
+      fdsAtHalf: half.fds,
+      fdsAtEnd: last.fds,
+      fdGrowth: difference(half.fds, last.fds),
+    };
+  } finally {
+    idle.socket.close();
+    idle['fast-path'].close();
+  }
+}
+
+type SoakResult = Awaited<ReturnType<typeof soak>>;
+
+/** The soak's goal (issue 12), judged from the readings at the half-way and the last get. */
+function soakGoal(r: SoakResult) {
+  const measured = r.rssAtEndMiB !== null && r.rssGrowthMiB !== null && r.fdGrowth !== null;
+  return {
+    goal: `soak: every get answered correctly; daemon RSS ≤ ${RSS_LIMIT_MIB} MiB, growth ≤ ${GROWTH_TOLERANCE_MIB} MiB and open fds flat (±${FD_TOLERANCE}) from the ${r.requests / 2}th get to the ${r.requests}th`,
+    met: measured ? r.correct === r.requests && r.samePid && r.rssAtEndMiB! <= RSS_LIMIT_MIB && r.rssGrowthMiB! <= GROWTH_TOLERANCE_MIB && Math.abs(r.fdGrowth!) <= FD_TOLERANCE : null,
+  };
+}
+
+const signed = (value: number | null) => (value !== null && value >= 0 ? `+${value}` : String(value));
+
+function soakFigures(r: SoakResult): string {
+  return `${r.correct}/${r.requests} correct; RSS ${r.rssAtHalfMiB} → ${r.rssAtEndMiB} MiB (${signed(r.rssGrowthMiB)}), fds ${r.fdsAtHalf} → ${r.fdsAtEnd} (${signed(r.fdGrowth)})`;
+}
+
+function soakLine(r: SoakResult): string {
+  const idle = r.idleConnections;
+  return (
+    `soak: ${r.requests} gets over ${r.accounts.length} accounts (${r.channels.socket} on the daemon socket, ${r.channels.fastPath} on the fast path, ${r.concurrency} at a time), ` +
+    `${idle.socket + idle.fastPath} idle connections held (${idle.reconnects.socket + idle.reconnects.fastPath} reopened): ${r.correct} correct, ${r.wrong} wrong, ${r.missing} missing; ` +
+    `${r.oauth.refreshes} OAuth refreshes (token life ${r.oauth.tokenLifetimeSeconds} s, margin ${r.oauth.refreshMarginSeconds} s), ${r.oauth.distinctTokens} tokens (${r.oauth.simulatorChecks} checks with the simulator); ` +
+    `per get p50 ${r.latency.medianMs} ms p99 ${r.latency.p99Ms} ms, wall ${r.wallMs} ms; daemon RSS ${r.rssAtHalfMiB} → ${r.rssAtEndMiB} MiB (peak ${r.rssPeakMiB}), fds ${r.fdsAtHalf} → ${r.fdsAtEnd} (get ${r.requests / 2} → ${r.requests})`
+  );
+}
+
+/** Correctness, not speed: a wrong or missing answer fails the run, the smoke run included. */
+function assertSoakCorrect(r: SoakResult): void {
+  if (r.correct !== r.requests) throw new Error(`soak: ${r.wrong} wrong and ${r.missing} missing answers of ${r.requests}: ${JSON.stringify(r.problems)}`);
+  if (!r.samePid) throw new Error('the daemon restarted during the soak');
+  if (r.oauth.refreshFailures > 0 || r.oauth.staleRefreshUses > 0) throw new Error(`soak: ${r.oauth.refreshFailures} refreshes refused, ${r.oauth.staleRefreshUses} uses of a rotated refresh token`);
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 
 const sims: ChildProcess[] = [];
@@ -379,6 +810,16 @@ try {
   // 5. Memory over many requests (the cached OAuth token: the daemon's usual work).
   const memory = await memoryOverRequests(cached, memoryRequests);
 
+  // 6. The soak: one daemon, four accounts on two hosts, idle connections on both sockets, an
+  //    OAuth access token expiring every few seconds.
+  const soakCloud = await startSoakCloud();
+  sims.push(soakCloud.child);
+  const soakDc = await startSoakDataCenter();
+  sims.push(soakDc.child);
+  const soakP = soakProfile(soakCloud.host);
+  profiles.push(soakP);
+  const soaked = await soak(soakP, await addSoakAccounts(soakP, soakCloud, soakDc), soakCloud, soakRequests, soakIdlePerSocket);
+
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
   const floor = timings['node -e 0']!.medianMs;
@@ -390,8 +831,6 @@ try {
   const ratiosToUrlBaseline = Object.fromEntries(Object.entries(lsTimings).map(([name, t]) => [name, ratio(t.medianMs, baseline)]));
   const fastRatio = fast.available ? ratiosToCredentialCache['fast path get (credential-cache → our daemon)']! : null;
   const growthMiB = memory.rssAtEndMiB !== null && memory.rssAtHalfMiB !== null ? round(memory.rssAtEndMiB - memory.rssAtHalfMiB) : null;
-  // "No growth": within 2 MiB (one GC cycle's noise) between the half-way and the last reading.
-  const GROWTH_TOLERANCE_MIB = 2;
   const goals = {
     nodeGet: {
       goal: 'helper get via Node ≤ 1.15 × node -e 0',
@@ -401,14 +840,15 @@ try {
     },
     fastPath: { goal: 'fast-path get ≤ 2 × git credential-cache get', ratio: fastRatio, met: fastRatio === null ? null : fastRatio <= 2, ...(fast.available ? {} : { notAvailable: fast.reason }) },
     memory: {
-      goal: `daemon RSS ≤ 80 MiB after 10,000 requests; no growth between the 5,000th and the 10,000th (tolerance ${GROWTH_TOLERANCE_MIB} MiB)`,
+      goal: `daemon RSS ≤ ${RSS_LIMIT_MIB} MiB after 10,000 requests; no growth between the 5,000th and the 10,000th (tolerance ${GROWTH_TOLERANCE_MIB} MiB)`,
       requests: memory.requests,
       rssAtHalfMiB: memory.rssAtHalfMiB,
       rssAtEndMiB: memory.rssAtEndMiB,
       growthMiB,
-      met: memory.rssAtEndMiB === null || growthMiB === null ? null : memory.rssAtEndMiB <= 80 && growthMiB <= GROWTH_TOLERANCE_MIB && memory.answered === memory.requests && memory.samePid,
+      met: memory.rssAtEndMiB === null || growthMiB === null ? null : memory.rssAtEndMiB <= RSS_LIMIT_MIB && growthMiB <= GROWTH_TOLERANCE_MIB && memory.answered === memory.requests && memory.samePid,
     },
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
+    soak: soakGoal(soaked),
   };
 
   const results = {
@@ -437,6 +877,7 @@ try {
       daemonRssMiB: { before: rssBefore, after: rssAfter },
     },
     memory,
+    soak: soaked,
     goals,
   };
 
@@ -456,18 +897,21 @@ try {
   );
   // A smoke run is too short to judge anything but correctness.
   const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
-  console.log('goals (issue 8):');
+  console.log(soakLine(soaked));
+  console.log('goals (issue 8, issue 12):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
   console.log(`  ${goals.fastPath.goal}: ${fastRatio === null ? 'fast path not available' : `${fastRatio}×`} — ${verdict(goals.fastPath.met)}`);
   console.log(
     `  ${goals.memory.goal}: ${memory.rssAtHalfMiB} MiB at ${memory.requests / 2}, ${memory.rssAtEndMiB} MiB at ${memory.requests} (${growthMiB !== null && growthMiB >= 0 ? '+' : ''}${growthMiB} MiB)${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.memory.met)}`,
   );
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
+  console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');
   if (memory.answered !== memory.requests) throw new Error(`the daemon answered ${memory.answered} of ${memory.requests} gets`);
   if (!memory.samePid) throw new Error('the daemon restarted during the memory run');
+  assertSoakCorrect(soaked);
   if (!smoke) {
     mkdirSync(join(root, 'bench'), { recursive: true });
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
