@@ -1,7 +1,8 @@
 // The helper as git runs it: protocol handling, malformed input, and what it may import.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Sandbox, credentialRequest, HELPER, HELPER_MODULES } from './support/sandbox.js';
 
@@ -99,6 +100,55 @@ test('malformed input: one stderr line, no stdout, and the daemon is not disturb
   t.deepEqual(sandbox.daemonPids(), [pid!]);
   const ok = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
   t.regex(ok.stdout, /^username=alice\n/);
+});
+
+/** The helper with a given standard input; async, so that the other tests' children get their input meanwhile. */
+function runWithStdin(sandbox: Sandbox, stdin: number | 'ignore', action = 'get', shell?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = shell ? spawn('sh', ['-c', shell, HELPER, action], { env: sandbox.env }) : spawn(HELPER, [action], { env: sandbox.env, stdio: [stdin, 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.stdin?.end();
+    child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
+  });
+}
+
+test('odd standard inputs: a directory or a write-only descriptor gets one line, none gets a stack trace', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const dir = openSync(sandbox.root, 'r');
+  const writeOnly = openSync(`${sandbox.root}/write-only`, 'w');
+  t.teardown(() => {
+    closeSync(dir);
+    closeSync(writeOnly);
+  });
+  const refused: Array<[string, Promise<Awaited<ReturnType<typeof runWithStdin>>>, RegExp]> = [
+    ['directory', runWithStdin(sandbox, dir), /standard input is a directory \(EISDIR\)/],
+    ['directory, store', runWithStdin(sandbox, dir, 'store'), /ignored `store`: standard input is a directory/],
+    ['write-only descriptor', runWithStdin(sandbox, writeOnly), /standard input is not open for reading \(EBADF\)/],
+  ];
+  for (const [name, running, cause] of refused) {
+    const result = await running;
+    t.deepEqual([result.status, result.stdout], [0, ''], name);
+    t.is(result.stderr.trim().split('\n').length, 1, name);
+    t.regex(result.stderr, /^git-credential-bitbucket: ignored `(get|store)`: .*, not a request from git; give it the credential lines git writes/, name);
+    t.regex(result.stderr, cause, name);
+  }
+  // Node gives a child's piped stdin as a socket (libuv's socketpair): the shell case ends it at once.
+  const silent: Array<[string, Promise<Awaited<ReturnType<typeof runWithStdin>>>]> = [
+    ['/dev/null', runWithStdin(sandbox, 'ignore')],
+    ['closed', runWithStdin(sandbox, 'ignore', 'get', 'exec "$0" "$1" <&-')],
+    ['empty socket', runWithStdin(sandbox, 'ignore', 'get', 'exec "$0" "$1"')],
+  ];
+  for (const [name, running] of silent) {
+    const result = await running;
+    t.deepEqual([result.status, result.stdout, result.stderr], [0, '', ''], name);
+  }
+  // Nothing was asked, so nothing started a daemon.
+  t.deepEqual(sandbox.daemonPids(), []);
 });
 
 test('protocol fuzz: hundreds of random inputs never crash the helper or the daemon', async (t) => {

@@ -84,3 +84,75 @@ test('Data Center project routes and suggestions use the scm/PROJECT level', (t)
   const other = routeRequest({ protocol: 'https', host: 'git.corp', path: 'bitbucket/scm/OPS/repo.git' }, dc);
   t.regex((other as { message: string }).message, /route add 'https:\/\/git\.corp\/bitbucket\/scm\/OPS\/\*'/);
 });
+
+// Issue #12: `https://host/bob/%2e%2e/acme/widgets.git` reached the router as `bob/../acme/widgets.git`
+// and got bob's account, while the server served acme's repository.
+const twoWorkspaces: Config = {
+  version: 1,
+  daemon: {},
+  oauth: {},
+  accounts: [account('work', 'https://bitbucket.org', 'alice'), account('personal', 'https://bitbucket.org', 'bob')],
+  routes: [
+    { pattern: 'https://bitbucket.org/acme/*', account: 'work' },
+    { pattern: 'https://bitbucket.org/bob/*', account: 'personal' },
+  ],
+};
+
+test('a path with a dot segment, however encoded, gets no account and one line saying why', (t) => {
+  const paths = [
+    'bob/../acme/widgets.git',
+    'bob/%2e%2e/acme/widgets.git',
+    'bob/%2E%2e/acme/widgets.git',
+    'bob/.%2E/acme/widgets.git',
+    'bob/./widgets.git',
+    'bob/%2e/widgets.git',
+    '../acme/widgets.git',
+    'bob/widgets.git/..',
+    'bob/..%2facme/widgets.git',
+    'bob/x%2F..%2F..%2Facme/widgets.git',
+    'acme/../../bob/notes.git',
+  ];
+  for (const path of paths) {
+    const decision = routeRequest({ protocol: 'https', host: 'bitbucket.org', path }, twoWorkspaces);
+    t.is(decision.kind, 'unresolved', path);
+    const message = (decision as { message: string }).message;
+    t.regex(message, /^no account for https:\/\/bitbucket\.org\/.+: its path has a "\." or "\.\." segment, which servers resolve differently.*plain URL/, path);
+    t.false(message.includes('\n'), path);
+  }
+  // A username in the URL names an account, not a repository: the path stays unknown.
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/%2e%2e/bob/notes.git', username: 'bob' }, twoWorkspaces), 'unresolved');
+  // Another host's paths are still none of our business, dots or not.
+  t.is(pick({ protocol: 'https', host: 'github.com', path: 'bob/../acme/x.git' }, twoWorkspaces), 'not-ours');
+});
+
+test('backslashes, which some servers read as slashes, get no account', (t) => {
+  for (const path of ['bob\\..\\acme/widgets.git', 'bob%5c..%5Cacme/widgets.git', 'bob\\notes.git', 'bob/notes%5c.git']) {
+    const decision = routeRequest({ protocol: 'https', host: 'bitbucket.org', path }, twoWorkspaces);
+    t.is(decision.kind, 'unresolved', path);
+    t.regex((decision as { message: string }).message, /its path has a (backslash|"\." or "\.\." segment)/, path);
+  }
+});
+
+test('dots inside names are not dot segments and route as before', (t) => {
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/.github.git' }, twoWorkspaces), 'work');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'bob/notes...git' }, twoWorkspaces), 'personal');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'bob/.../notes.git' }, twoWorkspaces), 'personal');
+  t.is(pick({ protocol: 'https', host: 'bitbucket.org', path: 'acme/a..b.git' }, twoWorkspaces), 'work');
+});
+
+test('a Data Center path cannot climb into or out of the context path with dot segments', (t) => {
+  const dc: Config = {
+    version: 1,
+    daemon: {},
+    oauth: {},
+    accounts: [account('corp', 'https://git.corp/bitbucket', 'dave')],
+    routes: [],
+  };
+  t.is(pick({ protocol: 'https', host: 'git.corp', path: 'bitbucket/scm/PROJ/repo.git' }, dc), 'corp');
+  for (const path of ['bitbucket/scm/../../other-app/scm/PROJ/repo.git', 'bitbucket/%2e%2e/other-app/x.git', 'other-app/../bitbucket/scm/PROJ/repo.git']) {
+    t.is(pick({ protocol: 'https', host: 'git.corp', path }, dc), 'unresolved', path);
+    t.is(pick({ protocol: 'https', host: 'git.corp', path, username: 'dave' }, dc), 'unresolved', `dave@ ${path}`);
+  }
+  // Without dots, another application on the same host stays silent as before.
+  t.is(pick({ protocol: 'https', host: 'git.corp', path: 'other-app/scm/PROJ/repo.git' }, dc), 'not-ours');
+});

@@ -1,6 +1,7 @@
 // Picks the account for one request from git. Pure: config in, decision out.
 //
-// Order: only accounts on the request's scheme and host (and under their context path) are
+// Order: a path whose meaning depends on the server (dot segments, backslashes) gets no account;
+// then only accounts on the request's scheme and host (and under their context path) are
 // candidates; a username in the remote URL narrows to the account(s) with that username; then
 // the most specific matching route wins; a host with a single candidate needs no route.
 // Anything else is ambiguous, and the answer says which route to add.
@@ -25,13 +26,23 @@ export type RouteDecision =
 
 export function routeRequest(request: RoutingRequest, config: Config): RouteDecision {
   const origin = `${request.protocol.toLowerCase()}://${normaliseHost(request.protocol, request.host)}`;
-  const path = request.path === undefined ? undefined : segments(request.path);
-  let candidates = config.accounts.filter((account) => {
+  const onHost = config.accounts.filter((account) => {
     const { protocol, host } = originOf(account.url);
-    if (`${protocol}://${host}` !== origin) return false;
-    const base = segments(basePathOf(account.url));
-    return path === undefined || startsWith(path, base);
+    return `${protocol}://${host}` === origin;
   });
+  if (onHost.length === 0) return { kind: 'not-ours' };
+  // Before the context-path check: `bitbucket/scm/../../other-app` must not reach an account
+  // through the segments the server drops, nor `other/../bitbucket` be waved through as not ours.
+  const ambiguous = request.path === undefined ? undefined : serverDependentPart(request.path);
+  if (ambiguous) {
+    return {
+      kind: 'unresolved',
+      message: `no account for ${describe(origin, request.path)}: its path has ${ambiguous}, which servers resolve differently, so the repository it names is unknown; use the repository's plain URL (no %2e, %2f or backslash in the path)`,
+    };
+  }
+
+  const path = request.path === undefined ? undefined : segments(request.path);
+  let candidates = onHost.filter((account) => path === undefined || startsWith(path, segments(basePathOf(account.url))));
   if (candidates.length === 0) return { kind: 'not-ours' };
 
   const username = request.username;
@@ -139,6 +150,27 @@ function compare(a: Specificity, b: Specificity): number {
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
   return new RegExp(`^${escaped}$`);
+}
+
+/** A "." or ".." segment, also percent-encoded (git decodes the path once; a server may again). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Where a server may split a path: "/", and "\\" or an encoded slash for some servers. */
+const SEPARATOR = /\/|\\|%2f|%5c/i;
+
+/**
+ * What in a path from git makes the repository depend on the server, if anything. git resolves
+ * literal "." and ".." itself before it asks (`https://host/bob/../acme/x.git` arrives as
+ * `acme/x.git`), so a dot segment here was percent-encoded in the remote URL (`%2e%2e`, `.%2e`,
+ * `..%2f`): git decodes it for the helper while curl sends it as written, and servers disagree
+ * (a WHATWG URL parser resolves `%2e%2e` like `..`, others keep or refuse it). A backslash is a
+ * separator to some servers and a plain character to others, and git decodes `%5c` to one too.
+ * Routing such a path could hand one account's secret to the repository of another; no
+ * Bitbucket workspace, project or repository name holds a backslash or is "." or "..".
+ */
+function serverDependentPart(path: string): string | undefined {
+  if (path.split(SEPARATOR).some((segment) => DOT_SEGMENT.test(segment))) return 'a "." or ".." segment';
+  if (/\\|%5c/i.test(path)) return 'a backslash';
+  return undefined;
 }
 
 /** Lower-cased path segments without a trailing ".git": Bitbucket paths are case-insensitive. */

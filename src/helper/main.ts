@@ -9,7 +9,7 @@ import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, par
 import { productPaths } from '../shared/paths.js';
 import type { CredentialAction } from '../shared/wire.js';
 import { exchange } from './daemon-client.js';
-import { readRequest } from './stdin.js';
+import { UnreadableInputError, readRequest } from './stdin.js';
 
 const PREFIX = 'git-credential-bitbucket: ';
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
@@ -19,8 +19,15 @@ const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon',
 async function runGitAction(action: CredentialAction): Promise<void> {
   let credential;
   try {
-    credential = parseCredential(readRequest(MAX_CREDENTIAL_INPUT_BYTES));
+    const request = readRequest(MAX_CREDENTIAL_INPUT_BYTES);
+    // Nothing to route (stdin at EOF, /dev/null): nothing to answer, and no daemon to start for it.
+    if (request.length === 0) return;
+    credential = parseCredential(request);
   } catch (error) {
+    if (error instanceof UnreadableInputError) {
+      process.stderr.write(`${PREFIX}ignored \`${action}\`: ${error.message}, not a request from git; give it the credential lines git writes (\`git help credential\`)\n`);
+      return;
+    }
     if (!(error instanceof CredentialInputError)) throw error;
     process.stderr.write(`${PREFIX}ignored a malformed request from git: ${error.message}\n`);
     return;

@@ -1,10 +1,20 @@
 // Reads git's request synchronously: a helper starts on every git operation, and a plain
 // read loop is cheaper than setting up a stream. Reading stops at the first blank line,
-// at EOF, or one byte past the limit so that oversized input can be refused.
+// at EOF, or one byte past the limit so that oversized input can be refused. A standard input
+// that cannot be read at all (a directory, a descriptor open only for writing) is not a request
+// from git: it is reported as one line, never as a stack trace.
 
 import { readSync } from 'node:fs';
 
 const CHUNK = 16 * 1024;
+
+/** What a read error says about standard input, for the one line the user sees. */
+const UNREADABLE: Readonly<Record<string, string>> = {
+  EISDIR: 'is a directory',
+  EBADF: 'is not open for reading',
+};
+
+export class UnreadableInputError extends Error {}
 
 export function readRequest(limit: number): Buffer {
   const chunks: Buffer[] = [];
@@ -21,7 +31,8 @@ export function readRequest(limit: number): Buffer {
         continue;
       }
       if (code === 'EOF') break;
-      throw error;
+      const what = (code !== undefined && UNREADABLE[code]) || 'could not be read';
+      throw new UnreadableInputError(`standard input ${what}${code ? ` (${code})` : ''}`);
     }
     if (n === 0) break;
     chunks.push(chunk.subarray(0, n));

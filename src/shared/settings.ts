@@ -11,7 +11,7 @@ export interface Setting {
   env: string;
   /** Where config.json holds it, if it may: [section, key]. */
   config?: readonly [section: 'daemon' | 'oauth', key: string];
-  unit: 'seconds' | 'milliseconds';
+  unit: 'seconds' | 'milliseconds' | 'bytes';
   default: number;
   min: number;
   max: number;
@@ -64,6 +64,14 @@ export const SETTINGS = {
     min: 100,
     max: 120_000,
     summary: 'each keychain call fails after this long instead of hanging on a prompt nobody answers',
+  },
+  logMaxBytes: {
+    env: 'GIT_CREDENTIAL_BITBUCKET_LOG_MAX_BYTES',
+    unit: 'bytes',
+    default: 10 * 1024 * 1024,
+    min: 4096,
+    max: 1024 * 1024 * 1024,
+    summary: 'daemon.log past this size becomes daemon.log.1 (replacing the previous one) and a new daemon.log starts',
   },
 } as const satisfies Record<string, Setting>;
 
