@@ -5,7 +5,8 @@
 // git, half-closes, and copies whatever comes back to git. Answers come from the same
 // CredentialService as the Node helper's, so routing, refresh, fallback and the request log are
 // the same; only stderr advice cannot travel this way (git then asks the Node helper, which
-// prints it). How long and how many connections it keeps: connections.ts.
+// prints it). Who may connect is the socket guard's call (socket-guard.ts); how long and how
+// many, connections.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -21,13 +22,18 @@ export interface CacheProtocolHooks {
   service: CredentialService;
   log: Logger;
   onActivity(): void;
+  /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
+  admit(): boolean;
   /** A connection that has not completed its request for this long is closed. */
   connectionTimeoutMs: number;
 }
 
 export function createCacheProtocolServer(hooks: CacheProtocolHooks): Server {
   // The client half-closes once it has sent the request; our side must stay open for the answer.
-  const server = createServer({ allowHalfOpen: true }, (socket) => serve(socket, hooks));
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (hooks.admit()) serve(socket, hooks);
+    else socket.destroy();
+  });
   capConnections(server, hooks.log, 'fast path');
   return server;
 }

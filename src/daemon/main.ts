@@ -18,6 +18,7 @@ import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
+import { SocketGuard } from './socket-guard.js';
 import { productVersion } from './version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -95,6 +96,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     armIdleTimer();
   };
 
+  const guard = new SocketGuard({ runtimeDir: where.runtimeDir, sockets: [where.socketPath, where.cacheSocketPath], log: logger, onUnsafe: (reason) => void shutdown(reason) });
+  const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
   const daemon = createDaemonServer({
@@ -110,12 +113,13 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       logFile: where.logFile,
     }),
     onActivity,
+    admit,
     connectionTimeoutMs,
     onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
   });
 
-  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, connectionTimeoutMs });
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs });
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;

@@ -1,7 +1,7 @@
 // The daemon's socket server: newline-delimited JSON, one answer per request line, requests on
 // one connection handled in order, connections handled concurrently. Nothing a client sends
-// can crash the daemon: oversized, malformed or foreign messages get an error answer. How long
-// and how many connections it keeps: connections.ts.
+// can crash the daemon: oversized, malformed or foreign messages get an error answer. Who may
+// connect at all is the socket guard's call (socket-guard.ts); how long and how many, connections.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -14,6 +14,8 @@ export interface ServerHooks {
   service: CredentialService;
   log: Logger;
   info(): DaemonInfo;
+  /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
+  admit(): boolean;
   /** A connection with no request under way for this long is closed. */
   connectionTimeoutMs: number;
   /** A request arrived (resets the idle timer). */
@@ -44,7 +46,10 @@ export function createDaemonServer(hooks: ServerHooks): DaemonServer {
       }
     }
   };
-  const server = createServer((socket) => serveConnection(socket, track, new IdleConnectionTimer(socket, hooks.connectionTimeoutMs)));
+  const server = createServer((socket) => {
+    if (hooks.admit()) serveConnection(socket, track, new IdleConnectionTimer(socket, hooks.connectionTimeoutMs));
+    else socket.destroy();
+  });
   capConnections(server, hooks.log, 'main');
   return {
     server,
