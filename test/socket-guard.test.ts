@@ -162,11 +162,18 @@ function loosen(sandbox: Sandbox): void {
   for (const socket of [mainSocketOf(sandbox), fastSocketOf(sandbox)]) chmodSync(socket, 0o666);
 }
 
+/** The directory is private again; the stopped daemon removed its sockets after setting them back, as its log says. */
 function assertRepaired(t: ExecutionContext, sandbox: Sandbox): void {
   t.is(modeOf(runtimeOf(sandbox)), 0o700, 'the runtime directory is private again');
   for (const socket of [mainSocketOf(sandbox), fastSocketOf(sandbox)]) {
     if (existsSync(socket)) t.is(modeOf(socket) & 0o077, 0, `${socket} is private again`);
   }
+  const refusals = logOf(sandbox).split('\n').filter((line) => line.includes('"msg":"refused a connection'));
+  const last = refusals.at(-1) ?? '';
+  t.regex(last, /run was mode 0755, set back to 0700/);
+  t.regex(last, /daemon\.sock was mode 0666, set back to 0600/);
+  t.regex(last, /git-cache\.sock was mode 0666, set back to 0600/);
+  t.regex(last, /the daemon stops serving"/);
 }
 
 async function waitFor(condition: () => boolean): Promise<boolean> {
@@ -204,7 +211,6 @@ otherUserTest('another user gets nothing on either socket once the runtime direc
   const main = await otherUserClient(user, mainSocketOf(sandbox), MAIN_GET, 1);
   t.false(main.some((answer) => answer.includes(SECRET)), 'the other user received the secret on the main socket');
   assertRepaired(t, sandbox);
-  t.regex(logOf(sandbox), /"msg":"refused a connection: [^"]*run was mode 0755, set back to 0700[^"]*the daemon stops serving"/);
   // The user's own helper is served (by a fresh daemon: see the next test for why).
   t.true((await sandbox.helper('get', GET)).stdout.includes(`password=${SECRET}\n`), 'the owner is served again');
 
@@ -223,8 +229,11 @@ otherUserTest('connections another user queued while the directory was loose are
   // them are accepted in one go when it continues, the first one finding the loose modes.
   process.kill(pid!, 'SIGSTOP');
   let queued = 0;
+  let resumed = false;
   const resume = () => {
-    if (++queued === 2) process.kill(pid!, 'SIGCONT');
+    if (++queued < 2 || resumed) return;
+    resumed = true;
+    process.kill(pid!, 'SIGCONT');
   };
   let results: string[][];
   try {
@@ -233,7 +242,8 @@ otherUserTest('connections another user queued while the directory was loose are
       otherUserClient(user, fastSocketOf(sandbox), FAST_GET, 4, resume),
     ]);
   } finally {
-    process.kill(pid!, 'SIGCONT');
+    // A client that failed before all were queued must not leave the daemon stopped.
+    if (!resumed) process.kill(pid!, 'SIGCONT');
   }
   const answered = results.flat().filter((answer) => answer.includes(SECRET)).length;
   t.is(answered, 0, `${answered} of 8 queued connections of the other user received the secret`);
