@@ -5,11 +5,13 @@
 // git, half-closes, and copies whatever comes back to git. Answers come from the same
 // CredentialService as the Node helper's, so routing, refresh, fallback and the request log are
 // the same; only stderr advice cannot travel this way (git then asks the Node helper, which
-// prints it).
+// prints it). Who may connect is the socket guard's call (socket-guard.ts); how long and how
+// many, connections.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
+import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 
 /** A credential plus the two header lines. */
@@ -20,14 +22,24 @@ export interface CacheProtocolHooks {
   service: CredentialService;
   log: Logger;
   onActivity(): void;
+  /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
+  admit(): boolean;
+  /** A connection that has not completed its request for this long is closed. */
+  connectionTimeoutMs: number;
 }
 
 export function createCacheProtocolServer(hooks: CacheProtocolHooks): Server {
   // The client half-closes once it has sent the request; our side must stay open for the answer.
-  return createServer({ allowHalfOpen: true }, (socket) => serve(socket, hooks));
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (hooks.admit()) serve(socket, hooks);
+    else socket.destroy();
+  });
+  capConnections(server, hooks.log, 'fast path');
+  return server;
 }
 
 function serve(socket: Socket, hooks: CacheProtocolHooks): void {
+  const idle = new IdleConnectionTimer(socket, hooks.connectionTimeoutMs);
   const chunks: Buffer[] = [];
   let size = 0;
   socket.on('error', () => socket.destroy());
@@ -43,10 +55,13 @@ function serve(socket: Socket, hooks: CacheProtocolHooks): void {
   // The client half-closes after the credential: the request is complete.
   socket.on('end', () => {
     if (socket.destroyed) return;
-    void answer(Buffer.concat(chunks), hooks).then(
-      (reply) => socket.end(reply),
-      () => socket.end(),
-    );
+    idle.requestStarted();
+    void answer(Buffer.concat(chunks), hooks)
+      .then(
+        (reply) => socket.end(reply),
+        () => socket.end(),
+      )
+      .finally(() => idle.requestDone());
   });
 }
 

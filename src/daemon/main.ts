@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { AccountStateBook } from './account-state.js';
 import { ConfigCache, ConfigError } from './config.js';
-import { SETTINGS, readSetting } from '../shared/settings.js';
+import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
@@ -18,6 +18,7 @@ import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
+import { SocketGuard } from './socket-guard.js';
 import { productVersion } from './version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -62,12 +63,14 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   /** A setting from the environment, else config.json, else its default; a bad value is logged once. */
   const reported = new Set<string>();
-  const setting = (name: 'idleTimeout' | 'refreshMargin'): number => {
-    const definition = SETTINGS[name];
+  const setting = (name: SettingName): number => {
+    const definition: Setting = SETTINGS[name];
     let fromConfig: number | undefined;
     try {
-      const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
-      fromConfig = section[definition.config[1]];
+      if (definition.config) {
+        const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
+        fromConfig = section[definition.config[1]];
+      }
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
     }
@@ -93,6 +96,10 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     armIdleTimer();
   };
 
+  const guard = new SocketGuard({ runtimeDir: where.runtimeDir, sockets: [where.socketPath, where.cacheSocketPath], log: logger, onUnsafe: (reason) => void shutdown(reason) });
+  const admit = () => guard.admit();
+  const connectionTimeoutMs = setting('connectionTimeout');
+
   const daemon = createDaemonServer({
     service,
     log: logger,
@@ -106,11 +113,13 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       logFile: where.logFile,
     }),
     onActivity,
+    admit,
+    connectionTimeoutMs,
     onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
   });
 
-  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity });
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs });
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;

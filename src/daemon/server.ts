@@ -1,17 +1,23 @@
 // The daemon's socket server: newline-delimited JSON, one answer per request line, requests on
 // one connection handled in order, connections handled concurrently. Nothing a client sends
-// can crash the daemon: oversized, malformed or foreign messages get an error answer.
+// can crash the daemon: oversized, malformed or foreign messages get an error answer. Who may
+// connect at all is the socket guard's call (socket-guard.ts); how long and how many, connections.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { LIST_KEYS, MAX_CREDENTIAL_INPUT_BYTES, SCALAR_KEYS, type Credential } from '../shared/credential-protocol.js';
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 
 export interface ServerHooks {
   service: CredentialService;
   log: Logger;
   info(): DaemonInfo;
+  /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
+  admit(): boolean;
+  /** A connection with no request under way for this long is closed. */
+  connectionTimeoutMs: number;
   /** A request arrived (resets the idle timer). */
   onActivity(): void;
   /** The CLI changed an account's secrets (after `login`). */
@@ -40,13 +46,18 @@ export function createDaemonServer(hooks: ServerHooks): DaemonServer {
       }
     }
   };
+  const server = createServer((socket) => {
+    if (hooks.admit()) serveConnection(socket, track, new IdleConnectionTimer(socket, hooks.connectionTimeoutMs));
+    else socket.destroy();
+  });
+  capConnections(server, hooks.log, 'main');
   return {
-    server: createServer((socket) => serveConnection(socket, track)),
+    server,
     drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
   };
 }
 
-function serveConnection(socket: Socket, answerLine: (line: string, socket: Socket) => Promise<void>): void {
+function serveConnection(socket: Socket, answerLine: (line: string, socket: Socket) => Promise<void>, idle: IdleConnectionTimer): void {
   let buffer = '';
   let queue = Promise.resolve();
   socket.setEncoding('utf8');
@@ -57,7 +68,8 @@ function serveConnection(socket: Socket, answerLine: (line: string, socket: Sock
     while ((newline = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + 1);
-      queue = queue.then(() => answerLine(line, socket));
+      idle.requestStarted();
+      queue = queue.then(() => answerLine(line, socket)).finally(() => idle.requestDone());
     }
     if (Buffer.byteLength(buffer) > MAX_FRAME_BYTES) {
       buffer = '';

@@ -57,6 +57,16 @@ export const SETTINGS = {
     max: 300_000,
     summary: 'how long the helper waits for the daemon to answer one request',
   },
+  connectionTimeout: {
+    env: 'GIT_CREDENTIAL_BITBUCKET_CONNECTION_TIMEOUT_MS',
+    unit: 'milliseconds',
+    // Our clients write their request as soon as they connect; 30 s covers a helper descheduled on
+    // a loaded machine many times over, and still frees a held-open connection's descriptor soon.
+    default: 30_000,
+    min: 100,
+    max: 600_000,
+    summary: 'the daemon closes a connection that has sent no complete request for this long (never while answering it)',
+  },
   keychainTimeout: {
     env: 'GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_TIMEOUT_MS',
     unit: 'milliseconds',
