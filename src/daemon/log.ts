@@ -16,13 +16,20 @@ export const REDACTED_PATHS = [
   'attributes',
 ];
 
+/** Log lines a full disk refuses wait in memory up to this much, then are dropped. */
+const MAX_PENDING_BYTES = 1024 * 1024;
+
 export function createLogger(file: string): Logger {
+  const destination = pino.destination({ dest: file, mkdir: true, sync: true, maxLength: MAX_PENDING_BYTES });
+  // Unhandled, a write error (a full disk) would end the daemon and every git request with it;
+  // handled, the lines are written once there is room again.
+  destination.on('error', () => undefined);
   return pino(
     {
       base: { pid: process.pid },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ dest: file, mkdir: true, sync: true }),
+    destination,
   );
 }

@@ -50,7 +50,7 @@ export class FileSecretStore implements SecretStore {
       const secrets = copy(this.read());
       const result = mutate(secrets);
       const json = Object.fromEntries([...secrets].map(([account, slots]) => [account, Object.fromEntries(slots)]));
-      writeFileAtomic(this.location, JSON.stringify({ version: 1, secrets: json }, null, 2) + '\n', 0o600);
+      writeFileAtomic(this.location, JSON.stringify({ version: 1, secrets: json }, null, 2) + '\n');
       return result;
     });
   }
