@@ -1,15 +1,16 @@
 // Private files under a failing disk: short writes, ENOSPC and friends simulated through injected
 // write calls (always), then the real thing on a size-limited or read-only tmpfs (where this
-// process may mount one; CI runs as root) through the built CLI and daemon.
+// process may mount one; CI runs as root) through the built CLI and daemon. Also: temporary
+// files a killed writer left behind.
 
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, chmodSync, closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import lockfile from 'proper-lockfile';
-import { NODE_WRITE_CALLS, PrivateFileError, withFileLock, writeFileAtomic, type WriteCalls } from '../src/daemon/files.js';
+import { NODE_WRITE_CALLS, PrivateFileError, sweepStaleTempFiles, withFileLock, writeFileAtomic, type WriteCalls } from '../src/daemon/files.js';
 import { REPO_ROOT, Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
@@ -187,6 +188,64 @@ test('a temporary file is created 0600 whatever the umask, and the file it becom
   } finally {
     process.umask(previous);
   }
+});
+
+test('the next write of a file removes the temporary files killed writers left next to it, and only those', (t) => {
+  const dir = scratchDir(t);
+  const file = join(dir, 'config.json');
+  const stale = [join(dir, '.config.json.0123456789ab.tmp'), join(dir, '.config.json.ba9876543210.tmp')];
+  const unrelated = [join(dir, '.secrets.json.0123456789ab.tmp'), join(dir, '.config.json.not-ours.tmp'), join(dir, 'config.json.tmp')];
+  for (const path of [...stale, ...unrelated]) writeFileSync(path, 'left behind', { mode: 0o600 });
+  writeFileAtomic(file, '{}\n');
+  for (const path of stale) t.false(existsSync(path), path);
+  for (const path of unrelated) t.true(existsSync(path), path);
+});
+
+test('a writer killed mid-write leaves a 0600 temporary file (umask 000), removed by the next write', async (t) => {
+  const dir = scratchDir(t);
+  const file = join(dir, 'secrets.json');
+  writeFileSync(file, '{"version":1,"secrets":{}}\n', { mode: 0o600 });
+  const before = readFileSync(file);
+  // The child writes half of a secret, says so, and hangs inside the write until it is killed.
+  const script = `
+    import { NODE_WRITE_CALLS, writeFileAtomic } from ${JSON.stringify(join(REPO_ROOT, 'src', 'daemon', 'files.ts'))};
+    process.umask(0);
+    writeFileAtomic(${JSON.stringify(file)}, ${JSON.stringify(`{"secret":"${SECRET}"}`)}, {
+      ...NODE_WRITE_CALLS,
+      write: (fd, buffer, offset, length) => {
+        const written = NODE_WRITE_CALLS.write(fd, buffer, offset, Math.ceil(length / 2));
+        process.stdout.write('half\\n');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        return written;
+      },
+    });`;
+  const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const halfway = await new Promise<boolean>((resolve) => {
+    child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('half') && resolve(true));
+    child.on('close', () => resolve(false));
+  });
+  t.true(halfway, stderr);
+  child.kill('SIGKILL');
+  await exited;
+  const left = tempFilesIn(dir);
+  t.is(left.length, 1);
+  t.is(statSync(join(dir, left[0]!)).mode & 0o777, 0o600);
+  t.true(readFileSync(file).equals(before));
+  writeFileAtomic(file, '{"version":1,"secrets":{}}\n');
+  t.deepEqual(tempFilesIn(dir), []);
+});
+
+test('sweepStaleTempFiles removes leftovers under each file\'s lock and never throws', async (t) => {
+  const dir = scratchDir(t);
+  const leftover = join(dir, '.secrets.json.00112233aabb.tmp');
+  writeFileSync(leftover, SECRET, { mode: 0o600 });
+  const removed = await sweepStaleTempFiles([join(dir, 'secrets.json'), join(dir, 'config.json'), join(dir, 'missing', 'state.json')]);
+  t.deepEqual(removed, [leftover]);
+  t.false(existsSync(leftover));
+  t.false(existsSync(join(dir, 'missing')), 'nothing is created where nothing was left');
 });
 
 test('a busy lock is waited for; the task runs once its holder lets go', async (t) => {
@@ -397,3 +456,14 @@ tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git get
   t.is(sim.oauthStats().staleRefreshUses, 0, 'no rotated-away refresh token was ever presented');
 });
 
+test('a temporary secrets file a killed process left is removed when the daemon starts', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', SECRET);
+  const leftover = join(sandbox.configHome, '.secrets.json.5f3e2d1c0b9a.tmp');
+  writeFileSync(leftover, `{"version":1,"secrets":{"work":{"static":"${SECRET}"}}}`, { mode: 0o600 });
+  t.is((await sandbox.cli(['daemon', 'start'])).code, 0);
+  t.true(await waitFor(() => !existsSync(leftover)), 'the leftover is gone');
+  const log = join(sandbox.configHome, 'state', 'daemon.log');
+  t.true(await waitFor(() => readFileSync(log, 'utf8').includes('removed a temporary file a killed process left behind')));
+});

@@ -3,10 +3,11 @@
 // asked, so we loop), which is flushed, renamed over the target, and the directory flushed. Any
 // failure removes the temporary file and says, in one line, which file, why, and that it is
 // unchanged. Cross-process changes go through a proper-lockfile lock so the CLI and the daemon
-// never interleave a read-modify-write.
+// never interleave a read-modify-write; a temporary file a killed process left (it may hold a
+// token) is removed at the next write of its target and at daemon start.
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 
@@ -57,6 +58,7 @@ export function writeFileAtomic(path: string, data: string, calls: WriteCalls = 
   let temp: string | undefined;
   try {
     ensurePrivateDir(dir);
+    removeStaleTempFiles(path);
     temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     const fd = calls.open(temp, 'wx', 0o600);
     try {
@@ -73,7 +75,7 @@ export function writeFileAtomic(path: string, data: string, calls: WriteCalls = 
     calls.rename(temp, path);
     temp = undefined;
   } catch (error) {
-    // Gone already, or the disk refuses even this.
+    // Gone already, or the disk refuses even this: the next write of the target sweeps it.
     const leftover = temp;
     if (leftover !== undefined) quietly(() => calls.unlink(leftover));
     throw asPrivateFileError(error, dir, (cause, fix) => `cannot write ${path}: ${cause}, so it was left unchanged; ${fix}`);
@@ -153,6 +155,54 @@ function asPrivateFileError(error: unknown, dir: string, describe: (cause: strin
   if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return error;
   const known = CAUSES[code];
   return new PrivateFileError(describe(`${known?.cause ?? 'the file system refused'} (${code})`, known ? known.fix(dir) : `check ${dir} and try again`));
+}
+
+/** `.<name>.<12 hex>.tmp`, the temporary files writeFileAtomic makes for `path`. */
+function staleTempFiles(path: string): string[] {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.filter((entry) => entry.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(entry.slice(prefix.length))).map((entry) => join(dir, entry));
+}
+
+/**
+ * Callers write `path` under its lock or are its only writer (the daemon's state file, one
+ * `install` at a time), and a write is synchronous from open to rename, so no live writer owns
+ * one of these: each was left by a killed process and may hold a secret.
+ */
+function removeStaleTempFiles(path: string): string[] {
+  const removed: string[] = [];
+  for (const temp of staleTempFiles(path)) {
+    try {
+      unlinkSync(temp);
+      removed.push(temp);
+    } catch {
+      // Another sweep was first, or the disk refuses: the next write tries again.
+    }
+  }
+  return removed;
+}
+
+/**
+ * At daemon start: removes the temporary files killed processes left next to `files`, each under
+ * that file's lock. Never throws (the next write of a file sweeps again); returns what it removed.
+ */
+export async function sweepStaleTempFiles(files: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const file of files) {
+    if (staleTempFiles(file).length === 0) continue;
+    try {
+      removed.push(...(await withFileLock(file, () => removeStaleTempFiles(file))));
+    } catch {
+      // busy or unwritable: the next write of this file sweeps it
+    }
+  }
+  return removed;
 }
 
 /** A lock still held when we gave up waiting: another process is busy with the file. */
