@@ -1,7 +1,7 @@
 // Private files under a failing disk: short writes, ENOSPC and friends simulated through injected
 // write calls (always), then the real thing on a size-limited or read-only tmpfs (where this
 // process may mount one; CI runs as root) through the built CLI and daemon. Also: temporary
-// files a killed writer left behind.
+// files a killed writer left behind, and a secrets file widened while the daemon has it cached.
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import lockfile from 'proper-lockfile';
 import { NODE_WRITE_CALLS, PrivateFileError, sweepStaleTempFiles, withFileLock, writeFileAtomic, type WriteCalls } from '../src/daemon/files.js';
+import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
 import { REPO_ROOT, Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const SECRET = 'ATATT3x-filestest-5e4d3c2b1a09f8e7';
+const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
 
 function scratchDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'gcb-files-'));
@@ -371,6 +373,22 @@ tmpfsTest('route add on a read-only config directory: exit 1 naming config.json 
   t.is(listed.code, 0, listed.stderr);
 });
 
+tmpfsTest('a widened secrets.json that cannot be made private (read-only disk): one line saying so and how, not a read error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gcb-files-ro-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir]);
+  t.teardown(() => {
+    execFileSync('umount', ['--lazy', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = join(dir, 'secrets.json');
+  await new FileSecretStore(file).set({ account: 'work', slot: 'static' }, SECRET);
+  chmodSync(file, 0o644);
+  execFileSync('mount', ['-o', 'remount,ro', dir]);
+  const error = await t.throwsAsync(new FileSecretStore(file).get({ account: 'work', slot: 'static' }), { instanceOf: PrivateFileError });
+  t.regex(error!.message, /^\S+\/secrets\.json is readable by other users \(mode 0644\) and cannot be made private: the file system is read-only \(EROFS\); run `chmod 600 \S+\/secrets\.json`$/);
+  t.false(error!.message.includes(SECRET));
+});
+
 const CLIENT_ID = 'sim-oauth-consumer-key-01';
 const CLIENT_SECRET = 'sim-oauth-consumer-secret-7d3f9a1c';
 const FAKE_BROWSER = join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs');
@@ -454,6 +472,17 @@ tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git get
   const restarted = await get();
   t.truthy(passwordOf(restarted.stdout), restarted.stderr);
   t.is(sim.oauthStats().staleRefreshUses, 0, 'no rotated-away refresh token was ever presented');
+});
+
+test('secrets.json widened to 0644 while the daemon has it cached is made 0600 again by the next get', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', SECRET);
+  const secrets = join(sandbox.configHome, 'secrets.json');
+  t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
+  chmodSync(secrets, 0o644);
+  t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
+  t.is(statSync(secrets).mode & 0o777, 0o600);
 });
 
 test('a temporary secrets file a killed process left is removed when the daemon starts', async (t) => {

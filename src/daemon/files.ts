@@ -243,7 +243,9 @@ export async function withFileLock<T>(path: string, task: () => T | Promise<T>):
 
 /**
  * A file re-read only when it changed (inode, size or mtime), so the long-running daemon sees
- * the CLI's atomic rewrites at once without parsing the file on every request.
+ * the CLI's atomic rewrites at once without parsing the file on every request. A private one
+ * has its mode checked on every read too: a chmod changes neither inode, size nor mtime, and a
+ * file widened while the daemon holds it parsed must not stay readable by others.
  */
 export class ChangeAwareFile<T> {
   private identity = '';
@@ -253,12 +255,14 @@ export class ChangeAwareFile<T> {
     readonly path: string,
     private readonly parse: (text: string) => T,
     private readonly whenMissing: () => T,
+    private readonly options: { private?: boolean } = {},
   ) {}
 
   read(): T {
     let identity: string;
     try {
       const stat = statSync(this.path);
+      if (this.options.private) keepPrivate(this.path, stat.mode);
       identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.whenMissing();
@@ -269,5 +273,16 @@ export class ChangeAwareFile<T> {
       this.identity = identity;
     }
     return this.cached;
+  }
+}
+
+/** A copy or an editor may have widened the mode; the file is the user's alone. */
+function keepPrivate(path: string, mode: number): void {
+  if (isWindows || (mode & 0o077) === 0) return;
+  try {
+    chmodSync(path, 0o600);
+  } catch (error) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    throw asPrivateFileError(error, dirname(path), (cause) => `${path} is readable by other users (mode ${octal}) and cannot be made private: ${cause}; run \`chmod 600 ${path}\``);
   }
 }
