@@ -3,7 +3,7 @@
 
 import { ValidationError } from '../daemon/accounts.js';
 import { ConfigError } from '../daemon/config.js';
-import { LockBusyError } from '../daemon/files.js';
+import { LockBusyError, PrivateFileError } from '../daemon/files.js';
 import { SecretStoreError } from '../daemon/secrets/secret-store.js';
 import { DaemonUnavailableError } from '../helper/daemon-client.js';
 
@@ -15,6 +15,7 @@ export function isUserError(error: unknown): error is Error {
     error instanceof ValidationError ||
     error instanceof ConfigError ||
     error instanceof LockBusyError ||
+    error instanceof PrivateFileError ||
     error instanceof SecretStoreError ||
     error instanceof DaemonUnavailableError
   );

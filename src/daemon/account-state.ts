@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './files.js';
+import { PrivateFileError, writeFileAtomic } from './files.js';
 
 export interface AccountStatus {
   /** When Bitbucket last refused this account's secret (git's `erase`). */
@@ -87,6 +87,12 @@ export class AccountStateBook {
   }
 
   private save(): void {
-    writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.states), null, 2) + '\n');
+    try {
+      writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.states), null, 2) + '\n');
+    } catch (error) {
+      // History only, kept in memory and written whole by the next save: a full disk must not
+      // turn a refresh that worked into a failed request.
+      if (!(error instanceof PrivateFileError)) throw error;
+    }
   }
 }

@@ -13,7 +13,7 @@ import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
-import { ensurePrivateDir, withFileLock } from './files.js';
+import { ensurePrivateDir, sweepStaleTempFiles, withFileLock } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
@@ -192,6 +192,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   armIdleTimer();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  for (const file of await sweepStaleTempFiles([where.configFile, where.secretsFile, where.stateFile])) logger.warn({ file }, 'removed a temporary file a killed process left behind');
 }
 
 function listen(target: Server, socketPath: string): Promise<void> {

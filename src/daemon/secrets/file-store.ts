@@ -2,8 +2,7 @@
 // PLAINTEXT: anyone who can read the user's files can read the secrets. It exists for machines
 // without a keychain and must be chosen knowingly; `status` labels it.
 
-import { chmodSync, statSync } from 'node:fs';
-import { ChangeAwareFile, withFileLock, writeFileAtomic } from '../files.js';
+import { ChangeAwareFile, PrivateFileError, withFileLock, writeFileAtomic } from '../files.js';
 import { SecretStoreError, type SecretRef, type SecretSlot, type SecretStore } from './secret-store.js';
 
 const SLOTS: ReadonlySet<string> = new Set<SecretSlot>(['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret']);
@@ -17,7 +16,8 @@ export class FileSecretStore implements SecretStore {
   private readonly file: ChangeAwareFile<Secrets>;
 
   constructor(readonly location: string) {
-    this.file = new ChangeAwareFile(location, (text) => this.parse(text), () => new Map());
+    // Private: the mode is checked (and tightened back to 0600) on every read, cached or not.
+    this.file = new ChangeAwareFile(location, (text) => this.parse(text), () => new Map(), { private: true });
   }
 
   async get(ref: SecretRef): Promise<string | undefined> {
@@ -50,7 +50,7 @@ export class FileSecretStore implements SecretStore {
       const secrets = copy(this.read());
       const result = mutate(secrets);
       const json = Object.fromEntries([...secrets].map(([account, slots]) => [account, Object.fromEntries(slots)]));
-      writeFileAtomic(this.location, JSON.stringify({ version: 1, secrets: json }, null, 2) + '\n', 0o600);
+      writeFileAtomic(this.location, JSON.stringify({ version: 1, secrets: json }, null, 2) + '\n');
       return result;
     });
   }
@@ -59,13 +59,12 @@ export class FileSecretStore implements SecretStore {
     try {
       return this.file.read();
     } catch (error) {
-      if (error instanceof SecretStoreError) throw error;
+      if (error instanceof SecretStoreError || error instanceof PrivateFileError) throw error;
       throw new SecretStoreError(`the file secret store ${this.location} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
 
   private parse(text: string): Secrets {
-    this.repairPermissions();
     // Never quote the content in an error: it is secrets.
     const corrupt = new SecretStoreError(`the file secret store ${this.location} is corrupt; it was left unchanged`);
     let parsed: unknown;
@@ -87,12 +86,6 @@ export class FileSecretStore implements SecretStore {
       secrets.set(account, entry);
     }
     return secrets;
-  }
-
-  /** A copy or an editor may have widened the mode; the file is the user's alone. */
-  private repairPermissions(): void {
-    if (process.platform === 'win32') return;
-    if ((statSync(this.location).mode & 0o077) !== 0) chmodSync(this.location, 0o600);
   }
 }
 
