@@ -4,7 +4,8 @@
 import test from 'ava';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, credentialRequest } from './support/sandbox.js';
+import { spawn } from 'node:child_process';
+import { HELPER, Sandbox, credentialRequest } from './support/sandbox.js';
 
 const WORK = 'ATATT3x-clitest-work-1a2b3c4d5e6f';
 const HOME = 'ATATT3x-clitest-home-6f5e4d3c2b1a';
@@ -207,4 +208,25 @@ test('an expiry date: status and doctor warn two weeks ahead, git hears of it in
   t.is(bad.code, 1);
   t.regex(bad.stderr, /--expires "next tuesday": give the date the secret expires, as YYYY-MM-DD/);
   sandbox.trackSecrets('ATATT3x-clitest-renewed-1a2b3c4d', 'ATATT3x-clitest-stale-5e6f7a8b');
+});
+
+test('account add --secret-stdin waits for a secret that a slow writer sends late (a non-blocking pipe)', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  sandbox.trackSecrets(WORK);
+  // A Node parent's pipe is non-blocking: a synchronous read of it failed with EAGAIN (exit 2)
+  // when the secret had not arrived yet. The secret is written only after the command has started.
+  const child = spawn(process.execPath, [HELPER, 'account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], {
+    env: sandbox.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  // Waiting for the process to exist is an event, not a guess: its first read happens after.
+  await new Promise<void>((resolve) => child.once('spawn', resolve));
+  setTimeout(() => child.stdin.end(WORK + '\n'), 500);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.is(code, 0, stderr);
+  t.regex((await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, /^username=alice\npassword=/);
 });

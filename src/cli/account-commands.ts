@@ -123,7 +123,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
     throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
   }
   const wanted = [values['secret-stdin'], values['oauth-client-secret-stdin']].filter(Boolean).length;
-  const piped = wanted > 0 ? readSecretsFromStdin(wanted) : [];
+  const piped = wanted > 0 ? await readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
   const verified =
@@ -182,7 +182,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const config = readConfig(paths.configFile);
   const account = findAccount(config.accounts, name);
   const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
-  const [secret] = readSecretsFromStdin(1) as [string];
+  const [secret] = (await readSecretsFromStdin(1)) as [string];
   const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   const candidate: Account = { ...account, secretKind };
   if (expiresAt) candidate.secretExpiresAt = expiresAt;
