@@ -1,6 +1,10 @@
 // A grant revoked at Bitbucket while our access token is still valid by its clock. The token
 // stays cached, so only Bitbucket's 401 tells us: git 2.39 (this machine) fails that operation
-// and sends `erase`, which must explain itself.
+// and sends `erase`, which must explain itself; from git 2.46 the helper's `continue` answer
+// makes git retry the same request with the static fallback. git here is 2.39, so the 2.46 path
+// is driven with the exact lines git 2.46 writes (credential.c credential_write(), http.c
+// handle_curl_result() and the retry loop around it); they are the lines a git 2.46.0 built from
+// source sent during a fetch after a revocation, which then succeeded with the API token.
 
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
@@ -64,6 +68,7 @@ async function world(t: ExecutionContext, options: { staticFallback: boolean }):
 const ourLines = (result: RunResult) => result.stderr.split('\n').filter((line) => line.startsWith(PREFIX));
 
 /** The attribute names of a helper answer, in order: what the test may print on failure. */
+const keysOf = (answer: string) => answer.trim().split('\n').filter(Boolean).map((line) => line.slice(0, line.indexOf('=')));
 const valueOf = (answer: string, key: string) => answer.split('\n').find((line) => line.startsWith(`${key}=`))?.slice(key.length + 1);
 
 const ERASE_WITH_FALLBACK = /^git-credential-bitbucket: 127\.0\.0\.1:\d+\/acme\/widgets\.git refused the OAuth access token of account work; the next git operation gets a fresh one, or uses its API token if Bitbucket revoked the access; if this repeats, run `git-credential-bitbucket login work`$/;
@@ -144,4 +149,90 @@ test('erases that are not about our access token print nothing; with the fast pa
   t.regex(ourLines(viaNode)[0]!, ERASE_WITH_FALLBACK);
   t.true(valueOf((await sandbox.helper('get', request({}))).stdout, 'password') !== token, 'the refused token is not handed out again');
   t.false(viaNode.stderr.includes(token));
+});
+
+/**
+ * What git 2.46+ writes to a helper's `get` (credential.c credential_write(), CREDENTIAL_OP_HELPER):
+ * its capabilities, then protocol, host, path, username, password_expiry_utc and wwwauth[] as far
+ * as it has them, then the state[] helpers answered last time.
+ */
+function gitGet246(sim: Simulator, retry?: { expiry: string; state: string }): string {
+  return [
+    'capability[]=authtype',
+    'capability[]=state',
+    'protocol=http',
+    `host=${sim.host}`,
+    'path=acme/widgets.git',
+    ...(retry ? ['username=x-token-auth', `password_expiry_utc=${retry.expiry}`] : []),
+    'wwwauth[]=Basic realm="Bitbucket.org HTTP"',
+    ...(retry ? [`state[]=${retry.state}`] : []),
+    '',
+    '',
+  ].join('\n');
+}
+
+async function infoRefs(sim: Simulator, username: string, password: string): Promise<number> {
+  const response = await fetch(`${sim.url}/acme/widgets.git/info/refs?service=git-upload-pack`, { headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+test('git 2.46+, with an API token: `continue` makes git ask again after the 401, and the same operation gets the API token', async (t) => {
+  const { sim, sandbox, stored, status } = await world(t, { staticFallback: true });
+  const first = await sandbox.helper('get', gitGet246(sim));
+  t.deepEqual(keysOf(first.stdout), ['capability[]', 'username', 'password', 'password_expiry_utc', 'continue', 'state[]']);
+  t.is(valueOf(first.stdout, 'capability[]'), 'state');
+  t.is(valueOf(first.stdout, 'username'), 'x-token-auth');
+  t.is(valueOf(first.stdout, 'continue'), '1');
+  t.is(first.stderr, '');
+  const token = valueOf(first.stdout, 'password')!;
+  sandbox.trackSecrets(token);
+  const state = valueOf(first.stdout, 'state[]')!;
+  t.regex(state, /^git-credential-bitbucket:/, 'prefixed, as git asks of state[] values');
+  t.false(state.includes(token.slice(0, 12)), 'the state carries no part of the token');
+  t.is(await infoRefs(sim, 'x-token-auth', token), 200);
+
+  sim.revokeOAuth('alice');
+  t.is(await infoRefs(sim, 'x-token-auth', token), 401);
+  // http.c: a 401 with `continue` clears the password and asks the helpers again, with our state.
+  const retry = await sandbox.helper('get', gitGet246(sim, { expiry: valueOf(first.stdout, 'password_expiry_utc')!, state }));
+  t.true(retry.stdout === `username=alice\npassword=${ALICE_TOKEN}\n`, `answered ${keysOf(retry.stdout).join(', ')}`);
+  t.is(ourLines(retry).length, 1, retry.stderr);
+  t.regex(ourLines(retry)[0]!, FALLBACK_LINE);
+  t.is(await infoRefs(sim, 'alice', ALICE_TOKEN), 200, 'the retried request succeeds');
+  t.like(await status(), { method: 'static', oauth: { needsLogin: true } });
+  t.truthy(stored().static);
+  t.truthy(stored()['oauth-refresh']);
+});
+
+test('git 2.46+: no `continue` without a fallback, on a retry, or for older git; a retry with a live grant refreshes', async (t) => {
+  const { sim, sandbox } = await world(t, { staticFallback: false });
+  const first = await sandbox.helper('get', gitGet246(sim));
+  t.deepEqual(keysOf(first.stdout), ['username', 'password', 'password_expiry_utc'], 'nothing to retry with: git erases, and the erase line explains');
+  const older = await sandbox.helper('get', credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git' }));
+  t.deepEqual(keysOf(older.stdout), ['username', 'password', 'password_expiry_utc']);
+  sandbox.trackSecrets(valueOf(first.stdout, 'password')!);
+
+  const fallback = await world(t, { staticFallback: true });
+  const offered = await fallback.sandbox.helper('get', gitGet246(fallback.sim));
+  t.deepEqual(keysOf(offered.stdout), ['capability[]', 'username', 'password', 'password_expiry_utc', 'continue', 'state[]']);
+  const token = valueOf(offered.stdout, 'password')!;
+  fallback.sandbox.trackSecrets(token);
+  const expiry = valueOf(offered.stdout, 'password_expiry_utc')!;
+  const state = valueOf(offered.stdout, 'state[]') ?? '';
+  // A state that names another token (one refreshed meanwhile) is not a refusal of ours.
+  const stale = await fallback.sandbox.helper('get', gitGet246(fallback.sim, { expiry, state: `${state.slice(0, -1)}${state.endsWith('0') ? '1' : '0'}` }));
+  t.true(valueOf(stale.stdout, 'password') === token);
+  t.deepEqual(keysOf(stale.stdout), ['username', 'password', 'password_expiry_utc'], 'never `continue` twice in one operation');
+  t.is(fallback.sim.oauthStats().tokenRequests.refresh_token ?? 0, 0);
+
+  // The grant is alive (the 401 had another cause): the refresh decides, and a fresh token goes out, once.
+  const retried = await fallback.sandbox.helper('get', gitGet246(fallback.sim, { expiry, state }));
+  t.deepEqual(keysOf(retried.stdout), ['username', 'password', 'password_expiry_utc']);
+  const fresh = valueOf(retried.stdout, 'password')!;
+  fallback.sandbox.trackSecrets(fresh);
+  t.true(fresh !== token, 'the refused token is not handed out again');
+  t.is(fallback.sim.oauthStats().tokenRequests.refresh_token, 1);
+  t.is(retried.stderr, '');
+  t.like(await fallback.status(), { method: 'oauth', oauth: { needsLogin: false } });
 });

@@ -13,7 +13,7 @@ import type { Config } from './config.js';
 import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
-import { RefusedTokens } from './oauth/refusals.js';
+import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 
@@ -127,6 +127,9 @@ export class CredentialService {
       const fixed = await this.staticSecret(account, credential);
       return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, expiring ? [expiring] : []);
     }
+    // git 2.46+ asking again after a 401 on our first answer (see oauth/refusals.ts).
+    const retry = isRetry(credential);
+    const dropped = retry && (await this.dropRefusedToken(account, credential));
     const result = await this.deps.tokens.accessToken(account);
     if (result.kind === 'token') {
       const attributes: Array<[string, string]> = [
@@ -135,7 +138,13 @@ export class CredentialService {
         // git >= 2.41 drops the credential in time; older git ignores the attribute.
         ['password_expiry_utc', String(Math.floor(result.expiresAt / 1000))],
       ];
-      return answered(account, 'answered-oauth', attributes, []);
+      // Only a first answer with a fallback to retry with: without one, git's erase explains
+      // better than a retry that ends in a password prompt.
+      if (!retry && offersRetry(credential) && staticSecretProblem(account, credential) === undefined) {
+        const { before, after } = retryAttributes(result.token);
+        return answered(account, 'answered-oauth', [...before, ...attributes, ...after], []);
+      }
+      return answered(account, dropped ? 'answered-oauth-after-refusal' : 'answered-oauth', attributes, []);
     }
     const problem = `account ${account.name}: ${result.reason}`;
     const advice = result.kind === 'needs-login' ? `Run \`git-credential-bitbucket login ${account.name}\`` : 'It will be retried shortly';
@@ -196,6 +205,14 @@ export class CredentialService {
         ],
       },
     };
+  }
+
+  /** On git's retry after a 401, drops the access token of our first answer if we still hold it; true if it did. */
+  private async dropRefusedToken(account: Account, retry: Credential): Promise<boolean> {
+    const current = await this.deps.tokens.currentToken(account);
+    if (current === undefined || !retryRefuses(retry, current)) return false;
+    await this.dropToken(account, current);
+    return true;
   }
 
   private async dropToken(account: Account, token: string): Promise<void> {
