@@ -1,6 +1,7 @@
 // Answers git's get/store/erase: route the request to an account, hand out its secret, and
 // learn from store (it worked) and erase (it was refused). A refusal never deletes a secret:
-// one 401 can be a permissions problem on one repository.
+// one 401 can be a permissions problem on one repository. A refused OAuth access token is only
+// dropped, so the next get refreshes: the refresh, not the 401, decides whether the grant is gone.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -12,6 +13,7 @@ import type { Config } from './config.js';
 import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
+import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
 import type { SecretStore } from './secrets/secret-store.js';
 
@@ -38,6 +40,8 @@ type Outcome = { outcome: string; account?: string; reason?: string; answer: Cre
 const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 
 export class CredentialService {
+  private readonly refused = new RefusedTokens();
+
   constructor(private readonly deps: CredentialServiceDeps) {}
 
   /** `channel` says which socket the request came through: the Node helper's or git's cache client (fast path). */
@@ -123,6 +127,9 @@ export class CredentialService {
       const fixed = await this.staticSecret(account, credential);
       return 'problem' in fixed ? refuse('get', account, fixed.problem) : answered(account, 'answered', fixed.attributes, expiring ? [expiring] : []);
     }
+    // git 2.46+ asking again after a 401 on our first answer (see oauth/refusals.ts).
+    const retry = isRetry(credential);
+    const dropped = retry && (await this.dropRefusedToken(account, credential));
     const result = await this.deps.tokens.accessToken(account);
     if (result.kind === 'token') {
       const attributes: Array<[string, string]> = [
@@ -131,7 +138,13 @@ export class CredentialService {
         // git >= 2.41 drops the credential in time; older git ignores the attribute.
         ['password_expiry_utc', String(Math.floor(result.expiresAt / 1000))],
       ];
-      return answered(account, 'answered-oauth', attributes, []);
+      // Only a first answer with a fallback to retry with: without one, git's erase explains
+      // better than a retry that ends in a password prompt.
+      if (!retry && offersRetry(credential) && staticSecretProblem(account, credential) === undefined) {
+        const { before, after } = retryAttributes(result.token);
+        return answered(account, 'answered-oauth', [...before, ...attributes, ...after], []);
+      }
+      return answered(account, dropped ? 'answered-oauth-after-refusal' : 'answered-oauth', attributes, []);
     }
     const problem = `account ${account.name}: ${result.reason}`;
     const advice = result.kind === 'needs-login' ? `Run \`git-credential-bitbucket login ${account.name}\`` : 'It will be retried shortly';
@@ -145,25 +158,15 @@ export class CredentialService {
 
   /** The account's static secret as git attributes, or why there is none to give. */
   private async staticSecret(account: Account, request: Credential): Promise<{ attributes: Array<[string, string]> } | { problem: string }> {
-    if (!account.secretKind) {
-      return { problem: `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
-    }
-    const unusable = hostFor(account.kind).unusableSecretReason(account.secretKind);
-    if (unusable) {
-      return { problem: `account ${account.name} (${account.url}) has a ${describeSecretKind(account.secretKind)}: ${unusable}; then run \`git-credential-bitbucket account set-secret ${account.name} --secret-kind api-token --secret-stdin\`` };
-    }
+    const problem = staticSecretProblem(account, request);
+    if (problem !== undefined) return { problem };
+    const secretKind = account.secretKind!;
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
     if (secret === undefined) {
       return { problem: `no secret for account ${account.name} (${account.url}) in the ${this.deps.store.name} store; add it with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\`` };
     }
-    if (isBearerOnly(account.secretKind)) {
-      // git offers `capability[]=authtype` from 2.46 on; older git can only send Basic, which Bitbucket refuses for these tokens.
-      if (!request.lists?.capability?.includes('authtype')) {
-        return { problem: `account ${account.name} (${account.url}) has a project/repository access token, which Bitbucket takes only as a Bearer token; git sends those from version 2.46 on: upgrade git, or use a personal access token (--secret-kind access-token)` };
-      }
-      return { attributes: [['capability[]', 'authtype'], ['authtype', 'Bearer'], ['credential', secret]] };
-    }
-    return { attributes: [['username', hostFor(account.kind).gitUsername(account, account.secretKind)], ['password', secret]] };
+    if (isBearerOnly(secretKind)) return { attributes: [['capability[]', 'authtype'], ['authtype', 'Bearer'], ['credential', secret]] };
+    return { attributes: [['username', hostFor(account.kind).gitUsername(account, secretKind)], ['password', secret]] };
   }
 
   private async store(account: Account, credential: Credential): Promise<Outcome> {
@@ -177,15 +180,21 @@ export class CredentialService {
   }
 
   private async erase(account: Account, credential: Credential): Promise<Outcome> {
-    if (await this.isOurAccessToken(account, credential)) {
+    // decide() answers requests without a host before they get here.
+    const where = credential.path ? `${credential.host}/${credential.path}` : credential.host!;
+    const presented = credential.password;
+    if (account.oauth && presented !== undefined) {
+      const current = await this.isOurAccessToken(account, credential);
       // The next get refreshes; the refresh token and any static secret stay.
-      await this.deps.tokens.forget(account);
-      return { outcome: 'access-token-dropped', account: account.name, answer: NOTHING };
+      if (current) await this.dropToken(account, presented);
+      if (current || this.refused.includes(account.name, presented)) {
+        const answer = { attributes: [], messages: [refusedTokenLine(account, where, credential)] };
+        return { outcome: current ? 'access-token-dropped' : 'access-token-already-dropped', account: account.name, answer };
+      }
     }
     if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
     this.deps.states.markRejected(account.name, credential.path);
     const what = account.secretKind ? describeSecretKind(account.secretKind) : 'secret';
-    const where = credential.path ? `${credential.host}/${credential.path}` : credential.host;
     return {
       outcome: 'rejection-recorded',
       account: account.name,
@@ -196,6 +205,19 @@ export class CredentialService {
         ],
       },
     };
+  }
+
+  /** On git's retry after a 401, drops the access token of our first answer if we still hold it; true if it did. */
+  private async dropRefusedToken(account: Account, retry: Credential): Promise<boolean> {
+    const current = await this.deps.tokens.currentToken(account);
+    if (current === undefined || !retryRefuses(retry, current)) return false;
+    await this.dropToken(account, current);
+    return true;
+  }
+
+  private async dropToken(account: Account, token: string): Promise<void> {
+    await this.deps.tokens.forget(account);
+    this.refused.note(account.name, token);
   }
 
   private async isOurAccessToken(account: Account, credential: Credential): Promise<boolean> {
@@ -211,6 +233,31 @@ export class CredentialService {
     const secret = await this.deps.store.get({ account: account.name, slot: 'static' });
     return secret !== undefined && sameSecret(secret, presented);
   }
+}
+
+/** Why the account's static secret cannot go to git for `request`, before looking in the store. */
+function staticSecretProblem(account: Account, request: Credential): string | undefined {
+  if (!account.secretKind) {
+    return `account ${account.name} (${account.url}) has no secret; add one with \`git-credential-bitbucket account set-secret ${account.name} --secret-stdin\``;
+  }
+  const unusable = hostFor(account.kind).unusableSecretReason(account.secretKind);
+  if (unusable) {
+    return `account ${account.name} (${account.url}) has a ${describeSecretKind(account.secretKind)}: ${unusable}; then run \`git-credential-bitbucket account set-secret ${account.name} --secret-kind api-token --secret-stdin\``;
+  }
+  // git offers `capability[]=authtype` from 2.46 on; older git can only send Basic, which Bitbucket refuses for these tokens.
+  if (isBearerOnly(account.secretKind) && !request.lists?.capability?.includes('authtype')) {
+    return `account ${account.name} (${account.url}) has a project/repository access token, which Bitbucket takes only as a Bearer token; git sends those from version 2.46 on: upgrade git, or use a personal access token (--secret-kind access-token)`;
+  }
+  return undefined;
+}
+
+/** git's erase of our access token: it may be a revoked grant or a permission problem; the next refresh tells. */
+function refusedTokenLine(account: Account, where: string, request: Credential): string {
+  const login = `\`git-credential-bitbucket login ${account.name}\``;
+  const refused = `${where} refused the OAuth access token of account ${account.name}`;
+  return account.secretKind && staticSecretProblem(account, request) === undefined
+    ? `${refused}; the next git operation gets a fresh one, or uses its ${describeSecretKind(account.secretKind)} if Bitbucket revoked the access; if this repeats, run ${login}`
+    : `${refused}; the next git operation gets a fresh one unless Bitbucket revoked the access: then run ${login}`;
 }
 
 function answered(account: Account, outcome: string, attributes: Array<[string, string]>, messages: string[]): Outcome {
