@@ -17,7 +17,7 @@ export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret
 const START_TIMEOUT_MS = 15_000;
 const PASSWORD = 'throwaway-test-password';
 /** Caps on waiting for the keyring daemon to flush, die or come back: generous, never slack. */
-const CONDITION_TIMEOUT_MS = 20_000;
+const CONDITION_TIMEOUT_MS = 30_000;
 
 export interface TestKeyring {
   /** Environment that points a process at this keyring (and nowhere else). */
@@ -90,8 +90,7 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
   };
   // The shell unlocks a fresh login keyring, prints the bus address and then waits on stdin:
   // closing stdin ends the session, its bus, and with it gnome-keyring-daemon.
-  const script =
-    `${UNLOCK} || exit 3; ` + 'echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null';
+  const script = `${UNLOCK} || exit 3; echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null`;
   const busConfig = options.activation === false ? [`--config-file=${writeBusConfig(root)}`] : [];
   const child = spawn('dbus-run-session', [...busConfig, '--', 'sh', '-c', script], { env: { ...env, GCB_TEST_KEYRING_PASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'] });
   const address = await readAddress(child);
@@ -190,7 +189,8 @@ function secretServiceOnBus(env: NodeJS.ProcessEnv): boolean {
   return /boolean true/.test(result.stdout);
 }
 
-async function waitFor(what: string, condition: () => boolean): Promise<void> {
+/** Polls `condition` until it holds; only a hang reaches the cap (the machine may be busy). */
+export async function waitFor(what: string, condition: () => boolean): Promise<void> {
   const deadline = Date.now() + CONDITION_TIMEOUT_MS;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`gave up waiting ${CONDITION_TIMEOUT_MS / 1000} s for ${what}`);
