@@ -13,7 +13,7 @@ import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
 import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
 import type { TokenManager } from './oauth/token-manager.js';
-import type { SecretStore } from './secrets/secret-store.js';
+import { SecretStoreConnectionLostError, type SecretStore } from './secrets/secret-store.js';
 
 export interface CredentialAnswer {
   attributes: Array<[string, string]>;
@@ -47,6 +47,8 @@ export class CredentialService {
     try {
       result = await this.decide(action, credential);
     } catch (error) {
+      // Not an answer: the daemon hands the request over to a fresh daemon (see both servers).
+      if (error instanceof SecretStoreConnectionLostError) throw error;
       result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
     }
     this.deps.log.info(
