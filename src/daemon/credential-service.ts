@@ -15,7 +15,7 @@ import { describeSecretKind, hostFor } from './hosts/host.js';
 import { routeRequest } from './router.js';
 import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
-import type { SecretStore } from './secrets/secret-store.js';
+import { SecretStoreConnectionLostError, type SecretStore } from './secrets/secret-store.js';
 
 export interface CredentialAnswer {
   attributes: Array<[string, string]>;
@@ -51,6 +51,8 @@ export class CredentialService {
     try {
       result = await this.decide(action, credential);
     } catch (error) {
+      // Not an answer: the daemon hands the request over to a fresh daemon (see both servers).
+      if (error instanceof SecretStoreConnectionLostError) throw error;
       result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
     }
     this.deps.log.info(

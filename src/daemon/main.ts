@@ -90,6 +90,12 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     idleTimer.unref();
   };
 
+  /** The secret store went away under this process (keytar cannot follow a keyring restart); a fresh daemon can, and the helper starts one. */
+  const onConnectionLost = (error: Error): void => {
+    if (!stopping) logger.warn({ problem: error.message }, 'secret store connection lost');
+    void shutdown('secret store connection lost; a fresh daemon takes over');
+  };
+
   /** A request on either socket: count it and restart the idle clock. */
   const onActivity = (): void => {
     requests++;
@@ -117,9 +123,10 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     connectionTimeoutMs,
     onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
+    onConnectionLost,
   });
 
-  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs });
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs, onConnectionLost });
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;

@@ -9,6 +9,7 @@ import { LIST_KEYS, MAX_CREDENTIAL_INPUT_BYTES, SCALAR_KEYS, type Credential } f
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
+import { SecretStoreConnectionLostError } from './secrets/secret-store.js';
 
 export interface ServerHooks {
   service: CredentialService;
@@ -24,6 +25,8 @@ export interface ServerHooks {
   onReload(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
+  /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
+  onConnectionLost(error: SecretStoreConnectionLostError): void;
 }
 
 export interface DaemonServer {
@@ -113,6 +116,12 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       }
     }
   } catch (error) {
+    if (error instanceof SecretStoreConnectionLostError) {
+      // Sockets first: the helper's retry must find a fresh daemon, not this one.
+      hooks.onConnectionLost(error);
+      send(socket, failure('secret-store-reconnect', error.message));
+      return;
+    }
     hooks.log.error({ err: { message: (error as Error).message } }, 'request failed');
     send(socket, failure('internal', `internal error in the daemon: ${(error as Error).message}`));
   }

@@ -34,14 +34,16 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const unsafe = unsafeRuntimeDir(paths.runtimeDir);
   if (unsafe) throw new DaemonUnavailableError(unsafe);
   const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
-  if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
+  if (first.kind === 'answer' && !wantsFreshDaemon(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
   if (!options.autoStart) {
     if (first.kind === 'answer') return first.response;
     throw new DaemonUnavailableError('the daemon is not running');
   }
 
-  // No daemon, or one from another version that is now exiting: start ours and wait for it.
+  // No daemon, or one that is now exiting (another version, a dead secret store connection): start
+  // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
+  // handover per request, never a loop.
   const deadline = Date.now() + startTimeoutMs;
   let ownsSpawnLock = false;
   let last: Attempt = first;
@@ -137,6 +139,10 @@ function tryExchange(socketPath: string, request: DaemonRequest, answerTimeoutMs
 
 function isVersionMismatch(response: DaemonResponse): boolean {
   return response.type === 'error' && response.code === 'version-mismatch';
+}
+
+function wantsFreshDaemon(response: DaemonResponse): boolean {
+  return isVersionMismatch(response) || (response.type === 'error' && response.code === 'secret-store-reconnect');
 }
 
 /**

@@ -1,6 +1,8 @@
 // The helper ↔ daemon channel: one JSON object per line over a per-user socket.
 // Every message carries the wire version; a daemon that sees another version answers
-// `version-mismatch` and exits so the (newer) helper can start its own.
+// `version-mismatch` and exits so the (newer) helper can start its own. A daemon whose secret store
+// connection died (the keyring restarted) answers `secret-store-reconnect` and exits the same way:
+// the helper retries once against a fresh daemon.
 
 import type { Credential } from './credential-protocol.js';
 
@@ -38,7 +40,7 @@ export type DaemonResponse =
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
-export type DaemonErrorCode = 'version-mismatch' | 'bad-request' | 'too-large' | 'internal';
+export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal';
 
 export function encodeMessage(message: DaemonRequest | DaemonResponse): string {
   return JSON.stringify(message) + '\n';

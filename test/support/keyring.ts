@@ -1,10 +1,12 @@
 // A real Secret Service for tests: gnome-keyring-daemon on a private D-Bus session bus
 // (dbus-run-session) with a temporary HOME, unlocked with a throwaway password. Never the user's
 // keyring: the bus, the keyring files and the control socket all live in a fresh directory, and
-// only DBUS_SESSION_BUS_ADDRESS from here points a process at it.
+// only DBUS_SESSION_BUS_ADDRESS from here points a process at it. A test can kill the keyring
+// daemon and start another on the same bus with the same files and password, as a crash and a
+// restart (or a session manager restarting it) would.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,9 @@ import { REPO_ROOT } from './sandbox.js';
 
 export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools libsecret-1-dev build-essential python3 && npm rebuild keytar';
 const START_TIMEOUT_MS = 15_000;
+const PASSWORD = 'throwaway-test-password';
+/** Caps on waiting for the keyring daemon to flush, die or come back: generous, never slack. */
+const CONDITION_TIMEOUT_MS = 30_000;
 
 export interface TestKeyring {
   /** Environment that points a process at this keyring (and nowhere else). */
@@ -22,7 +27,22 @@ export interface TestKeyring {
   secretTool(args: string[]): { code: number | null; stdout: string; stderr: string };
   /** Locks the login collection, as a screen lock or `secret-tool lock` does. */
   lock(): void;
+  /**
+   * kill -9 of gnome-keyring-daemon, once its keyring files are written; returns when the bus
+   * says nobody provides the Secret Service any more.
+   */
+  kill(): Promise<void>;
+  /** A new gnome-keyring-daemon on the same bus, same files, same password; returns once it serves the old entries. */
+  start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface TestKeyringOptions {
+  /**
+   * Whether the bus starts a Secret Service on demand (the desktop's D-Bus activation, which
+   * brings a killed keyring back locked). Off, a killed keyring stays down until start().
+   */
+  activation?: boolean;
 }
 
 /** Why the keychain tests cannot run here, or undefined when they can. */
@@ -54,7 +74,7 @@ export function keyringTests(test: TestFn, body: () => void, what = 'keychain te
   else test.skip(title, () => undefined);
 }
 
-export async function startTestKeyring(): Promise<TestKeyring> {
+export async function startTestKeyring(options: TestKeyringOptions = {}): Promise<TestKeyring> {
   const root = mkdtempSync(join(tmpdir(), 'gcb-keyring-'));
   const home = join(root, 'home');
   const runtime = join(root, 'run');
@@ -70,17 +90,21 @@ export async function startTestKeyring(): Promise<TestKeyring> {
   };
   // The shell unlocks a fresh login keyring, prints the bus address and then waits on stdin:
   // closing stdin ends the session, its bus, and with it gnome-keyring-daemon.
-  const script =
-    'printf %s throwaway-test-password | gnome-keyring-daemon --unlock --components=secrets >"$HOME/keyring.log" 2>&1 || exit 3; ' +
-    'echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null';
-  const child = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const script = `${UNLOCK} || exit 3; echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null`;
+  const busConfig = options.activation === false ? [`--config-file=${writeBusConfig(root)}`] : [];
+  const child = spawn('dbus-run-session', [...busConfig, '--', 'sh', '-c', script], { env: { ...env, GCB_TEST_KEYRING_PASSWORD: PASSWORD }, stdio: ['pipe', 'pipe', 'pipe'] });
   const address = await readAddress(child);
   const keyringEnv = { DBUS_SESSION_BUS_ADDRESS: address };
   const toolEnv = { ...env, ...keyringEnv };
 
+  // gnome-keyring-daemon --unlock returns before the daemon it forks owns its bus name.
+  await waitFor('the test keyring to appear on its bus', () => secretServiceOnBus(toolEnv));
   // The login collection exists once something was stored; create it now so lock() has a target.
   const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 10_000 });
   if (init.status !== 0) throw new Error(`secret-tool could not store in the test keyring: ${init.stderr}`);
+
+  const initialised = () => spawnSync('secret-tool', ['lookup', 'gcb-test', 'init'], { env: toolEnv, encoding: 'utf8', timeout: 10_000 }).stdout === 'initialised';
+  const keyringDaemons = () => processesWithHome(home).filter((pid) => commandOf(pid) === 'gnome-keyring-d');
 
   return {
     env: keyringEnv,
@@ -96,6 +120,21 @@ export async function startTestKeyring(): Promise<TestKeyring> {
         { env: toolEnv, encoding: 'utf8', timeout: 10_000 },
       );
       if (result.status !== 0) throw new Error(`could not lock the test keyring: ${result.stderr}`);
+    },
+    async kill() {
+      // gnome-keyring answers a write before its file is renamed into place; a kill before that
+      // would lose the entry, which is not the restart being tested.
+      const keyrings = join(env.XDG_DATA_HOME, 'keyrings');
+      await waitFor('the test keyring to finish writing its files', () => !readdirSync(keyrings).some((name) => name.includes('.temp-')));
+      const pids = keyringDaemons();
+      if (pids.length === 0) throw new Error('no gnome-keyring-daemon of the test keyring to kill');
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+      await waitFor('the killed gnome-keyring-daemon to leave the bus', () => !secretServiceOnBus(toolEnv));
+    },
+    async start() {
+      const result = spawnSync('sh', ['-c', UNLOCK], { env: { ...toolEnv, GCB_TEST_KEYRING_PASSWORD: PASSWORD }, encoding: 'utf8', timeout: 10_000 });
+      if (result.status !== 0) throw new Error(`gnome-keyring-daemon did not start again (exit ${result.status}); see ${join(home, 'keyring.log')}`);
+      await waitFor('the restarted test keyring to serve its old entries', initialised);
     },
     async stop() {
       child.stdin?.end();
@@ -115,6 +154,59 @@ export async function startTestKeyring(): Promise<TestKeyring> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts gnome-keyring-daemon unlocked, appending its output to the keyring's log. */
+const UNLOCK = 'printf %s "$GCB_TEST_KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets >>"$HOME/keyring.log" 2>&1';
+
+/** The session bus configuration without its service directories: nothing is started on demand. */
+function writeBusConfig(root: string): string {
+  const path = join(root, 'session-bus.conf');
+  writeFileSync(
+    path,
+    [
+      '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">',
+      '<busconfig>',
+      '  <type>session</type>',
+      '  <keep_umask/>',
+      '  <listen>unix:tmpdir=/tmp</listen>',
+      '  <auth>EXTERNAL</auth>',
+      '  <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>',
+      '</busconfig>',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+function secretServiceOnBus(env: NodeJS.ProcessEnv): boolean {
+  const result = spawnSync(
+    'dbus-send',
+    ['--session', '--dest=org.freedesktop.DBus', '--type=method_call', '--print-reply', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'],
+    { env, encoding: 'utf8', timeout: 10_000 },
+  );
+  if (result.status !== 0) throw new Error(`could not ask the test bus about the Secret Service: ${result.stderr}`);
+  return /boolean true/.test(result.stdout);
+}
+
+/** Polls `condition` until it holds; only a hang reaches the cap (the machine may be busy). */
+export async function waitFor(what: string, condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + CONDITION_TIMEOUT_MS;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting ${CONDITION_TIMEOUT_MS / 1000} s for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The process name the kernel reports (15 characters at most), or undefined once it ended or is a zombie. */
+function commandOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const match = /^\d+ \((.*)\) (\S)/.exec(stat);
+    return match && match[2] !== 'Z' ? match[1] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readAddress(child: ChildProcess): Promise<string> {

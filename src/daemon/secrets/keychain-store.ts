@@ -6,13 +6,14 @@
 // Every call is bounded in time, and a keychain that cannot be used (no D-Bus session, daemon
 // gone, collection locked, module missing) is a SecretStoreUnavailableError naming the store and
 // what to do. A locked Secret Service answers "not found" to reads, so a read that finds nothing
-// is confirmed by a probe write before it is believed.
+// is confirmed by a probe write before it is believed. A keychain that restarted under us is a
+// SecretStoreConnectionLostError: keytar cannot reconnect inside this process (see below).
 
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SETTINGS } from '../../shared/settings.js';
 import { EntryNames, EntrySecretOperations, type SecretEntries } from './entries.js';
-import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretStore } from './secret-store.js';
+import { SecretStoreConnectionLostError, SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretStore } from './secret-store.js';
 import { CappedEntries, SplitEntries, WINDOWS_CREDENTIAL_BLOB_BYTES } from './split-entries.js';
 
 export const KEYCHAIN_SERVICE = 'git-credential-bitbucket';
@@ -20,6 +21,13 @@ export const DEFAULT_KEYCHAIN_TIMEOUT_MS = SETTINGS.keychainTimeout.default;
 const LIST_ATTEMPTS = 5;
 /** Not a secret: an entry whose presence proves the keychain readable (see probe()). */
 export const CANARY = '.canary';
+/**
+ * libsecret resolves the Secret Service's bus name once per process and keeps sending to that
+ * connection's unique name (`:1.N`); after the keyring daemon restarts, every call fails with
+ * this until the process exits. "The name org.freedesktop.secrets was not provided" is another
+ * matter: no keyring at all, which a fresh process would not find either.
+ */
+const LOST_CONNECTION = /The name :\d+\.\d+ was not provided by any \.service files/;
 
 /** The part of keytar's API we use (its own typings are not needed to build). */
 export interface Keytar {
@@ -192,7 +200,13 @@ export class KeychainSecretStore implements SecretStore {
       return await Promise.race([pending, timeout]);
     } catch (error) {
       if (error instanceof SecretStoreError) throw error;
-      throw this.unavailable(firstLine((error as Error).message ?? String(error)));
+      const reason = firstLine((error as Error).message ?? String(error));
+      if (LOST_CONNECTION.test(reason)) {
+        throw new SecretStoreConnectionLostError(
+          `the keychain secret store (${keychainLabel(this.platform)}) cannot be used by this process any more: the keyring it was connected to went away (${reason}). Run the command again: a new process connects to the keyring running now`,
+        );
+      }
+      throw this.unavailable(reason);
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,188 @@
+// The keyring restarts under a running daemon: gnome-keyring-daemon is killed with SIGKILL and a
+// new one starts on the same D-Bus session with the same files. keytar (libsecret) keeps talking
+// to the dead one for as long as its process lives, so the daemon hands over to a fresh daemon
+// within the same git call. Real git, the real helper and daemon, a real gnome-keyring; the bus
+// starts nothing on demand, so a killed keyring stays down until the test starts it again.
+
+import test, { type ExecutionContext } from 'ava';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
+import { Sandbox, credentialRequest } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
+import { keyringTests, startTestKeyring, waitFor, type TestKeyring } from './support/keyring.js';
+
+const ALICE_TOKEN = 'ATATT3xFfGF0-restart-alice-6b2d9f4a1c';
+const BOB_TOKEN = 'ATATT3xFfGF0-restart-bob-3e8c0a5d7f';
+const HANDOVER = 'secret store connection lost; a fresh daemon takes over';
+
+interface World {
+  keyring: TestKeyring;
+  sim: Simulator;
+  sandbox: Sandbox;
+  /** The daemon log's lines with this message. */
+  logged(message: string): Array<Record<string, unknown>>;
+}
+
+async function world(t: ExecutionContext): Promise<World> {
+  const keyring = await startTestKeyring({ activation: false });
+  const sim = await startSimulator({
+    config: {
+      users: [simUser('alice', ALICE_TOKEN, { acme: 'write' }), simUser('bob', BOB_TOKEN, { personal: 'admin' })],
+      accessTokens: [],
+      workspaces: { acme: ['widgets'], personal: ['notes'] },
+      oauthConsumers: [],
+    },
+  });
+  const sandbox = new Sandbox({ secretStore: 'default', env: keyring.env });
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    await sim.close();
+    await keyring.stop();
+  });
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
+  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  const log = join(sandbox.configHome, 'state', 'daemon.log');
+  const logged = (message: string) =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((entry) => entry.msg === message)
+      : [];
+  return { keyring, sim, sandbox, logged };
+}
+
+/** A git operation that needs a credential; it has one try: git never prompts here. */
+async function lsRemote(t: ExecutionContext, { sandbox, sim }: World, repo: string): Promise<void> {
+  const result = await sandbox.git(['ls-remote', `${sim.url}/${repo}.git`]);
+  t.is(result.code, 0, `git ls-remote ${repo}: ${result.stderr}`);
+  t.notRegex(result.stderr, /git-credential-bitbucket:/);
+}
+
+/** The fast path set up by `install --fast-path` and a running daemon. */
+async function installFastPath(t: ExecutionContext, sandbox: Sandbox): Promise<void> {
+  // A git configuration with no credential helper at all: `install` adds both.
+  writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Restart\n\temail = restart@example.com\n');
+  const installed = await sandbox.cli(['install', '--fast-path']);
+  t.is(installed.code, 0, installed.stderr);
+  await sandbox.cli(['daemon', 'start']);
+}
+
+function onlyDaemon(t: ExecutionContext, sandbox: Sandbox): number {
+  const pids = sandbox.daemonPids();
+  t.is(pids.length, 1, `daemons serving the sandbox: ${pids.join(', ')}`);
+  return pids[0]!;
+}
+
+test('a daemon that answers secret-store-reconnect every time: the helper asks a fresh daemon once, then prints the answer; no loop', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const runtime = join(sandbox.configHome, 'run');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  // Holds the socket, so the daemon the helper starts finds it taken and exits: the retry comes here too.
+  let requests = 0;
+  const reconnecting = createServer((socket) => {
+    socket.once('data', () => {
+      requests++;
+      socket.end(JSON.stringify({ v: 1, type: 'error', code: 'secret-store-reconnect', message: 'the keyring went away again; run the command again' }) + '\n');
+    });
+  });
+  await new Promise<void>((resolve) => reconnecting.listen(join(runtime, 'daemon.sock'), resolve));
+  t.teardown(() => new Promise<void>((resolve) => reconnecting.close(() => resolve())));
+  const answer = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
+  t.is(answer.stdout, '');
+  t.is(answer.stderr, 'git-credential-bitbucket: the keyring went away again; run the command again\n');
+  t.is(requests, 2);
+});
+
+keyringTests(test, () => {
+  test.serial('the keyring restarts: the next git operation succeeds at once, for the account the daemon had read and then for one it had not', async (t) => {
+    const w = await world(t);
+    await lsRemote(t, w, 'acme/widgets');
+    const before = onlyDaemon(t, w.sandbox);
+
+    await w.keyring.kill();
+    await w.keyring.start();
+    await lsRemote(t, w, 'acme/widgets');
+    await lsRemote(t, w, 'personal/notes');
+
+    t.not(onlyDaemon(t, w.sandbox), before, 'a fresh daemon took over');
+    t.is(w.logged('daemon started').length, 2);
+    t.like(w.logged('daemon stopping'), [{ reason: HANDOVER }]);
+  });
+
+  test.serial('the keyring restarts with the fast path installed: git cache client gets no answer, the Node helper starts a fresh daemon, both accounts work', async (t) => {
+    const w = await world(t);
+    await installFastPath(t, w.sandbox);
+    await lsRemote(t, w, 'acme/widgets');
+    const before = onlyDaemon(t, w.sandbox);
+    const channels = () => w.logged('request').filter((entry) => entry.action === 'get').map((entry) => `${String(entry.account)} ${String(entry.channel)}`);
+    t.deepEqual(channels(), ['work fast-path']);
+
+    await w.keyring.kill();
+    await w.keyring.start();
+    // First the account the old daemon never read, then the one it did.
+    await lsRemote(t, w, 'personal/notes');
+    await lsRemote(t, w, 'acme/widgets');
+
+    t.not(onlyDaemon(t, w.sandbox), before, 'a fresh daemon took over');
+    t.like(w.logged('daemon stopping'), [{ reason: HANDOVER }]);
+    // The old daemon answered the fast path with nothing; git asked the Node helper next.
+    t.deepEqual(channels(), ['work fast-path', 'personal helper', 'work fast-path']);
+  });
+
+  test.serial("after the restart git's cache client alone gets no answer, and the daemon has released both sockets by then and exits", async (t) => {
+    const w = await world(t);
+    await installFastPath(t, w.sandbox);
+    await lsRemote(t, w, 'acme/widgets');
+    const runtime = join(w.sandbox.configHome, 'run');
+    const sockets = [join(runtime, 'daemon.sock'), join(runtime, 'git-cache.sock')];
+    t.true(sockets.every((socket) => existsSync(socket)));
+
+    await w.keyring.kill();
+    await w.keyring.start();
+    const url = new URL(w.sim.url);
+    const request = credentialRequest({ protocol: url.protocol.slice(0, -1), host: url.host, path: 'acme/widgets.git' });
+    const fast = await w.sandbox.run('git', ['credential-cache', '--socket', sockets[1]!, 'get'], { input: request, secretOutput: true });
+    t.is(fast.code, 0, fast.stderr);
+    t.is(fast.stdout, '');
+    // Gone before the empty answer, so the Node helper git asks next cannot reach this daemon.
+    t.deepEqual(sockets.filter((socket) => existsSync(socket)), []);
+    await waitFor('the daemon that lost its keychain connection to exit', () => w.sandbox.daemonPids().length === 0);
+    t.like(w.logged('daemon stopping'), [{ reason: HANDOVER }]);
+
+    await lsRemote(t, w, 'acme/widgets');
+    onlyDaemon(t, w.sandbox);
+  });
+
+  test.serial('the keyring stays down: one fresh daemon, one clear keychain line per request, no restart loop; it serves again once the keyring is back', async (t) => {
+    const w = await world(t);
+    const url = new URL(w.sim.url);
+    const get = credentialRequest({ protocol: url.protocol.slice(0, -1), host: url.host, path: 'acme/widgets.git' });
+    await lsRemote(t, w, 'acme/widgets');
+    const before = onlyDaemon(t, w.sandbox);
+
+    await w.keyring.kill();
+    const fresh: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const result = await w.sandbox.helper('get', get);
+      t.is(result.stdout, '');
+      t.is(result.stderr.split('\n').filter(Boolean).length, 1, `attempt ${attempt}: ${result.stderr}`);
+      t.regex(result.stderr, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: The name org\.freedesktop\.secrets was not provided.*Unlock or start your keyring/);
+      fresh.push(onlyDaemon(t, w.sandbox));
+    }
+    t.false(fresh.includes(before), 'the daemon that lost its connection handed over');
+    t.is(new Set(fresh).size, 1, 'the same fresh daemon answered every request');
+    t.is(w.logged('daemon started').length, 2, 'one handover, not one per request');
+    t.is(w.logged('daemon stopping').length, 1);
+
+    await w.keyring.start();
+    await lsRemote(t, w, 'acme/widgets');
+    t.deepEqual([onlyDaemon(t, w.sandbox)], fresh.slice(0, 1), 'the daemon started while the keyring was down reconnects by itself');
+  });
+});
