@@ -1,7 +1,7 @@
 // The daemon's life: one per user, racing starts, stale sockets, idle exit, permissions,
 // hostile clients, and a corrupt config file.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -47,6 +47,21 @@ function rawExchange(socketPath: string, payload: string | Buffer, waitMs = 1500
 }
 
 const socketOf = (sandbox: Sandbox) => join(sandbox.configHome, 'run', 'daemon.sock');
+
+/** A hung daemon: it accepts on the daemon socket, reads every request and never answers. */
+async function listenWithoutAnswering(t: ExecutionContext, sandbox: Sandbox): Promise<void> {
+  mkdirSync(join(sandbox.configHome, 'run'), { recursive: true, mode: 0o700 });
+  const connections: Socket[] = [];
+  const silent = createServer((socket) => {
+    connections.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silent.listen(socketOf(sandbox), resolve));
+  t.teardown(() => {
+    for (const socket of connections) socket.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+}
 
 test('daemon start, status and stop', async (t) => {
   const sandbox = await sandboxWithAccount();
@@ -266,20 +281,17 @@ test('a daemon that cannot start: one stderr line naming its log, no stdout, wit
 test('a daemon that accepts but never answers: the helper gives up after its answer timeout', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  const runtime = join(sandbox.configHome, 'run');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  // Reads every request and never answers.
-  const connections: Socket[] = [];
-  const silent = createServer((socket) => {
-    connections.push(socket);
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => silent.listen(join(runtime, 'daemon.sock'), resolve));
-  t.teardown(() => {
-    for (const socket of connections) socket.destroy();
-    return new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  await listenWithoutAnswering(t, sandbox);
   const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS: '500' } });
   t.is(answer.stdout, '');
   t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not answer within 0\.5 s; git will ask elsewhere\n$/);
+});
+
+test('a hung daemon holds git for the default answer timeout of 20 s, not a minute', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await listenWithoutAnswering(t, sandbox);
+  const answer = await sandbox.helper('get', GET);
+  t.is(answer.stdout, '');
+  t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not answer within 20 s; git will ask elsewhere\n$/);
 });
