@@ -1,12 +1,15 @@
 // The per-user daemon, started detached by the helper (or `daemon start`). It claims the
 // socket under a start-up lock, so of several daemons started at once exactly one serves and
 // the others exit cleanly; a socket file left by a killed daemon is detected and replaced.
+// Nobody sees a detached daemon's stderr, so a start that fails says why in one line where
+// the waiting helpers read it (shared/start-failure.ts), naming only paths that exist.
 
 import { chmodSync, closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
+import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
 import { AccountStateBook } from './account-state.js';
 import { ConfigCache, ConfigError } from './config.js';
 import { SETTINGS, readSetting } from '../shared/settings.js';
@@ -25,21 +28,61 @@ const DRAIN_TIMEOUT_MS = 2000;
 const isWindows = process.platform === 'win32';
 
 const paths = productPaths();
-ensurePrivateDir(paths.stateDir);
-closeSync(openSync(paths.logFile, 'a', 0o600));
-if (!isWindows) chmodSync(paths.logFile, 0o600);
-const log = createLogger(paths.logFile);
-
+let runtimeDirClaimed = false;
+let log: Logger | undefined;
 try {
+  if (!isWindows) ensurePrivateDir(paths.runtimeDir);
+  runtimeDirClaimed = true;
+  log = openLog(paths);
   await serve(paths, log);
 } catch (error) {
-  // Nobody sees a detached daemon's stderr; the helper's message points at this log.
-  log.fatal({ err: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } }, 'daemon failed to start');
+  failStart(error);
+}
+
+/** Says why in the log (once there is one), on stderr, and to the waiting helpers; then exits. */
+function failStart(error: unknown): never {
+  const cause = error instanceof Error ? error.message : String(error);
+  log?.fatal({ err: { message: cause, code: (error as NodeJS.ErrnoException).code } }, 'daemon failed to start');
+  const message = `the daemon could not start: ${cause}${log ? ` (its log: ${paths.logFile})` : ''}`;
+  // Never through a runtime directory that is itself the problem (a link could point anywhere).
+  if (runtimeDirClaimed) {
+    try {
+      writeStartFailure(paths.startFailure, message);
+    } catch {
+      // the helper that started us still sees the exit code
+    }
+  }
+  process.stderr.write(`git-credential-bitbucket: ${message}\n`);
   process.exit(1);
 }
 
+/** The state directory and the log in it; before this succeeds there is no log to point at. */
+function openLog(where: ProductPaths): Logger {
+  try {
+    ensurePrivateDir(where.stateDir);
+  } catch (error) {
+    if (!(error as NodeJS.ErrnoException).code) throw error; // already says what and where
+    throw new Error(`cannot create ${where.stateDir}: ${fsCause(where.stateDir, error)}`);
+  }
+  try {
+    closeSync(openSync(where.logFile, 'a', 0o600));
+    if (!isWindows) chmodSync(where.logFile, 0o600);
+  } catch (error) {
+    throw new Error(`cannot open ${where.logFile}: ${fsCause(where.logFile, error)}`);
+  }
+  return createLogger(where.logFile);
+}
+
+/** Why creating or opening `path` failed, and what to do about the causes people meet. */
+function fsCause(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `${code} (permission denied); make ${dirname(path)} writable for you`;
+  if (code === 'EEXIST' || code === 'ENOTDIR') return `${code} (a file stands where a directory must be); move it away`;
+  if (code === 'EROFS') return `${code} (read-only file system); set GIT_CREDENTIAL_BITBUCKET_HOME to a writable place`;
+  return code ?? (error as Error).message;
+}
+
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
-  if (!isWindows) ensurePrivateDir(where.runtimeDir);
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
   const store = openSecretStore(where);
@@ -147,6 +190,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       await listen(daemon.server, where.socketPath);
       chmodSync(where.socketPath, 0o600);
       socketInode = statSync(where.socketPath).ino;
+      clearStartFailure(where.startFailure);
       return true;
     });
   };

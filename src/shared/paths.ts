@@ -23,6 +23,8 @@ export interface ProductPaths {
    */
   cacheSocketPath: string;
   spawnLock: string;
+  /** Why the last daemon could not start: one line the waiting helpers print (see shared/start-failure.ts). */
+  startFailure: string;
 }
 
 const PRODUCT = 'git-credential-bitbucket';
@@ -57,6 +59,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
     socketPath,
     cacheSocketPath: join(runtimeDir, CACHE_SOCKET),
     spawnLock: join(runtimeDir, 'spawn.lock'),
+    startFailure: join(runtimeDir, 'start-failure'),
   };
 }
 
