@@ -97,19 +97,15 @@ test('the socket directory, socket, config, secrets and log are the user\'s alon
 test('daemons racing at start-up: exactly one serves, the others exit cleanly', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  const exits = await Promise.all(
-    Array.from({ length: 6 }, () =>
-      new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [DAEMON], { env: sandbox.env, stdio: 'ignore' });
-        child.on('exit', (code) => resolve(code));
-        // The winner keeps running; count it as "still serving" after a while.
-        setTimeout(() => resolve(-1), 8000);
-      }),
-    ),
-  );
-  t.is(exits.filter((code) => code === -1).length, 1, `exit codes: ${exits.join(', ')}`);
-  t.is(exits.filter((code) => code === 0).length, 5);
-  t.is(sandbox.daemonPids().length, 1);
+  const children = Array.from({ length: 6 }, () => spawn(process.execPath, [DAEMON], { env: sandbox.env, stdio: 'ignore' }));
+  const exits: Array<number | null> = [];
+  for (const child of children) child.on('exit', (code) => exits.push(code));
+  // Five lose and exit; the winner keeps serving. Waited for, not timed: the machine may be slow.
+  t.true(await waitFor(() => exits.length >= 5, 60_000), `exit codes so far: ${exits.join(', ')}`);
+  t.deepEqual(exits, [0, 0, 0, 0, 0]);
+  const winners = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  t.is(winners.length, 1);
+  t.deepEqual(sandbox.daemonPids(), [winners[0]!.pid!]);
   const answer = await sandbox.helper('get', GET);
   t.regex(answer.stdout, /^username=alice\n/);
 });

@@ -6,9 +6,11 @@
 
 import { chmodSync, closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
+import { nonSocketProblem } from '../shared/runtime-dir.js';
 import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
 import { AccountStateBook } from './account-state.js';
 import { ConfigCache, ConfigError } from './config.js';
@@ -16,7 +18,7 @@ import { SETTINGS, readSetting } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
-import { ensurePrivateDir, withFileLock } from './files.js';
+import { ensurePrivateDir } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
@@ -25,6 +27,12 @@ import { productVersion } from './version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
 const DRAIN_TIMEOUT_MS = 2000;
+/**
+ * How long a daemon waits for another one that is claiming the sockets. Its holder needs a few
+ * seconds at most (a probe and a git cache daemon asked to exit, 2 s each); a holder that has
+ * died is noticed at once, whatever this says.
+ */
+const CLAIM_WAIT_MS = 30_000;
 const isWindows = process.platform === 'win32';
 
 const paths = productPaths();
@@ -177,7 +185,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const claimSocket = async (): Promise<boolean> => {
     if (isWindows) return listen(daemon.server, where.socketPath).then(() => true, () => false);
-    return withFileLock(join(where.runtimeDir, 'daemon'), async () => {
+    await lockForClaim(where.daemonLock);
+    try {
+      // A directory or file at a socket path is someone's: say so, touch nothing.
+      const blocked = nonSocketProblem(where.socketPath) ?? nonSocketProblem(where.cacheSocketPath);
+      if (blocked) throw new Error(blocked);
       if (await isAnswering(where.socketPath)) return false;
       try {
         unlinkSync(where.socketPath);
@@ -192,7 +204,9 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       socketInode = statSync(where.socketPath).ino;
       clearStartFailure(where.startFailure);
       return true;
-    });
+    } finally {
+      releaseLock(where.daemonLock);
+    }
   };
 
   /**
@@ -227,6 +241,17 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   armIdleTimer();
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** Waits while another daemon claims the sockets; a lock whose holder died is taken at once. */
+async function lockForClaim(lock: string): Promise<void> {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  while (!tryLock(lock)) {
+    if (Date.now() > deadline) {
+      throw new Error(`${lock} has been held for ${CLAIM_WAIT_MS / 1000} s by another daemon that is starting; if none is, remove the file`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function listen(target: Server, socketPath: string): Promise<void> {

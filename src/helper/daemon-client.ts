@@ -5,6 +5,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
+import { nonSocketProblem } from '../shared/runtime-dir.js';
 import { SETTINGS, readSetting, type Setting } from '../shared/settings.js';
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 
@@ -33,6 +34,9 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
   if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
+  // Nothing answers: something that is not a socket in the way would stop every start.
+  const blocked = first.kind === 'absent' && process.platform !== 'win32' ? (nonSocketProblem(paths.socketPath) ?? nonSocketProblem(paths.cacheSocketPath)) : undefined;
+  if (blocked) throw new DaemonUnavailableError(blocked);
   if (!options.autoStart) {
     if (first.kind === 'answer') return first.response;
     throw new DaemonUnavailableError('the daemon is not running');

@@ -6,8 +6,9 @@
 // only a git operation that finds no daemon loads it.
 
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readStartFailure, startFailureMessage } from '../shared/start-failure.js';
 
@@ -37,7 +38,7 @@ export class DaemonStart {
         return;
       }
     }
-    if (!takeSpawnLock(this.paths.spawnLock)) return;
+    if (!tryLock(this.paths.spawnLock)) return;
     this.ownsSpawnLock = true;
     // The daemon runs from "/", so it gets the config home already resolved.
     const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;
@@ -61,39 +62,9 @@ export class DaemonStart {
   }
 
   release(): void {
-    if (this.ownsSpawnLock) releaseSpawnLock(this.paths.spawnLock);
+    if (this.ownsSpawnLock) releaseLock(this.paths.spawnLock);
     this.ownsSpawnLock = false;
   }
 }
 
 const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
-
-/** A spawn lock older than this was left by a helper that died; take it over. */
-const SPAWN_LOCK_STALE_MS = 5000;
-
-function takeSpawnLock(lock: string): boolean {
-  try {
-    closeSync(openSync(lock, 'wx', 0o600));
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    if (isStale(lock)) releaseSpawnLock(lock);
-    return false;
-  }
-}
-
-function isStale(lock: string): boolean {
-  try {
-    return Date.now() - statSync(lock).mtimeMs > SPAWN_LOCK_STALE_MS;
-  } catch {
-    return false;
-  }
-}
-
-function releaseSpawnLock(lock: string): void {
-  try {
-    unlinkSync(lock);
-  } catch {
-    // already gone, or another helper took it over first
-  }
-}

@@ -23,6 +23,8 @@ export interface ProductPaths {
    */
   cacheSocketPath: string;
   spawnLock: string;
+  /** Held by the daemon that is claiming the sockets (see shared/holder-lock.ts). */
+  daemonLock: string;
   /** Why the last daemon could not start: one line the waiting helpers print (see shared/start-failure.ts). */
   startFailure: string;
 }
@@ -59,6 +61,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
     socketPath,
     cacheSocketPath: join(runtimeDir, CACHE_SOCKET),
     spawnLock: join(runtimeDir, 'spawn.lock'),
+    daemonLock: join(runtimeDir, 'daemon.lock'),
     startFailure: join(runtimeDir, 'start-failure'),
   };
 }
