@@ -1,14 +1,32 @@
 // Starting the daemon when something is in the way (issue #12): a state directory it may not
-// create, and leftovers of killed processes (locks, a directory where the socket goes). Nothing
-// here is timed: each test waits for an outcome under a start timeout far longer than the outcome
-// needs, so only the behaviour under test (not a stale-lock age or a timeout) can produce it.
+// create, leftovers of killed processes (locks, a directory where the socket goes), and the
+// predictable /tmp fallback directory that another user may have taken first. Nothing here is
+// timed: each test waits for an outcome under a start timeout far longer than the outcome needs,
+// so only the behaviour under test (not a stale-lock age or a timeout) can produce it.
 
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { productPaths } from '../src/shared/paths.js';
 import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type RunResult } from './support/sandbox.js';
 
 const SECRET = 'ATATT3x-startuptest-5e4d3c2b1a09';
@@ -20,8 +38,8 @@ const PATIENT = { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000' };
 const ANSWER = `username=alice\npassword=${SECRET}\n`;
 const isRoot = process.getuid?.() === 0;
 
-async function sandboxWithAccount(): Promise<Sandbox> {
-  const sandbox = new Sandbox();
+async function sandboxWithAccount(env?: NodeJS.ProcessEnv): Promise<Sandbox> {
+  const sandbox = new Sandbox(env ? { env } : {});
   await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', SECRET);
   return sandbox;
 }
@@ -196,3 +214,61 @@ for (const [socket, make, what] of [
     t.false(existsSync(join(runtime, 'start-failure')), 'a daemon that started removes the old report');
   });
 }
+
+test('a daemon started directly never follows a link at its socket directory', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const victim = mkdtempSync(join(sandbox.root, 'victim-'));
+  chmodSync(victim, 0o755);
+  symlinkSync(victim, join(sandbox.configHome, 'run'));
+  const daemon = await runDaemonDirectly(sandbox);
+  t.is(daemon.code, 1);
+  t.regex(daemon.stderr, /^git-credential-bitbucket: the daemon could not start: refusing the socket directory \S+\/run: it is a symbolic link; remove it\n$/);
+  t.is(statSync(victim).mode & 0o777, 0o755);
+  t.deepEqual(readdirSync(victim), []);
+});
+
+test('the /tmp fallback: a link or another user\'s directory at the usual name is passed over, never followed', async (t) => {
+  // A config home so deep that its socket path would not fit: the sockets go under /tmp.
+  const root = mkdtempSync(join(tmpdir(), 'gcb-deep-'));
+  const home = join(root, 'd'.repeat(100));
+  const sandbox = await sandboxWithAccount({ GIT_CREDENTIAL_BITBUCKET_HOME: home });
+  const usual = productPaths(sandbox.env).runtimeDir;
+  const [second, third] = [`${usual}-1`, `${usual}-2`];
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    for (const path of [root, usual, second, third]) rmSync(path, { recursive: true, force: true });
+  });
+  t.false(usual.startsWith(root), usual);
+
+  // Another user's link to a directory of ours.
+  const victim = mkdtempSync(join(sandbox.root, 'victim-'));
+  chmodSync(victim, 0o755);
+  writeFileSync(join(victim, 'notes.txt'), 'mine\n');
+  symlinkSync(victim, usual);
+  const viaLink = await sandbox.helper('get', GET);
+  t.is(viaLink.stdout, ANSWER, viaLink.stderr);
+  t.is(statSync(victim).mode & 0o777, 0o755);
+  t.deepEqual(readdirSync(victim), ['notes.txt']);
+  t.is(readlinkSync(usual), victim);
+  t.is(productPaths(sandbox.env).runtimeDir, second);
+  t.true(lstatSync(join(second, 'daemon.sock')).isSocket());
+  t.is(lstatSync(second).mode & 0o777, 0o700);
+  await sandbox.cli(['daemon', 'stop']);
+
+  if (!isRoot) return;
+  // Another user's directory (made as root, given to another uid) at the usual name and the next.
+  rmSync(usual);
+  rmSync(second, { recursive: true });
+  for (const path of [usual, second]) {
+    mkdirSync(path, { mode: 0o700 });
+    chownSync(path, 4242, 4242);
+  }
+  const pastForeign = await sandbox.helper('get', GET);
+  t.is(pastForeign.stdout, ANSWER, pastForeign.stderr);
+  for (const path of [usual, second]) {
+    t.deepEqual(readdirSync(path), []);
+    t.is(lstatSync(path).uid, 4242);
+  }
+  t.true(lstatSync(join(third, 'daemon.sock')).isSocket());
+});

@@ -4,13 +4,13 @@
 // Nobody sees a detached daemon's stderr, so a start that fails says why in one line where
 // the waiting helpers read it (shared/start-failure.ts), naming only paths that exist.
 
-import { chmodSync, closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
-import { nonSocketProblem } from '../shared/runtime-dir.js';
+import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
 import { AccountStateBook } from './account-state.js';
 import { ConfigCache, ConfigError } from './config.js';
@@ -39,7 +39,7 @@ const paths = productPaths();
 let runtimeDirClaimed = false;
 let log: Logger | undefined;
 try {
-  if (!isWindows) ensurePrivateDir(paths.runtimeDir);
+  if (!isWindows) claimRuntimeDir(paths.runtimeDir);
   runtimeDirClaimed = true;
   log = openLog(paths);
   await serve(paths, log);
@@ -62,6 +62,34 @@ function failStart(error: unknown): never {
   }
   process.stderr.write(`git-credential-bitbucket: ${message}\n`);
   process.exit(1);
+}
+
+/**
+ * The socket directory, created 0700 and checked through a descriptor opened without following
+ * links: a link planted at a predictable /tmp name must not get a victim directory chmod-ed or
+ * sockets put into it (issue #12).
+ */
+function claimRuntimeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`cannot create ${dir}: ${fsCause(dir, error)}`);
+  }
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    // A link or a file there (ELOOP or ENOTDIR, depending on the system): lstat says which.
+    const stat = lstatSync(dir, { throwIfNoEntry: false });
+    const what = (stat && runtimeDirProblem(stat)) ?? `cannot be opened (${(error as NodeJS.ErrnoException).code})`;
+    throw new Error(`refusing the socket directory ${dir}: it ${what}; remove it`);
+  }
+  try {
+    const problem = runtimeDirProblem(fstatSync(fd));
+    if (problem) throw new Error(`refusing the socket directory ${dir}: it ${problem}; remove it (the daemon recreates it with mode 0700)`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The state directory and the log in it; before this succeeds there is no log to point at. */

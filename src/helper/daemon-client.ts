@@ -5,7 +5,7 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
-import { nonSocketProblem } from '../shared/runtime-dir.js';
+import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { SETTINGS, readSetting, type Setting } from '../shared/settings.js';
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 
@@ -82,13 +82,7 @@ function unsafeRuntimeDir(dir: string): string | undefined {
   } catch {
     return undefined; // not there yet: the daemon creates it 0700
   }
-  const problem = !stat.isDirectory()
-    ? 'is not a directory'
-    : process.getuid && stat.uid !== process.getuid()
-      ? 'belongs to another user'
-      : (stat.mode & 0o077) !== 0
-        ? 'can be entered by other users'
-        : undefined;
+  const problem = runtimeDirProblem(stat);
   return problem && `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)`;
 }
 
