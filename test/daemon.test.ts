@@ -131,7 +131,7 @@ test('the daemon exits after its idle time and the next request starts a new one
   t.teardown(() => sandbox.cleanup());
   await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '1' } });
   t.is(sandbox.daemonPids().length, 1);
-  t.true(await waitFor(() => sandbox.daemonPids().length === 0, 8000), 'daemon still running after its idle time');
+  t.true(await waitFor(() => sandbox.daemonPids().length === 0, 60_000), 'daemon still running after its idle time');
   t.false(existsSync(socketOf(sandbox)));
   const answer = await sandbox.helper('get', GET);
   t.regex(answer.stdout, /^username=alice\n/);
