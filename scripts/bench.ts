@@ -10,7 +10,9 @@
 // - 200 concurrent gets across an access-token expiry: per-request p50/p99, token requests, daemon RSS;
 // - daemon RSS over 10,000 requests (sent in batches on the daemon's socket), at 5,000 and 10,000;
 // - `git ls-remote` against the simulator through each configuration, and with the credential in
-//   the URL (the zero-helper baseline).
+//   the URL (the zero-helper baseline);
+// - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
+//   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
 // Writes bench/results.json. `--smoke` runs a few iterations only (CI keeps the script alive).
 // The simulator runs as a child process: the timed runs block this process.
 // Every secret here is a fake one, and no command's output is ever printed (it holds the secret).
@@ -20,6 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
@@ -280,6 +283,46 @@ function onPath(command: string): boolean {
   return run('sh', ['-c', `command -v ${command}`], process.env).status === 0;
 }
 
+// --- cold starts over leftovers --------------------------------------------------------------------
+
+/**
+ * The locks a helper and a daemon killed while holding them leave behind: taken by a process
+ * through the product's own lock module, which is then killed.
+ */
+async function staleLockRecords(): Promise<string[]> {
+  const dir = join(work, 'stale-locks');
+  mkdirSync(dir);
+  const locks = [join(dir, 'spawn.lock'), join(dir, 'daemon.lock')];
+  const module = pathToFileURL(join(root, 'dist', 'shared', 'holder-lock.js')).href;
+  const script = `const { tryLock } = await import(${JSON.stringify(module)}); for (const l of ${JSON.stringify(locks)}) tryLock(l); process.stdout.write('held\\n'); setInterval(() => {}, 1 << 30);`;
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((done) => createInterface({ input: holder.stdout! }).once('line', () => done()));
+  await new Promise<void>((done) => {
+    holder.once('exit', () => done());
+    holder.kill('SIGKILL');
+  });
+  return locks.map((lock) => readFileSync(lock, 'utf8'));
+}
+
+/** Cold gets, clean and over stale locks, interleaved; the daemon is stopped before each (untimed). */
+async function coldStarts(rounds: number): Promise<Record<string, Summary>> {
+  const p = profile('cold', {}, 'bitbucket.org');
+  cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
+  profiles.push(p);
+  const [spawnRecord, daemonRecord] = await staleLockRecords();
+  const runtime = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
+  const coldGet = (leftovers: boolean) => () => {
+    cli(p, ['daemon', 'stop']);
+    if (leftovers) {
+      mkdirSync(runtime, { recursive: true, mode: 0o700 });
+      writeFileSync(join(runtime, 'spawn.lock'), spawnRecord!);
+      writeFileSync(join(runtime, 'daemon.lock'), daemonRecord!);
+    }
+    return timed(helper, ['get'], p.env, p.request, answers('alice'));
+  };
+  return interleaved({ 'cold get': coldGet(false), 'cold get, stale spawn.lock + daemon.lock': coldGet(true) }, rounds);
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 
 const sims: ChildProcess[] = [];
@@ -379,6 +422,10 @@ try {
   // 5. Memory over many requests (the cached OAuth token: the daemon's usual work).
   const memory = await memoryOverRequests(cached, memoryRequests);
 
+  // 6. Cold starts: clean, and over the locks killed processes leave behind.
+  const cold = await coldStarts(smoke ? 2 : 20);
+  const leftoverCostMs = round(cold['cold get, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get']!.medianMs);
+
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
   const floor = timings['node -e 0']!.medianMs;
@@ -409,6 +456,7 @@ try {
       met: memory.rssAtEndMiB === null || growthMiB === null ? null : memory.rssAtEndMiB <= 80 && growthMiB <= GROWTH_TOLERANCE_MIB && memory.answered === memory.requests && memory.samePid,
     },
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
+    leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
   };
 
   const results = {
@@ -437,6 +485,7 @@ try {
       daemonRssMiB: { before: rssBefore, after: rssAfter },
     },
     memory,
+    coldStarts: cold,
     goals,
   };
 
@@ -446,6 +495,7 @@ try {
   for (const note of notes) console.log(note.split(work).join('<bench dir>'));
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
+  table(cold, () => ({}));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   const c = results.concurrentAcrossExpiry;
   console.log(
@@ -463,6 +513,7 @@ try {
     `  ${goals.memory.goal}: ${memory.rssAtHalfMiB} MiB at ${memory.requests / 2}, ${memory.rssAtEndMiB} MiB at ${memory.requests} (${growthMiB !== null && growthMiB >= 0 ? '+' : ''}${growthMiB} MiB)${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.memory.met)}`,
   );
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
+  console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');
