@@ -17,6 +17,8 @@
 //   them); 10,000 gets mixing the accounts, our socket and the fast path's credential-cache
 //   format, every answer checked (OAuth tokens with the simulator too); daemon RSS and open fds
 //   every 1,000 gets, refreshes, p50/p99. A wrong or missing answer fails the run.
+// - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
+//   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
 // idle connections (CI keeps the script alive and its answers correct).
 // The simulator runs as a child process: the timed runs block this process.
@@ -28,6 +30,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { connect, type Socket } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
@@ -711,6 +714,46 @@ function assertSoakCorrect(r: SoakResult): void {
   if (r.oauth.refreshFailures > 0 || r.oauth.staleRefreshUses > 0) throw new Error(`soak: ${r.oauth.refreshFailures} refreshes refused, ${r.oauth.staleRefreshUses} uses of a rotated refresh token`);
 }
 
+// --- cold starts over leftovers --------------------------------------------------------------------
+
+/**
+ * The locks a helper and a daemon killed while holding them leave behind: taken by a process
+ * through the product's own lock module, which is then killed.
+ */
+async function staleLockRecords(): Promise<string[]> {
+  const dir = join(work, 'stale-locks');
+  mkdirSync(dir);
+  const locks = [join(dir, 'spawn.lock'), join(dir, 'daemon.lock')];
+  const module = pathToFileURL(join(root, 'dist', 'shared', 'holder-lock.js')).href;
+  const script = `const { tryLock } = await import(${JSON.stringify(module)}); for (const l of ${JSON.stringify(locks)}) tryLock(l); process.stdout.write('held\\n'); setInterval(() => {}, 1 << 30);`;
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((done) => createInterface({ input: holder.stdout! }).once('line', () => done()));
+  await new Promise<void>((done) => {
+    holder.once('exit', () => done());
+    holder.kill('SIGKILL');
+  });
+  return locks.map((lock) => readFileSync(lock, 'utf8'));
+}
+
+/** Cold gets, clean and over stale locks, interleaved; the daemon is stopped before each (untimed). */
+async function coldStarts(rounds: number): Promise<Record<string, Summary>> {
+  const p = profile('cold', {}, 'bitbucket.org');
+  cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
+  profiles.push(p);
+  const [spawnRecord, daemonRecord] = await staleLockRecords();
+  const runtime = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
+  const coldGet = (leftovers: boolean) => () => {
+    cli(p, ['daemon', 'stop']);
+    if (leftovers) {
+      mkdirSync(runtime, { recursive: true, mode: 0o700 });
+      writeFileSync(join(runtime, 'spawn.lock'), spawnRecord!);
+      writeFileSync(join(runtime, 'daemon.lock'), daemonRecord!);
+    }
+    return timed(helper, ['get'], p.env, p.request, answers('alice'));
+  };
+  return interleaved({ 'cold get': coldGet(false), 'cold get, stale spawn.lock + daemon.lock': coldGet(true) }, rounds);
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 
 const sims: ChildProcess[] = [];
@@ -819,6 +862,9 @@ try {
   const soakP = soakProfile(soakCloud.host);
   profiles.push(soakP);
   const soaked = await soak(soakP, await addSoakAccounts(soakP, soakCloud, soakDc), soakCloud, soakRequests, soakIdlePerSocket);
+  // 7. Cold starts: clean, and over the locks killed processes leave behind.
+  const cold = await coldStarts(smoke ? 2 : 20);
+  const leftoverCostMs = round(cold['cold get, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get']!.medianMs);
 
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
@@ -849,6 +895,7 @@ try {
     },
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
     soak: soakGoal(soaked),
+    leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
   };
 
   const results = {
@@ -878,6 +925,7 @@ try {
     },
     memory,
     soak: soaked,
+    coldStarts: cold,
     goals,
   };
 
@@ -887,6 +935,7 @@ try {
   for (const note of notes) console.log(note.split(work).join('<bench dir>'));
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
+  table(cold, () => ({}));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   const c = results.concurrentAcrossExpiry;
   console.log(
@@ -906,6 +955,7 @@ try {
   );
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
   console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
+  console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');

@@ -1,9 +1,9 @@
 // The daemon's life: one per user, racing starts, stale sockets, idle exit, permissions,
 // hostile clients, and a corrupt config file.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox, credentialRequest, REPO_ROOT } from './support/sandbox.js';
@@ -48,6 +48,21 @@ function rawExchange(socketPath: string, payload: string | Buffer, waitMs = 1500
 
 const socketOf = (sandbox: Sandbox) => join(sandbox.configHome, 'run', 'daemon.sock');
 
+/** A hung daemon: it accepts on the daemon socket, reads every request and never answers. */
+async function listenWithoutAnswering(t: ExecutionContext, sandbox: Sandbox): Promise<void> {
+  mkdirSync(join(sandbox.configHome, 'run'), { recursive: true, mode: 0o700 });
+  const connections: Socket[] = [];
+  const silent = createServer((socket) => {
+    connections.push(socket);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => silent.listen(socketOf(sandbox), resolve));
+  t.teardown(() => {
+    for (const socket of connections) socket.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+}
+
 test('daemon start, status and stop', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
@@ -82,19 +97,15 @@ test('the socket directory, socket, config, secrets and log are the user\'s alon
 test('daemons racing at start-up: exactly one serves, the others exit cleanly', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  const exits = await Promise.all(
-    Array.from({ length: 6 }, () =>
-      new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [DAEMON], { env: sandbox.env, stdio: 'ignore' });
-        child.on('exit', (code) => resolve(code));
-        // The winner keeps running; count it as "still serving" after a while.
-        setTimeout(() => resolve(-1), 8000);
-      }),
-    ),
-  );
-  t.is(exits.filter((code) => code === -1).length, 1, `exit codes: ${exits.join(', ')}`);
-  t.is(exits.filter((code) => code === 0).length, 5);
-  t.is(sandbox.daemonPids().length, 1);
+  const children = Array.from({ length: 6 }, () => spawn(process.execPath, [DAEMON], { env: sandbox.env, stdio: 'ignore' }));
+  const exits: Array<number | null> = [];
+  for (const child of children) child.on('exit', (code) => exits.push(code));
+  // Five lose and exit; the winner keeps serving. Waited for, not timed: the machine may be slow.
+  t.true(await waitFor(() => exits.length >= 5, 60_000), `exit codes so far: ${exits.join(', ')}`);
+  t.deepEqual(exits, [0, 0, 0, 0, 0]);
+  const winners = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  t.is(winners.length, 1);
+  t.deepEqual(sandbox.daemonPids(), [winners[0]!.pid!]);
   const answer = await sandbox.helper('get', GET);
   t.regex(answer.stdout, /^username=alice\n/);
 });
@@ -120,7 +131,7 @@ test('the daemon exits after its idle time and the next request starts a new one
   t.teardown(() => sandbox.cleanup());
   await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '1' } });
   t.is(sandbox.daemonPids().length, 1);
-  t.true(await waitFor(() => sandbox.daemonPids().length === 0, 8000), 'daemon still running after its idle time');
+  t.true(await waitFor(() => sandbox.daemonPids().length === 0, 60_000), 'daemon still running after its idle time');
   t.false(existsSync(socketOf(sandbox)));
   const answer = await sandbox.helper('get', GET);
   t.regex(answer.stdout, /^username=alice\n/);
@@ -247,39 +258,45 @@ test('a secrets file with loose permissions is tightened back to 0600 on use', a
   t.is(statSync(secrets).mode & 0o777, 0o600);
 });
 
-test('a daemon that cannot start: one stderr line naming its log, no stdout, within the bounded wait', async (t) => {
+test('a daemon that cannot start: every helper waiting for it prints its one-line reason at once, no stdout', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  // The state directory is a file: the daemon dies at start-up, every time.
-  writeFileSync(join(sandbox.configHome, 'state'), 'not a directory');
-  const started = Date.now();
-  const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '1500' } });
-  t.true(Date.now() - started < 8000);
-  t.is(answer.stdout, '');
-  t.is(answer.code, 0);
-  t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not start within 2 s \(its log: .*daemon\.log\); git will ask elsewhere\n$/);
+  // The state directory is a file: the daemon dies at start-up, before it has a log.
+  const state = join(sandbox.configHome, 'state');
+  writeFileSync(state, 'not a directory');
+  // A start timeout far beyond what the failure takes: only the daemon's reason can end the wait.
+  const env = { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000' };
+  const answers = await Promise.all(Array.from({ length: 4 }, () => sandbox.helper('get', GET, { env })));
+  for (const answer of answers) {
+    t.is(answer.stdout, '');
+    t.is(answer.code, 0);
+    t.is(
+      answer.stderr,
+      `git-credential-bitbucket: the daemon could not start: cannot create ${state}: EEXIST (a file stands where a directory must be); move it away; git will ask elsewhere\n`,
+    );
+  }
   // git then falls through to its prompt (disabled here) and fails cleanly.
-  const git = await sandbox.git(['ls-remote', 'https://bitbucket.org/acme/widgets.git'], { env: { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '1500' } });
+  const git = await sandbox.git(['ls-remote', 'https://bitbucket.org/acme/widgets.git'], { env });
   t.not(git.code, 0);
+  // Fixed, the next get starts the daemon.
+  rmSync(state);
+  t.regex((await sandbox.helper('get', GET)).stdout, /^username=alice\n/);
 });
 
 test('a daemon that accepts but never answers: the helper gives up after its answer timeout', async (t) => {
   const sandbox = await sandboxWithAccount();
   t.teardown(() => sandbox.cleanup());
-  const runtime = join(sandbox.configHome, 'run');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  // Reads every request and never answers.
-  const connections: Socket[] = [];
-  const silent = createServer((socket) => {
-    connections.push(socket);
-    socket.resume();
-  });
-  await new Promise<void>((resolve) => silent.listen(join(runtime, 'daemon.sock'), resolve));
-  t.teardown(() => {
-    for (const socket of connections) socket.destroy();
-    return new Promise<void>((resolve) => silent.close(() => resolve()));
-  });
+  await listenWithoutAnswering(t, sandbox);
   const answer = await sandbox.helper('get', GET, { env: { GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS: '500' } });
   t.is(answer.stdout, '');
   t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not answer within 0\.5 s; git will ask elsewhere\n$/);
+});
+
+test('a hung daemon holds git for the default answer timeout of 20 s, not a minute', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  await listenWithoutAnswering(t, sandbox);
+  const answer = await sandbox.helper('get', GET);
+  t.is(answer.stdout, '');
+  t.regex(answer.stderr, /^git-credential-bitbucket: the daemon did not answer within 20 s; git will ask elsewhere\n$/);
 });

@@ -161,7 +161,8 @@ async function checkDaemon(paths: ProductPaths): Promise<Check> {
     }
     return { check: 'daemon', pass: true, detail: `pid ${info.pid}, version ${info.version}, socket ${info.socketPath}` };
   } catch (error) {
-    return { check: 'daemon', pass: false, detail: (error as Error).message, fix: `see its log: ${paths.logFile}` };
+    // A daemon that died before opening its log left none: the detail then says it all.
+    return { check: 'daemon', pass: false, detail: (error as Error).message, fix: existsSync(paths.logFile) ? `see its log: ${paths.logFile}` : 'fix what the line above names' };
   }
 }
 

@@ -1,19 +1,24 @@
 // The per-user daemon, started detached by the helper (or `daemon start`). It claims the
 // socket under a start-up lock, so of several daemons started at once exactly one serves and
 // the others exit cleanly; a socket file left by a killed daemon is detected and replaced.
+// Nobody sees a detached daemon's stderr, so a start that fails says why in one line where
+// the waiting helpers read it (shared/start-failure.ts), naming only paths that exist.
 
-import { chmodSync, closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
+import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
+import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
 import { AccountStateBook } from './account-state.js';
 import { ConfigCache, ConfigError } from './config.js';
 import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from './oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
-import { ensurePrivateDir, sweepStaleTempFiles, withFileLock } from './files.js';
+import { ensurePrivateDir, sweepStaleTempFiles } from './files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from './secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
@@ -23,24 +28,98 @@ import { productVersion } from './version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
 const DRAIN_TIMEOUT_MS = 2000;
+/**
+ * How long a daemon waits for another one that is claiming the sockets. Its holder needs a few
+ * seconds at most (a probe and a git cache daemon asked to exit, 2 s each); a holder that has
+ * died is noticed at once, whatever this says.
+ */
+const CLAIM_WAIT_MS = 30_000;
 const isWindows = process.platform === 'win32';
 
 const paths = productPaths();
-ensurePrivateDir(paths.stateDir);
-closeSync(openSync(paths.logFile, 'a', 0o600));
-if (!isWindows) chmodSync(paths.logFile, 0o600);
-const log = createLogger(paths.logFile);
-
+let runtimeDirClaimed = false;
+let log: Logger | undefined;
 try {
+  if (!isWindows) claimRuntimeDir(paths.runtimeDir);
+  runtimeDirClaimed = true;
+  log = openLog(paths);
   await serve(paths, log);
 } catch (error) {
-  // Nobody sees a detached daemon's stderr; the helper's message points at this log.
-  log.fatal({ err: { message: (error as Error).message, code: (error as NodeJS.ErrnoException).code } }, 'daemon failed to start');
+  failStart(error);
+}
+
+/** Says why in the log (once there is one), on stderr, and to the waiting helpers; then exits. */
+function failStart(error: unknown): never {
+  const cause = error instanceof Error ? error.message : String(error);
+  log?.fatal({ err: { message: cause, code: (error as NodeJS.ErrnoException).code } }, 'daemon failed to start');
+  const message = `the daemon could not start: ${cause}${log ? ` (its log: ${paths.logFile})` : ''}`;
+  // Never through a runtime directory that is itself the problem (a link could point anywhere).
+  if (runtimeDirClaimed) {
+    try {
+      writeStartFailure(paths.startFailure, message);
+    } catch {
+      // the helper that started us still sees the exit code
+    }
+  }
+  process.stderr.write(`git-credential-bitbucket: ${message}\n`);
   process.exit(1);
 }
 
+/**
+ * The socket directory, created 0700 and checked through a descriptor opened without following
+ * links: a link planted at a predictable /tmp name must not get a victim directory chmod-ed or
+ * sockets put into it (issue #12).
+ */
+function claimRuntimeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`cannot create ${dir}: ${fsCause(dir, error)}`);
+  }
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (error) {
+    // A link or a file there (ELOOP or ENOTDIR, depending on the system): lstat says which.
+    const stat = lstatSync(dir, { throwIfNoEntry: false });
+    const what = (stat && runtimeDirProblem(stat)) ?? `cannot be opened (${(error as NodeJS.ErrnoException).code})`;
+    throw new Error(`refusing the socket directory ${dir}: it ${what}; remove it`);
+  }
+  try {
+    const problem = runtimeDirProblem(fstatSync(fd));
+    if (problem) throw new Error(`refusing the socket directory ${dir}: it ${problem}; remove it (the daemon recreates it with mode 0700)`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The state directory and the log in it; before this succeeds there is no log to point at. */
+function openLog(where: ProductPaths): Logger {
+  try {
+    ensurePrivateDir(where.stateDir);
+  } catch (error) {
+    if (!(error as NodeJS.ErrnoException).code) throw error; // already says what and where
+    throw new Error(`cannot create ${where.stateDir}: ${fsCause(where.stateDir, error)}`);
+  }
+  try {
+    closeSync(openSync(where.logFile, 'a', 0o600));
+    if (!isWindows) chmodSync(where.logFile, 0o600);
+  } catch (error) {
+    throw new Error(`cannot open ${where.logFile}: ${fsCause(where.logFile, error)}`);
+  }
+  return createLogger(where.logFile);
+}
+
+/** Why creating or opening `path` failed, and what to do about the causes people meet. */
+function fsCause(path: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `${code} (permission denied); make ${dirname(path)} writable for you`;
+  if (code === 'EEXIST' || code === 'ENOTDIR') return `${code} (a file stands where a directory must be); move it away`;
+  if (code === 'EROFS') return `${code} (read-only file system); set GIT_CREDENTIAL_BITBUCKET_HOME to a writable place`;
+  return code ?? (error as Error).message;
+}
+
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
-  if (!isWindows) ensurePrivateDir(where.runtimeDir);
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
   const store = openSecretStore(where);
@@ -150,7 +229,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const claimSocket = async (): Promise<boolean> => {
     if (isWindows) return listen(daemon.server, where.socketPath).then(() => true, () => false);
-    return withFileLock(join(where.runtimeDir, 'daemon'), async () => {
+    await lockForClaim(where.daemonLock);
+    try {
+      // A directory or file at a socket path is someone's: say so, touch nothing.
+      const blocked = nonSocketProblem(where.socketPath) ?? nonSocketProblem(where.cacheSocketPath);
+      if (blocked) throw new Error(blocked);
       if (await isAnswering(where.socketPath)) return false;
       try {
         unlinkSync(where.socketPath);
@@ -163,8 +246,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       await listen(daemon.server, where.socketPath);
       chmodSync(where.socketPath, 0o600);
       socketInode = statSync(where.socketPath).ino;
+      clearStartFailure(where.startFailure);
       return true;
-    });
+    } finally {
+      releaseLock(where.daemonLock);
+    }
   };
 
   /**
@@ -200,6 +286,17 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   for (const file of await sweepStaleTempFiles([where.configFile, where.secretsFile, where.stateFile])) logger.warn({ file }, 'removed a temporary file a killed process left behind');
+}
+
+/** Waits while another daemon claims the sockets; a lock whose holder died is taken at once. */
+async function lockForClaim(lock: string): Promise<void> {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  while (!tryLock(lock)) {
+    if (Date.now() > deadline) {
+      throw new Error(`${lock} has been held for ${CLAIM_WAIT_MS / 1000} s by another daemon that is starting; if none is, remove the file`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function listen(target: Server, socketPath: string): Promise<void> {

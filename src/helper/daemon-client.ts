@@ -2,10 +2,10 @@
 // listens it starts the daemon detached and retries for a bounded time. Only node:* imports:
 // this runs on every git operation.
 
-import { closeSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { ProductPaths } from '../shared/paths.js';
+import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { SETTINGS, readSetting, type Setting } from '../shared/settings.js';
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 
@@ -23,8 +23,6 @@ export interface ExchangeOptions {
 type RequestBody = DaemonRequest extends infer R ? (R extends DaemonRequest ? Omit<R, 'v'> : never) : never;
 
 const RETRY_INTERVAL_MS = 20;
-/** A spawn lock older than this was left by a helper that died; take it over. */
-const SPAWN_LOCK_STALE_MS = 5000;
 
 export async function exchange(paths: ProductPaths, body: RequestBody, options: ExchangeOptions): Promise<DaemonResponse> {
   const request = { v: WIRE_VERSION, ...body } as DaemonRequest;
@@ -36,6 +34,9 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
   if (first.kind === 'answer' && !wantsFreshDaemon(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
+  // Nothing answers: something that is not a socket in the way would stop every start.
+  const blocked = first.kind === 'absent' && process.platform !== 'win32' ? (nonSocketProblem(paths.socketPath) ?? nonSocketProblem(paths.cacheSocketPath)) : undefined;
+  if (blocked) throw new DaemonUnavailableError(blocked);
   if (!options.autoStart) {
     if (first.kind === 'answer') return first.response;
     throw new DaemonUnavailableError('the daemon is not running');
@@ -45,25 +46,29 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
   // handover per request, never a loop.
   const deadline = Date.now() + startTimeoutMs;
-  let ownsSpawnLock = false;
+  // Loaded only here (a module of its own, not in the bundle): most git operations find the
+  // daemon running and never start one.
+  const { DaemonStart } = await import('./daemon-start.js');
+  const start = new DaemonStart(paths);
   let last: Attempt = first;
-  while (Date.now() < deadline) {
-    if (!ownsSpawnLock) ownsSpawnLock = await trySpawnDaemon(paths);
-    const unsafeNow = unsafeRuntimeDir(paths.runtimeDir);
-    if (unsafeNow) throw new DaemonUnavailableError(unsafeNow);
-    await sleep(RETRY_INTERVAL_MS);
-    last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
-    if (last.kind === 'answer' && !isVersionMismatch(last.response)) {
-      if (ownsSpawnLock) releaseSpawnLock(paths);
-      return last.response;
+  try {
+    while (Date.now() < deadline) {
+      start.spawnUnlessStarting();
+      const failure = start.failure();
+      if (failure) throw new DaemonUnavailableError(failure);
+      const unsafeNow = unsafeRuntimeDir(paths.runtimeDir);
+      if (unsafeNow) throw new DaemonUnavailableError(unsafeNow);
+      await sleep(RETRY_INTERVAL_MS);
+      last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
+      if (last.kind === 'answer' && !isVersionMismatch(last.response)) return last.response;
+      if (last.kind === 'failed') throw last.error;
     }
-    if (last.kind === 'failed') break;
+  } finally {
+    start.release();
   }
-  if (ownsSpawnLock) releaseSpawnLock(paths);
-  if (last.kind === 'failed') throw last.error;
-  throw new DaemonUnavailableError(
-    `the daemon did not start within ${Math.round(startTimeoutMs / 1000)} s (its log: ${paths.logFile})`,
-  );
+  // Only a log that exists is worth naming: a daemon that died before opening it left none.
+  const log = existsSync(paths.logFile) ? ` (its log: ${paths.logFile})` : '';
+  throw new DaemonUnavailableError(`the daemon did not start within ${Math.round(startTimeoutMs / 1000)} s${log}`);
 }
 
 /**
@@ -79,13 +84,7 @@ function unsafeRuntimeDir(dir: string): string | undefined {
   } catch {
     return undefined; // not there yet: the daemon creates it 0700
   }
-  const problem = !stat.isDirectory()
-    ? 'is not a directory'
-    : process.getuid && stat.uid !== process.getuid()
-      ? 'belongs to another user'
-      : (stat.mode & 0o077) !== 0
-        ? 'can be entered by other users'
-        : undefined;
+  const problem = runtimeDirProblem(stat);
   return problem && `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)`;
 }
 
@@ -143,54 +142,6 @@ function isVersionMismatch(response: DaemonResponse): boolean {
 
 function wantsFreshDaemon(response: DaemonResponse): boolean {
   return isVersionMismatch(response) || (response.type === 'error' && response.code === 'secret-store-reconnect');
-}
-
-/**
- * Starts the daemon unless another helper already is. Twenty git processes started at once
- * would otherwise start twenty daemons that then race for the socket; the daemon copes with
- * that too, but the lock saves the machine the work.
- */
-async function trySpawnDaemon(paths: ProductPaths): Promise<boolean> {
-  if (process.platform !== 'win32') mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openSync(paths.spawnLock, 'wx', 0o600));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    if (!isStale(paths.spawnLock)) return false;
-    try {
-      unlinkSync(paths.spawnLock);
-    } catch {
-      // another helper took it over first
-    }
-    return false;
-  }
-  // Loaded only here: most git operations find the daemon running and never spawn.
-  const { spawn } = await import('node:child_process');
-  const entry = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
-  // The daemon runs from "/", so it gets the config home already resolved.
-  const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: paths.configDir } : process.env;
-  // A small young generation: under a burst of requests V8 otherwise grows it for good, and a
-  // long-lived daemon should stay small (the bench measures RSS over 10,000 requests).
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', entry], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
-  child.on('error', () => releaseSpawnLock(paths));
-  child.unref();
-  return true;
-}
-
-function isStale(lock: string): boolean {
-  try {
-    return Date.now() - statSync(lock).mtimeMs > SPAWN_LOCK_STALE_MS;
-  } catch {
-    return false;
-  }
-}
-
-function releaseSpawnLock(paths: ProductPaths): void {
-  try {
-    unlinkSync(paths.spawnLock);
-  } catch {
-    // already gone
-  }
 }
 
 /** A helper-side setting; a value outside its range is named once on stderr and not used. */

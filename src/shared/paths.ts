@@ -2,8 +2,10 @@
 // derived from the config directory, so a test or a second profile with its own
 // GIT_CREDENTIAL_BITBUCKET_HOME never talks to another profile's daemon.
 
+import { lstatSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { runtimeDirProblem } from './runtime-dir.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,6 +25,10 @@ export interface ProductPaths {
    */
   cacheSocketPath: string;
   spawnLock: string;
+  /** Held by the daemon that is claiming the sockets (see shared/holder-lock.ts). */
+  daemonLock: string;
+  /** Why the last daemon could not start: one line the waiting helpers print (see shared/start-failure.ts). */
+  startFailure: string;
 }
 
 const PRODUCT = 'git-credential-bitbucket';
@@ -43,7 +49,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
   if (process.platform === 'win32') {
     socketPath = `\\\\.\\pipe\\${PRODUCT}-${userInfo().username}-${shortHash(configDir)}`;
   } else if (Buffer.byteLength(join(runtimeDir, CACHE_SOCKET)) > MAX_SOCKET_PATH) {
-    runtimeDir = join(tmpdir(), `${PRODUCT}-${process.getuid?.() ?? 'user'}-${shortHash(configDir)}`);
+    runtimeDir = fallbackRuntimeDir(join(tmpdir(), `${PRODUCT}-${process.getuid?.() ?? 'user'}-${shortHash(configDir)}`));
     socketPath = join(runtimeDir, 'daemon.sock');
   }
   return {
@@ -57,15 +63,36 @@ export function productPaths(env: Env = process.env): ProductPaths {
     socketPath,
     cacheSocketPath: join(runtimeDir, CACHE_SOCKET),
     spawnLock: join(runtimeDir, 'spawn.lock'),
+    daemonLock: join(runtimeDir, 'daemon.lock'),
+    startFailure: join(runtimeDir, 'start-failure'),
   };
 }
 
-/** FNV-1a: a stable name for a directory. node:crypto would cost the helper milliseconds to load. */
+/** Names tried after the usual one; past them the usual name is used and refused (see daemon-client). */
+const FALLBACK_CANDIDATES = 16;
+
+/**
+ * Anyone can create names in /tmp, and ours are predictable: another user may have put a link,
+ * a file or a directory of theirs at the usual name first, to have our daemon follow the link or
+ * to keep it from starting. The first name that is free or already our private directory wins;
+ * helper and daemon look in the same order, so they agree. lstat: a link is never followed.
+ * Only this fallback pays for the look-ups; the usual locations cost no system call.
+ */
+function fallbackRuntimeDir(base: string): string {
+  for (let i = 0; i < FALLBACK_CANDIDATES; i++) {
+    const candidate = i === 0 ? base : `${base}-${i}`;
+    const stat = lstatSync(candidate, { throwIfNoEntry: false });
+    if (!stat || runtimeDirProblem(stat) === undefined) return candidate;
+  }
+  return base;
+}
+
 /** The XDG base directory spec says relative values are invalid and must be ignored. */
 function xdg(value: string | undefined): string | undefined {
   return value && isAbsolute(value) ? value : undefined;
 }
 
+/** FNV-1a: a stable name for a directory. node:crypto would cost the helper milliseconds to load. */
 function shortHash(text: string): string {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;

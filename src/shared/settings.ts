@@ -19,6 +19,17 @@ export interface Setting {
   summary: string;
 }
 
+/**
+ * The answer timeout's default: the slowest answer that is not a fault. That is an OAuth refresh
+ * (its token request gives up after 10 s, daemon/oauth/oauth-client.ts) plus one keychain call
+ * held up by an unlock prompt (at most 5 s, keychainTimeout; unlocked, the other calls take
+ * milliseconds, and after a call that timed out the store fails at once), plus 5 s for the
+ * remaining keychain and file calls on a busy machine. Longer than that the daemon is hung, and
+ * every git operation waits with it (60 s before issue #12). Whoever raises the keychain timeout
+ * raises this one with it.
+ */
+const SLOWEST_ANSWER_MS = 20_000;
+
 /** A week: the longest idle time (Node timers cannot exceed about 24.8 days). */
 const WEEK_SECONDS = 7 * 24 * 3600;
 
@@ -52,7 +63,7 @@ export const SETTINGS = {
   answerTimeout: {
     env: 'GIT_CREDENTIAL_BITBUCKET_ANSWER_TIMEOUT_MS',
     unit: 'milliseconds',
-    default: 60_000,
+    default: SLOWEST_ANSWER_MS,
     min: 100,
     max: 300_000,
     summary: 'how long the helper waits for the daemon to answer one request',

@@ -29,7 +29,8 @@ export class OAuthUnavailableError extends Error {}
 
 /** Bitbucket Cloud's documented access-token life, used when a response has no expires_in. */
 const DEFAULT_LIFETIME_SECONDS = 7200;
-const REQUEST_TIMEOUT_MS = 20_000;
+/** Bitbucket answers a token request within a second; 10 s is a network in trouble (and the helper's answer timeout counts on it). */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface AuthorizationRequest {
   url: string;

@@ -1,0 +1,70 @@
+// Starting the daemon for a helper that found none, and knowing at once when it cannot start.
+// Of the helpers that find no daemon at the same moment one starts it (the spawn lock) and the
+// others wait for it; every one of them learns of a failed start at its next retry, from the
+// daemon's report (shared/start-failure.ts) or, for the helper that started it, from its exit.
+// daemon-client.ts imports this lazily, and the helper bundle leaves it out (package.json):
+// only a git operation that finds no daemon loads it.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { releaseLock, tryLock } from '../shared/holder-lock.js';
+import type { ProductPaths } from '../shared/paths.js';
+import { readStartFailure, startFailureMessage } from '../shared/start-failure.js';
+
+export class DaemonStart {
+  private ownsSpawnLock = false;
+  /** What went wrong with the start this helper made (its own report aside). */
+  private problem: string | undefined;
+  /** A report already there is about an earlier start, not the one waited for. */
+  private readonly earlierReport: string | undefined;
+
+  constructor(private readonly paths: ProductPaths) {
+    this.earlierReport = readStartFailure(paths.startFailure);
+  }
+
+  /**
+   * Starts the daemon unless this helper or another one already has. Twenty git processes
+   * started at once would otherwise start twenty daemons that then race for the socket; the
+   * daemon copes with that too, but the lock saves the machine the work.
+   */
+  spawnUnlessStarting(): void {
+    if (this.ownsSpawnLock || this.problem) return;
+    if (process.platform !== 'win32') {
+      try {
+        mkdirSync(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        this.problem = `cannot create the socket directory ${this.paths.runtimeDir}: ${(error as NodeJS.ErrnoException).code}`;
+        return;
+      }
+    }
+    if (!tryLock(this.paths.spawnLock)) return;
+    this.ownsSpawnLock = true;
+    // The daemon runs from "/", so it gets the config home already resolved.
+    const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;
+    // A small young generation: under a burst of requests V8 otherwise grows it for good, and a
+    // long-lived daemon should stay small (the bench measures RSS over 10,000 requests).
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', DAEMON_ENTRY], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
+    child.on('error', (error) => (this.problem = `cannot start the daemon: ${error.message}`));
+    // Exit 0 is a daemon that found another one serving: the wait goes on.
+    child.on('exit', (code, signal) => {
+      const how = code === null ? `signal ${signal}` : `exit code ${code}`;
+      if (code !== 0) this.problem = `the daemon ended at start-up (${how}) without saying why; run \`${process.execPath} ${DAEMON_ENTRY}\` to see its error`;
+    });
+    child.unref();
+  }
+
+  /** Why the daemon waited for cannot start, once that is known. */
+  failure(): string | undefined {
+    const report = readStartFailure(this.paths.startFailure);
+    const reported = report !== undefined && report !== this.earlierReport ? startFailureMessage(report) : undefined;
+    return reported ?? this.problem;
+  }
+
+  release(): void {
+    if (this.ownsSpawnLock) releaseLock(this.paths.spawnLock);
+    this.ownsSpawnLock = false;
+  }
+}
+
+const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
