@@ -159,3 +159,21 @@ test('OAuth through the fast path: across an expiry, one refresh and no failed o
 test.after.always('no git credential-cache daemon is left behind', () => {
   spawnSync('pkill', ['-f', 'credential-cache--daemon .*gcb-test-']);
 });
+
+test('install --fast-path refuses sockets in the shared temp directory: git would be told a path another user could take', async (t) => {
+  const sandbox = new Sandbox();
+  // A config home so deep that its run/git-cache.sock is past a socket path's length limit: the
+  // daemon then uses /tmp/git-credential-bitbucket-<uid>-<hash>, a name anyone can create first.
+  const deep = join(sandbox.root, 'a-config-home-whose-path-is-long-enough'.repeat(2), 'to-push-the-socket-path-over-the-limit');
+  sandbox.env.GIT_CREDENTIAL_BITBUCKET_HOME = deep;
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', ALICE_TOKEN);
+  const before = readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8');
+  const refused = await sandbox.cli(['install', '--fast-path']);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /^git-credential-bitbucket: --fast-path needs a socket directory no other user can take, but the daemon's sockets are in the shared temporary directory \(\/tmp\/git-credential-bitbucket-\d+-[0-9a-f]{8}(-\d+)?\) because .* gives too long a socket path; set XDG_RUNTIME_DIR .*\n$/);
+  t.is(readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8'), before);
+  // Without the fast path the Node helper is installed: it checks the directory on every call.
+  t.is((await sandbox.cli(['install'])).code, 0);
+  await sandbox.cli(['daemon', 'stop']);
+});

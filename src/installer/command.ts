@@ -101,6 +101,13 @@ export async function installCommand(args: string[], context: InstallerContext):
   if (values['fast-path']) {
     if (process.platform === 'win32') {
       out('The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.\n');
+    } else if (context.paths.runtimeInSharedTemp) {
+      // git's cache client is told one fixed path and checks nothing about it; in the shared temp
+      // directory another user could own that name by the time git connects, and git's `store`
+      // would hand them the password. Our own helper checks the directory on every call.
+      throw new UserError(
+        `--fast-path needs a socket directory no other user can take, but the daemon's sockets are in the shared temporary directory (${context.paths.runtimeDir}) because ${context.paths.configDir} gives too long a socket path; set XDG_RUNTIME_DIR (or a shorter GIT_CREDENTIAL_BITBUCKET_HOME) and run install again, or install without --fast-path`,
+      );
     } else {
       fastPathValue = fastPathValueFor(context.paths.cacheSocketPath);
       helperValue = helperAfterFastPathValueFor(helperPath);

@@ -27,6 +27,11 @@ export interface ProductPaths {
   spawnLock: string;
   /** Held by the daemon that is claiming the sockets (see shared/holder-lock.ts). */
   daemonLock: string;
+  /**
+   * True when the socket path under the usual directory would be too long and the sockets live in
+   * the shared temporary directory instead, where another user can take a name first.
+   */
+  runtimeInSharedTemp: boolean;
   /** Why the last daemon could not start: one line the waiting helpers print (see shared/start-failure.ts). */
   startFailure: string;
 }
@@ -46,11 +51,13 @@ export function productPaths(env: Env = process.env): ProductPaths {
   const xdgRuntime = xdg(env.XDG_RUNTIME_DIR);
   let runtimeDir = home ? join(home, 'run') : xdgRuntime ? join(xdgRuntime, PRODUCT) : join(configDir, 'run');
   let socketPath = join(runtimeDir, 'daemon.sock');
+  let runtimeInSharedTemp = false;
   if (process.platform === 'win32') {
     socketPath = `\\\\.\\pipe\\${PRODUCT}-${userInfo().username}-${shortHash(configDir)}`;
   } else if (Buffer.byteLength(join(runtimeDir, CACHE_SOCKET)) > MAX_SOCKET_PATH) {
     runtimeDir = fallbackRuntimeDir(join(tmpdir(), `${PRODUCT}-${process.getuid?.() ?? 'user'}-${shortHash(configDir)}`));
     socketPath = join(runtimeDir, 'daemon.sock');
+    runtimeInSharedTemp = true;
   }
   return {
     configDir,
@@ -60,6 +67,7 @@ export function productPaths(env: Env = process.env): ProductPaths {
     stateFile: join(stateDir, 'accounts-state.json'),
     logFile: join(stateDir, 'daemon.log'),
     runtimeDir,
+    runtimeInSharedTemp,
     socketPath,
     cacheSocketPath: join(runtimeDir, CACHE_SOCKET),
     spawnLock: join(runtimeDir, 'spawn.lock'),
