@@ -25,10 +25,14 @@ export function passwordOf(answer: string): string {
   return /^password=(.*)$/m.exec(answer)?.[1] ?? '';
 }
 
-export function assertSameSecret(t: ExecutionContext, actual: string, expected: string, message: string): void {
-  t.true(actual === expected, `${message}: they differ (${actual.length} and ${expected.length} characters)`);
+export function assertSameSecret(t: ExecutionContext, actual: string | undefined, expected: string | undefined, message: string): void {
+  t.true(actual === expected, `${message}: ${describe(actual)} instead of ${describe(expected)}`);
 }
 
 export function assertDifferentSecret(t: ExecutionContext, actual: string, other: string, message: string): void {
   t.true(actual !== other, `${message}: the same ${actual.length}-character value`);
+}
+
+function describe(value: string | undefined): string {
+  return value === undefined ? 'nothing' : `a ${value.length}-character value`;
 }
