@@ -12,7 +12,8 @@ import type { TestFn } from 'ava';
 import { REPO_ROOT } from './sandbox.js';
 
 export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools libsecret-1-dev build-essential python3 && npm rebuild keytar';
-const START_TIMEOUT_MS = 15_000;
+/** A cap, not an expectation: dbus and gnome-keyring start slowly on a loaded machine. */
+const START_TIMEOUT_MS = 60_000;
 
 export interface TestKeyring {
   /** Environment that points a process at this keyring (and nowhere else). */
@@ -79,21 +80,21 @@ export async function startTestKeyring(): Promise<TestKeyring> {
   const toolEnv = { ...env, ...keyringEnv };
 
   // The login collection exists once something was stored; create it now so lock() has a target.
-  const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 10_000 });
+  const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 60_000 });
   if (init.status !== 0) throw new Error(`secret-tool could not store in the test keyring: ${init.stderr}`);
 
   return {
     env: keyringEnv,
     home,
     secretTool(args) {
-      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 10_000 });
+      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 60_000 });
       return { code: result.status, stdout: result.stdout, stderr: result.stderr };
     },
     lock() {
       const result = spawnSync(
         'dbus-send',
         ['--session', '--dest=org.freedesktop.secrets', '--type=method_call', '--print-reply', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'],
-        { env: toolEnv, encoding: 'utf8', timeout: 10_000 },
+        { env: toolEnv, encoding: 'utf8', timeout: 60_000 },
       );
       if (result.status !== 0) throw new Error(`could not lock the test keyring: ${result.stderr}`);
     },
