@@ -205,6 +205,8 @@ test('idle timeouts outside the documented range are refused: the environment va
     t.regex(log, /"idleTimeoutSeconds":3600/);
     t.notRegex(log, /idle timeout/);
     await sandbox.cli(['daemon', 'stop']);
+    // `daemon stop` returns once the socket is gone; the process may still be finishing.
+    t.true(await waitFor(() => sandbox.daemonPids().length === 0), 'the stopped daemon exited');
   }
   const configFile = join(sandbox.configHome, 'config.json');
   const config = JSON.parse(readFileSync(configFile, 'utf8'));

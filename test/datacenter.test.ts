@@ -86,7 +86,7 @@ test('OAuth on Data Center: PKCE login under the context path, then clone and pu
   const port = await freePort();
   const added = await sandbox.cli(['account', 'add', 'corp', '--url', base, '--username', 'dave', '--oauth-client-id', 'sim-dc-client', '--redirect-port', String(port), '--scopes', 'REPO_READ REPO_WRITE']);
   t.is(added.code, 0, added.stderr);
-  const login = await sandbox.cli(['login', 'corp', '--timeout', '30']);
+  const login = await sandbox.cli(['login', 'corp', '--timeout', '120']);
   t.is(login.code, 0, login.stderr);
   t.true(login.stdout.includes(`${base}/rest/oauth2/latest/authorize?`));
   const pushed = await cloneCommitPush(sandbox, `${base}/scm/PROJ/widgets.git`, 'widgets');
