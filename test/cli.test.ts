@@ -5,6 +5,7 @@ import test from 'ava';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { assertAnswer, masked } from './support/answers.js';
 import { HELPER, Sandbox, credentialRequest } from './support/sandbox.js';
 
 const WORK = 'ATATT3x-clitest-work-1a2b3c4d5e6f';
@@ -56,7 +57,7 @@ test('account remove deletes its secrets and routes, and only those', async (t) 
   t.true(secrets.includes(HOME));
   t.deepEqual(JSON.parse((await sandbox.cli(['route', 'list', '--json'])).stdout), [{ pattern: 'https://bitbucket.org/alice-home/*', account: 'home' }]);
   const get = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/x.git' }));
-  t.is(get.stdout, `username=alice-home\npassword=${HOME}\n`, 'the one remaining account serves the host');
+  assertAnswer(t, get.stdout, `username=alice-home\npassword=${HOME}\n`, 'the one remaining account serves the host');
 });
 
 test('bad input is refused with a clear message and changes nothing', async (t) => {
@@ -98,11 +99,11 @@ test('plain http is refused for any host but loopback, and a secret only goes to
   await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', WORK);
   await sandbox.addAccount('local', 'http://127.0.0.1:7990', 'erin', HOME, ['--kind', 'datacenter']);
   const ask = (fields: Record<string, string>) => sandbox.helper('get', credentialRequest(fields));
-  t.is((await ask({ protocol: 'http', host: 'bitbucket.org', path: 'acme/x.git' })).stdout, '');
-  t.is((await ask({ protocol: 'https', host: 'bitbucket.org.evil.example', path: 'acme/x.git' })).stdout, '');
-  t.is((await ask({ protocol: 'https', host: 'evil.example', path: 'bitbucket.org/acme/x.git' })).stdout, '');
-  t.is((await ask({ protocol: 'http', host: '127.0.0.1:7991' })).stdout, '');
-  t.regex((await ask({ protocol: 'http', host: '127.0.0.1:7990' })).stdout, /^username=erin\n/);
+  t.is(masked((await ask({ protocol: 'http', host: 'bitbucket.org', path: 'acme/x.git' })).stdout), '');
+  t.is(masked((await ask({ protocol: 'https', host: 'bitbucket.org.evil.example', path: 'acme/x.git' })).stdout), '');
+  t.is(masked((await ask({ protocol: 'https', host: 'evil.example', path: 'bitbucket.org/acme/x.git' })).stdout), '');
+  t.is(masked((await ask({ protocol: 'http', host: '127.0.0.1:7991' })).stdout), '');
+  t.regex(masked((await ask({ protocol: 'http', host: '127.0.0.1:7990' })).stdout), /^username=erin\n/);
   // The unanswered ones did reach the daemon, which judged them not ours.
   const outcomes = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8')
     .split('\n')
@@ -116,7 +117,7 @@ test('plain http is refused for any host but loopback, and a secret only goes to
   config.accounts.push({ name: 'leaky', kind: 'datacenter', url: 'http://git.corp.example', username: 'x' });
   writeFileSync(file, JSON.stringify(config));
   const leaky = await ask({ protocol: 'http', host: 'git.corp.example' });
-  t.is(leaky.stdout, '');
+  t.is(masked(leaky.stdout), '');
   t.regex(leaky.stderr, /plain http would send the secret unencrypted/);
 });
 
@@ -147,7 +148,7 @@ test('concurrent adds of one account: one wins, and its secret is the one stored
   t.is(winners.length, 1, results.map((result) => result.stderr).join(''));
   for (const result of results) if (result.code !== 0) t.regex(result.stderr, /account work exists/);
   const get = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }));
-  t.is(get.stdout, `username=alice\npassword=${secrets[winners[0]!]}\n`);
+  assertAnswer(t, get.stdout, `username=alice\npassword=${secrets[winners[0]!]}\n`);
 });
 
 test('account names that are also JavaScript property names are plain names', async (t) => {
@@ -157,7 +158,7 @@ test('account names that are also JavaScript property names are plain names', as
   await sandbox.addAccount('hasOwnProperty', 'https://git.corp.example', 'dave', HOME);
   const status = JSON.parse((await sandbox.cli(['status', '--json'])).stdout);
   t.deepEqual(status.accounts.map((account: { secretStored: boolean }) => account.secretStored), [true, true]);
-  t.is((await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, `username=alice\npassword=${WORK}\n`);
+  assertAnswer(t, (await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, `username=alice\npassword=${WORK}\n`);
 });
 
 test('a lock left behind by a killed process is taken over', async (t) => {
@@ -184,7 +185,7 @@ test('an expiry date: status and doctor warn two weeks ahead, git hears of it in
   const get = (host: string) => sandbox.helper('get', credentialRequest({ protocol: 'https', host }));
 
   const soon = await get('bitbucket.org');
-  t.is(soon.stdout, `username=alice\npassword=${WORK}\n`, 'still answered');
+  assertAnswer(t, soon.stdout, `username=alice\npassword=${WORK}\n`, 'still answered');
   t.regex(soon.stderr, new RegExp(`^git-credential-bitbucket: the API token of account work expires on ${day(3)} \\(in [23] days\\); create a new one and run \`git-credential-bitbucket account set-secret work --secret-stdin --expires YYYY-MM-DD\`\\n$`));
   t.is((await get('git.corp.example')).stderr, '', 'ten days ahead: not yet worth a line in git');
   t.is((await get('git.later.example')).stderr, '');
@@ -228,5 +229,5 @@ test('account add --secret-stdin waits for a secret that a slow writer sends lat
   setTimeout(() => child.stdin.end(WORK + '\n'), 500);
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   t.is(code, 0, stderr);
-  t.regex((await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, /^username=alice\npassword=/);
+  assertAnswer(t, (await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org' }))).stdout, `username=alice\npassword=${WORK}\n`);
 });

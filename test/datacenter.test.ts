@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../fixtures/simulator/config.js';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
+import { masked } from './support/answers.js';
 import { REPO_ROOT, Sandbox } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
@@ -85,7 +86,7 @@ test('OAuth on Data Center: PKCE login under the context path, then clone and pu
   const port = await freePort();
   const added = await sandbox.cli(['account', 'add', 'corp', '--url', base, '--username', 'dave', '--oauth-client-id', 'sim-dc-client', '--redirect-port', String(port), '--scopes', 'REPO_READ REPO_WRITE']);
   t.is(added.code, 0, added.stderr);
-  const login = await sandbox.cli(['login', 'corp', '--timeout', '30']);
+  const login = await sandbox.cli(['login', 'corp', '--timeout', '120']);
   t.is(login.code, 0, login.stderr);
   t.true(login.stdout.includes(`${base}/rest/oauth2/latest/authorize?`));
   const pushed = await cloneCommitPush(sandbox, `${base}/scm/PROJ/widgets.git`, 'widgets');
@@ -117,7 +118,8 @@ test('a Data Center project access token: verified and handed to git as Bearer (
   const request = (capability: boolean) =>
     `protocol=http\nhost=${dc.host}\npath=bitbucket/scm/proj/widgets.git\n${capability ? 'capability[]=authtype\n' : ''}\n`;
   const bearer = await sandbox.helper('get', request(true));
-  t.deepEqual(bearer.stdout.trim().split('\n'), ['capability[]=authtype', 'authtype=Bearer', `credential=${projectToken}`]);
+  t.deepEqual(masked(bearer.stdout).trim().split('\n'), ['capability[]=authtype', 'authtype=Bearer', `credential=‹${projectToken.length} characters›`]);
+  t.true(bearer.stdout.includes(`\ncredential=${projectToken}\n`), 'the project token itself');
   const refs = `${base}/scm/proj/widgets.git/info/refs?service=git-upload-pack`;
   t.is((await fetch(refs, { headers: { Authorization: `Bearer ${projectToken}` } })).status, 200);
   const basic = Buffer.from(`proj-ci:${projectToken}`).toString('base64');
@@ -125,7 +127,7 @@ test('a Data Center project access token: verified and handed to git as Bearer (
 
   // Older git cannot send Bearer: no answer, and one line saying what to do.
   const old = await sandbox.helper('get', request(false));
-  t.is(old.stdout, '');
+  t.is(masked(old.stdout), '');
   t.regex(old.stderr, /account ci .* has a project\/repository access token, which Bitbucket takes only as a Bearer token; git sends those from version 2\.46 on/);
   const clone = await sandbox.git(['clone', '-q', `${base}/scm/proj/widgets.git`, 'widgets']);
   const gitVersion = /(\d+)\.(\d+)/.exec((await sandbox.git(['--version'])).stdout)!;

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { TestClock } from './support/clock.js';
 import { REPO_ROOT, Sandbox } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
@@ -14,13 +15,14 @@ const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
 const BOB_TOKEN = 'ATATT3xFfGF0-fastpath-bob-8c6a4e2d0b';
 const CLIENT_ID = 'fastpath-oauth-consumer';
 const CLIENT_SECRET = 'fastpath-oauth-consumer-secret-4f2a';
+const LIFETIME_SECONDS = 3600;
 
 const SIM_CONFIG: SimulatorConfig = {
   users: [simUser('alice', ALICE_TOKEN, { acme: 'write' }), simUser('bob', BOB_TOKEN, { personal: 'admin' })],
   accessTokens: [],
   workspaces: { acme: ['widgets'], personal: ['notes'] },
   oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'fast path tests', family: 'cloud' }],
-  oauth: { accessTokenLifetimeSeconds: 3, consentUser: 'alice' },
+  oauth: { accessTokenLifetimeSeconds: LIFETIME_SECONDS, consentUser: 'alice' },
 };
 
 interface Request {
@@ -30,13 +32,24 @@ interface Request {
   account?: string;
 }
 
-async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; requests(): Request[]; socket: string }> {
+async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; clock: TestClock; requests(): Request[]; socket: string }> {
   const sim = await startSimulator({ config: SIM_CONFIG });
   const sandbox = new Sandbox();
+  const clock = new TestClock(sandbox, [sim]);
   sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
+  const socket = join(sandbox.configHome, 'run', 'git-cache.sock');
   t.teardown(async () => {
     await sandbox.cleanup();
     await sim.close();
+    // git's own cache daemon, if a test started one on this sandbox's socket (this one only:
+    // other test runs on the machine have theirs).
+    for (const pid of spawnSync('pgrep', ['-f', `credential-cache--daemon ${socket}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
   });
   // A git configuration with no credential helper at all: `install` adds everything.
   writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Fast Path\n\temail = fast@example.com\n[init]\n\tdefaultBranch = main\n');
@@ -48,7 +61,7 @@ async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sa
           .filter((line) => line.includes('"msg":"request"'))
           .map((line) => JSON.parse(line) as Request)
       : [];
-  return { sim, sandbox, requests, socket: join(sandbox.configHome, 'run', 'git-cache.sock') };
+  return { sim, sandbox, clock, requests, socket };
 }
 
 async function install(sandbox: Sandbox): Promise<void> {
@@ -133,31 +146,26 @@ test('git\'s own cache daemon on the fast-path socket is stopped and replaced wh
 });
 
 test('OAuth through the fast path: across an expiry, one refresh and no failed operation', async (t) => {
-  const { sim, sandbox, requests } = await world(t);
-  Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs'), GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: '1' });
+  const { sim, sandbox, clock, requests } = await world(t);
+  Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs') });
   const port = await freePort();
   const added = await sandbox.cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)], { input: CLIENT_SECRET });
   t.is(added.code, 0, added.stderr);
-  const login = await sandbox.cli(['login', 'work', '--timeout', '30']);
+  const login = await sandbox.cli(['login', 'work', '--timeout', '120']);
   t.is(login.code, 0, login.stderr);
   await install(sandbox);
   await sandbox.cli(['daemon', 'start']);
   t.is((await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets'])).code, 0);
-  // Counted from here: a slow clone may itself have fallen inside the refresh margin.
-  const before = sim.oauthStats().tokenRequests.refresh_token;
-  await new Promise((resolve) => setTimeout(resolve, 3200));
+  t.is(sim.oauthStats().tokenRequests.refresh_token, 0, 'the token from login served the clone');
+  clock.advance(LIFETIME_SECONDS);
   const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
   t.is(fetch.code, 0, fetch.stderr);
-  t.is(sim.oauthStats().tokenRequests.refresh_token - before, 1, 'one refresh across the expiry');
+  t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'one refresh across the expiry');
   t.is(sim.stats().failed, 0);
   t.true(requests().filter((request) => request.action === 'get').every((request) => request.channel === 'fast-path' && request.outcome === 'answered-oauth'));
   // The issued tokens are secrets too.
   const stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8')).secrets.work;
   sandbox.trackSecrets(stored['oauth-refresh'], JSON.parse(stored['oauth-access']).token);
-});
-
-test.after.always('no git credential-cache daemon is left behind', () => {
-  spawnSync('pkill', ['-f', 'credential-cache--daemon .*gcb-test-']);
 });
 
 test('install --fast-path refuses sockets in the shared temp directory: git would be told a path another user could take', async (t) => {

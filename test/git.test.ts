@@ -9,6 +9,7 @@ import { startSimulator, type Simulator } from '../fixtures/simulator/server.js'
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
+import { waitFor } from './support/wait.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-gittest-alice-5c1d9e2b7a';
 const BOB_TOKEN = 'ATATT3xFfGF0-gittest-bob-8e4f2a6c0d';
@@ -140,9 +141,9 @@ test('a daemon killed with SIGKILL between two git operations is restarted by th
   process.kill(pid!, 'SIGKILL');
   const fetch = await sandbox.git(['fetch', 'origin'], { cwd: join(sandbox.root, 'widgets') });
   t.is(fetch.code, 0, fetch.stderr);
-  const now = sandbox.daemonPids();
-  t.is(now.length, 1);
-  t.not(now[0], pid);
+  // The killed process leaves the process table when the system gets to it.
+  t.true(await waitFor(() => !sandbox.daemonPids().includes(pid!)), 'the killed daemon is gone');
+  t.is(sandbox.daemonPids().length, 1, 'a new daemon serves');
 });
 
 test('20 git operations started at once with no daemon: all succeed, one daemon remains', async (t) => {
@@ -160,7 +161,9 @@ test('20 git operations started at once with no daemon: all succeed, one daemon 
     Array(20).fill(0),
     results.map((result) => result.stderr).join('\n'),
   );
-  t.is(sandbox.daemonPids().length, 1);
+  // Helpers that found no daemon may each have started one; the losers of that race exit on
+  // their own, as fast as the machine lets them.
+  t.true(await waitFor(() => sandbox.daemonPids().length === 1), `${sandbox.daemonPids().length} daemons remain`);
   // The simulator's counters over HTTP, as an outside observer reads them.
   const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as { failed: number; succeeded: number };
   t.is(stats.failed, 0);

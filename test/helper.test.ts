@@ -4,6 +4,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { assertAnswer, masked } from './support/answers.js';
 import { Sandbox, credentialRequest, HELPER, HELPER_MODULES } from './support/sandbox.js';
 
 const WORK_SECRET = 'ATATT3x-helpertest-work-7f3a9c1e5b';
@@ -22,10 +23,10 @@ test('get answers with the routed account and the git username of its secret kin
   const sandbox = await sandboxWithAccounts();
   t.teardown(() => sandbox.cleanup());
   const work = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
-  t.is(work.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
+  assertAnswer(t, work.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
   t.is(work.stderr, '');
   const bot = await sandbox.helper('get', 'url=https://bitbucket.org/acme/ci-tools.git\n\n');
-  t.is(bot.stdout, `username=x-token-auth\npassword=${OTHER_SECRET}\n`);
+  assertAnswer(t, bot.stdout, `username=x-token-auth\npassword=${OTHER_SECRET}\n`);
   t.is(sandbox.daemonPids().length, 1);
   sandbox.assertNoSecretLeaks(t);
 });
@@ -38,7 +39,7 @@ test('newer git attributes are accepted (git 2.41+ and 2.46+ send them)', async 
     'capability[]=authtype\ncapability[]=state\nprotocol=https\nhost=bitbucket.org\npath=acme/widgets.git\nwwwauth[]=Basic realm="Bitbucket.org HTTP"\n\n',
   );
   t.is(result.code, 0);
-  t.regex(result.stdout, /^username=alice\npassword=/);
+  t.regex(masked(result.stdout), /^username=alice\npassword=/);
   t.false(result.stdout.includes('oauth_refresh_token'));
 });
 
@@ -63,7 +64,7 @@ test('store and erase print nothing on stdout; erase keeps the secret and marks 
   const stored = await sandbox.helper('store', credentialRequest(request));
   t.deepEqual([stored.stdout, stored.stderr], ['', '']);
   const erased = await sandbox.helper('erase', credentialRequest(request));
-  t.is(erased.stdout, '');
+  t.is(masked(erased.stdout), '');
   t.regex(erased.stderr, /bitbucket\.org\/acme\/widgets\.git refused the API token of account work \(user alice\); the secret was kept/);
   // Someone else's rejected credential is none of our business.
   const foreign = await sandbox.helper('erase', credentialRequest({ ...request, password: 'typed-at-a-prompt' }));
@@ -74,7 +75,7 @@ test('store and erase print nothing on stdout; erase keeps the secret and marks 
   t.is(work.rejectedPath, 'acme/widgets.git');
   t.true(work.secretStored);
   const again = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
-  t.is(again.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
+  assertAnswer(t, again.stdout, `username=alice\npassword=${WORK_SECRET}\n`);
   sandbox.assertNoSecretLeaks(t);
 });
 
@@ -92,14 +93,14 @@ test('malformed input: one stderr line, no stdout, and the daemon is not disturb
   ];
   for (const [name, input] of cases) {
     const result = await sandbox.helper('get', input);
-    t.is(result.stdout, '', name);
+    t.is(masked(result.stdout), '', name);
     t.is(result.code, 0, name);
     t.is(result.stderr.trim().split('\n').length, 1, name);
     t.regex(result.stderr, /^git-credential-bitbucket: ignored a malformed request from git: /, name);
   }
   t.deepEqual(sandbox.daemonPids(), [pid!]);
   const ok = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
-  t.regex(ok.stdout, /^username=alice\n/);
+  t.regex(masked(ok.stdout), /^username=alice\n/);
 });
 
 /** The helper with a given standard input; async, so that the other tests' children get their input meanwhile. */
@@ -187,7 +188,7 @@ test('protocol fuzz: hundreds of random inputs never crash the helper or the dae
   t.deepEqual(failures, []);
   t.deepEqual(sandbox.daemonPids(), [pid!]);
   const ok = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
-  t.regex(ok.stdout, /^username=alice\n/);
+  t.regex(masked(ok.stdout), /^username=alice\n/);
 });
 
 test('the helper loads only node:* modules on the get/store/erase path', (t) => {

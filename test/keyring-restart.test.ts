@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
-import { keyringTests, startTestKeyring, waitFor, type TestKeyring } from './support/keyring.js';
+import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+import { waitUntil } from './support/wait.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-restart-alice-6b2d9f4a1c';
 const BOB_TOKEN = 'ATATT3xFfGF0-restart-bob-3e8c0a5d7f';
@@ -153,7 +154,7 @@ keyringTests(test, () => {
     t.is(fast.stdout, '');
     // Gone before the empty answer, so the Node helper git asks next cannot reach this daemon.
     t.deepEqual(sockets.filter((socket) => existsSync(socket)), []);
-    await waitFor('the daemon that lost its keychain connection to exit', () => w.sandbox.daemonPids().length === 0);
+    await waitUntil('the daemon that lost its keychain connection to exit', () => w.sandbox.daemonPids().length === 0);
     t.like(w.logged('daemon stopping'), [{ reason: HANDOVER }]);
 
     await lsRemote(t, w, 'acme/widgets');

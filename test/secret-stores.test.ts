@@ -14,6 +14,7 @@ import { migrateSecrets, migrationMarkerFile, readMigrationMarker } from '../src
 import { openSecretStore } from '../src/daemon/secrets/open-store.js';
 import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretSlot } from '../src/daemon/secrets/secret-store.js';
 import { CappedEntries, SPLIT_MARKER, SplitEntries, splitUtf8 } from '../src/daemon/secrets/split-entries.js';
+import { assertSameSecret } from './support/answers.js';
 import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
 
 const SLOTS: SecretSlot[] = ['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret'];
@@ -61,23 +62,23 @@ test('split layer: a 6,000-character token is split under a 2,560-byte cap, join
   const parts = [...memory.map.keys()].filter((name) => name.startsWith('work/oauth-access#'));
   t.is(parts.length, 3);
   for (const part of parts) t.true(Buffer.byteLength(memory.map.get(part)!) <= 2560);
-  t.is(await split.get('work/oauth-access'), token);
+  assertSameSecret(t, await split.get('work/oauth-access'), token, 'the stored value');
   t.deepEqual(await split.names(), ['work/oauth-access']);
 
   const rotated = secret(6000);
   await split.set('work/oauth-access', rotated);
-  t.is(await split.get('work/oauth-access'), rotated);
+  assertSameSecret(t, await split.get('work/oauth-access'), rotated, 'the stored value');
   t.is([...memory.map.keys()].filter((name) => name.startsWith('work/oauth-access#')).length, 3, 'the old generation is gone');
 
   const small = secret(50);
   await split.set('work/oauth-access', small);
-  t.is(memory.map.get('work/oauth-access'), small, 'a value that fits is stored as itself');
+  assertSameSecret(t, memory.map.get('work/oauth-access'), small, 'a value that fits is stored as itself');
   t.deepEqual([...memory.map.keys()], ['work/oauth-access']);
 
   await split.set('work/oauth-access', rotated);
   t.true(await split.delete('work/oauth-access'));
   t.is(memory.map.size, 0);
-  t.is(await split.get('work/oauth-access'), undefined);
+  assertSameSecret(t, await split.get('work/oauth-access'), undefined, 'nothing after the delete');
 });
 
 test('split layer: a write killed before its head leaves the old value whole; delete removes the orphans', async (t) => {
@@ -88,7 +89,7 @@ test('split layer: a write killed before its head leaves the old value whole; de
   memory.failSetAfter = 2; // two parts written, then "killed"
   await t.throwsAsync(split.set('work/oauth-refresh', secret(6000)));
   memory.failSetAfter = Infinity;
-  t.is(await split.get('work/oauth-refresh'), old);
+  assertSameSecret(t, await split.get('work/oauth-refresh'), old, 'the stored value');
   t.is(memory.map.size, 1 + 3 + 2, 'head, old parts, orphaned new parts');
   await split.delete('work/oauth-refresh');
   t.is(memory.map.size, 0);
@@ -116,10 +117,10 @@ test('split layer: multi-byte text splits on character boundaries; a value that 
   const split = new SplitEntries(memory, 2560);
   const unicode = 'ä€😀'.repeat(900);
   await split.set('u/static', unicode);
-  t.is(await split.get('u/static'), unicode);
+  assertSameSecret(t, await split.get('u/static'), unicode, 'the stored value');
   const tricky = `${SPLIT_MARKER}not-a-head-but-a-secret`;
   await split.set('u/static', tricky);
-  t.is(await split.get('u/static'), tricky);
+  assertSameSecret(t, await split.get('u/static'), tricky, 'the stored value');
 });
 
 // ---- keychain store with fake keytar: failure modes -----------------------------------------
@@ -137,15 +138,13 @@ function fakeKeytar(overrides: Partial<Keytar>): () => Keytar {
 
 test('keychain store: a keychain that never answers fails within the time limit, naming the store', async (t) => {
   const store = new KeychainSecretStore({ prefix: 'x:', timeoutMs: 300, loadKeytar: fakeKeytar({ setPassword: () => new Promise(() => undefined) }) });
-  const started = Date.now();
+  // The fake never answers: only the 0.3 s limit can end the call, and the message says so.
   const error = await t.throwsAsync(store.get({ account: 'work', slot: 'static' }), { instanceOf: SecretStoreUnavailableError });
-  t.true(Date.now() - started < 2000);
   t.regex(error!.message, /keychain secret store .* cannot be used: it did not answer within 0\.3 s/);
   t.regex(error!.message, /plaintext file store explicitly/);
-  // The stuck call still holds a thread: the next one fails at once instead of queueing behind it.
-  const again = Date.now();
+  // The stuck call still holds a thread: the next one fails at once instead of queueing behind
+  // it (a second wait would end in the "did not answer" message instead).
   const second = await t.throwsAsync(store.list(), { instanceOf: SecretStoreUnavailableError });
-  t.true(Date.now() - again < 200);
   t.regex(second!.message, /an earlier call has not returned for/);
 });
 
@@ -222,14 +221,14 @@ keyringTests(test, () => {
       [...SLOTS].sort(),
     );
     for (const [slot, value] of values) {
-      t.is(await store.get({ account: 'work', slot }), value);
+      assertSameSecret(t, await store.get({ account: 'work', slot }), value, 'the stored value');
       const external = lookup(`/profile-a:work/${slot}`);
       t.is(external.code, 0);
       t.true(external.stdout === value, `secret-tool reads the ${slot} secret back from the Secret Service`);
     }
     t.true(await store.delete({ account: 'work', slot: 'oauth-access' }));
     t.false(await store.delete({ account: 'work', slot: 'oauth-access' }));
-    t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined);
+    assertSameSecret(t, await store.get({ account: 'work', slot: 'oauth-access' }), undefined, 'nothing after the delete');
     t.not(lookup('/profile-a:work/oauth-access').code, 0);
   });
 
@@ -240,11 +239,11 @@ keyringTests(test, () => {
     const [va, vb] = [secret(), secret()];
     await a.set(ref, va);
     await b.set(ref, vb);
-    t.is(await a.get(ref), va);
-    t.is(await b.get(ref), vb);
+    assertSameSecret(t, await a.get(ref), va, 'the stored value');
+    assertSameSecret(t, await b.get(ref), vb, 'the stored value');
     t.deepEqual(await a.list(), [ref]);
     await a.delete(ref);
-    t.is(await b.get(ref), vb);
+    assertSameSecret(t, await b.get(ref), vb, 'the stored value');
   });
 
   test.serial('keychain: a 6,000-character token stored, read back, rotated and deleted', async (t) => {
@@ -252,11 +251,11 @@ keyringTests(test, () => {
     const ref: SecretRef = { account: 'work', slot: 'oauth-refresh' };
     const token = secret(6000);
     await store.set(ref, token);
-    t.is(await store.get(ref), token);
+    assertSameSecret(t, await store.get(ref), token, 'the stored value');
     t.true(lookup('/profile-d:work/oauth-refresh').stdout === token);
     const rotated = secret(6000);
     await store.set(ref, rotated);
-    t.is(await store.get(ref), rotated);
+    assertSameSecret(t, await store.get(ref), rotated, 'the stored value');
     t.true(await store.delete(ref));
     t.not(lookup('/profile-d:work/oauth-refresh').code, 0);
   });
@@ -266,7 +265,7 @@ keyringTests(test, () => {
     const ref: SecretRef = { account: 'work', slot: 'oauth-access' };
     const token = secret(6000);
     await store.set(ref, token);
-    t.is(await store.get(ref), token);
+    assertSameSecret(t, await store.get(ref), token, 'the stored value');
     const entries = () => (searchOutput().match(/attribute\.account = \/profile-e:.*/g) ?? []).map((line) => line.split(' = ')[1]!).filter((name) => !name.endsWith('.canary'));
     const head = lookup('/profile-e:work/oauth-access').stdout;
     t.true(head.startsWith(SPLIT_MARKER), 'the entry itself is the head');
@@ -276,7 +275,7 @@ keyringTests(test, () => {
     t.deepEqual(await store.list(), [ref]);
     const rotated = secret(6000);
     await store.set(ref, rotated);
-    t.is(await store.get(ref), rotated);
+    assertSameSecret(t, await store.get(ref), rotated, 'the stored value');
     t.is(entries().filter((name) => name.includes('#')).length, 3, 'the old parts are gone');
     t.true(await store.delete(ref));
     t.deepEqual(entries(), []);
@@ -312,7 +311,7 @@ keyringTests(test, () => {
     t.is((await file.list()).length, 4);
     for (const [key, value] of values) {
       const [account, slot] = key.split('/') as [string, SecretSlot];
-      t.is(await selected.get({ account, slot }), value, `${key} readable during the interruption`);
+      assertSameSecret(t, await selected.get({ account, slot }), value, `${key} readable during the interruption`);
     }
     // A secret rotated while the migration is unfinished lands in the target and wins.
     const rotated = secret();
@@ -326,7 +325,7 @@ keyringTests(test, () => {
     t.is(selected.selection().kind, 'keychain');
     for (const [key, value] of values) {
       const [account, slot] = key.split('/') as [string, SecretSlot];
-      t.is(await keychain.get({ account, slot }), value, `${key} in the keychain`);
+      assertSameSecret(t, await keychain.get({ account, slot }), value, `${key} in the keychain`);
     }
 
     const back = await migrateSecrets('file', { paths, stores });
@@ -335,7 +334,7 @@ keyringTests(test, () => {
     t.is(selected.selection().kind, 'file');
     for (const [key, value] of values) {
       const [account, slot] = key.split('/') as [string, SecretSlot];
-      t.is(await file.get({ account, slot }), value);
+      assertSameSecret(t, await file.get({ account, slot }), value, 'the stored value');
     }
   });
 });

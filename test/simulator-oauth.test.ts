@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { assertDifferentSecret, assertSameSecret } from './support/answers.js';
 import { isolatedGitEnv } from './support/sim-fixtures.js';
 
 const execFileAsync = promisify(execFile);
@@ -171,8 +172,6 @@ async function infoRefs(s: Simulator, authorization: string, service = 'git-uplo
   return res;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 test('Cloud: consent page, grant, code, tokens with HTTP Basic client authentication', async (t) => {
   const s = await sim(t);
   const page = await fetch(cloudAuthorizeUrl(s));
@@ -305,7 +304,7 @@ test('Data Center: PKCE S256, good and bad verifier; optional client secret', as
 
   const refreshed = await postToken(s, token, { grant_type: 'refresh_token', refresh_token: good.body.refresh_token as string, client_id: DC_KEY });
   t.is(refreshed.status, 200);
-  t.not(refreshed.body.refresh_token, good.body.refresh_token);
+  assertDifferentSecret(t, refreshed.body.refresh_token as string, good.body.refresh_token as string, 'a rotated refresh token');
 
   // A confidential Data Center client must send its secret (body or Basic).
   const pair = pkce();
@@ -321,8 +320,8 @@ test('refresh rotation: new token each time, grace window, stale-use counter; ro
   const r1 = await cloudToken(s, { grant_type: 'refresh_token', refresh_token: first.refresh });
   t.is(r1.status, 200);
   t.is(r1.body.state, 'refresh_token');
-  t.not(r1.body.refresh_token, first.refresh);
-  t.not(r1.body.access_token, first.access);
+  assertDifferentSecret(t, r1.body.refresh_token as string, first.refresh, 'a new refresh token');
+  assertDifferentSecret(t, r1.body.access_token as string, first.access, 'a new access token');
   t.is(s.oauthStats().staleRefreshUses, 0);
 
   // The old one still works inside the grace window, and that use is counted.
@@ -330,8 +329,8 @@ test('refresh rotation: new token each time, grace window, stale-use counter; ro
   t.is(inGrace.status, 200);
   t.is(s.oauthStats().staleRefreshUses, 1);
 
-  s.setOAuthSettings({ refreshTokenGraceSeconds: 0.2 });
-  await sleep(300);
+  s.setOAuthSettings({ refreshTokenGraceSeconds: 30 });
+  s.advanceClock(31);
   const late = await cloudToken(s, { grant_type: 'refresh_token', refresh_token: first.refresh });
   t.is(late.status, 400);
   t.is(late.body.error, 'invalid_grant');
@@ -350,20 +349,20 @@ test('refresh rotation: new token each time, grace window, stale-use counter; ro
   for (let i = 0; i < 3; i++) {
     const r = await cloudToken(s, { grant_type: 'refresh_token', refresh_token: kept });
     t.is(r.status, 200);
-    t.is(r.body.refresh_token, kept);
+    assertSameSecret(t, r.body.refresh_token as string, kept, 'the same refresh token');
   }
   t.is(s.oauthStats().staleRefreshUses, 2);
 });
 
 test('access tokens expire: git ls-remote with x-token-auth works before, fails after', async (t) => {
-  const s = await sim(t, { accessTokenLifetimeSeconds: 1.5 });
+  const s = await sim(t, { accessTokenLifetimeSeconds: 90.5 });
   const { access, body } = await cloudLogin(s);
-  t.is(body.expires_in, 1.5);
+  t.is(body.expires_in, 90.5);
   t.deepEqual(await lsRemote(s, 'x-token-auth', access), { ok: true, stderr: '' });
   t.true(s.stats().byUsername['x-token-auth']!.succeeded >= 1);
   t.is(s.oauthStats().activeAccessTokens, 1);
 
-  await sleep(1700);
+  s.advanceClock(90.5);
   const after = await lsRemote(s, 'x-token-auth', access);
   t.false(after.ok);
   t.false(after.stderr.includes(access.slice(0, 40)), 'nothing of the token in git output');

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestFn } from 'ava';
 import { REPO_ROOT } from './sandbox.js';
+import { waitUntil } from './wait.js';
 
 export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools libsecret-1-dev build-essential python3 && npm rebuild keytar';
-const START_TIMEOUT_MS = 15_000;
+/** A cap, not an expectation: dbus and gnome-keyring start slowly on a loaded machine. */
+const START_TIMEOUT_MS = 60_000;
 const PASSWORD = 'throwaway-test-password';
-/** Caps on waiting for the keyring daemon to flush, die or come back: generous, never slack. */
-const CONDITION_TIMEOUT_MS = 30_000;
 
 export interface TestKeyring {
   /** Environment that points a process at this keyring (and nowhere else). */
@@ -98,9 +98,9 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
   const toolEnv = { ...env, ...keyringEnv };
 
   // gnome-keyring-daemon --unlock returns before the daemon it forks owns its bus name.
-  await waitFor('the test keyring to appear on its bus', () => secretServiceOnBus(toolEnv));
+  await waitUntil('the test keyring to appear on its bus', () => secretServiceOnBus(toolEnv));
   // The login collection exists once something was stored; create it now so lock() has a target.
-  const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 10_000 });
+  const init = spawnSync('secret-tool', ['store', '--label=gcb test init', 'gcb-test', 'init'], { env: toolEnv, input: 'initialised', timeout: 60_000 });
   if (init.status !== 0) throw new Error(`secret-tool could not store in the test keyring: ${init.stderr}`);
 
   const initialised = () => spawnSync('secret-tool', ['lookup', 'gcb-test', 'init'], { env: toolEnv, encoding: 'utf8', timeout: 10_000 }).stdout === 'initialised';
@@ -110,14 +110,14 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
     env: keyringEnv,
     home,
     secretTool(args) {
-      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 10_000 });
+      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 60_000 });
       return { code: result.status, stdout: result.stdout, stderr: result.stderr };
     },
     lock() {
       const result = spawnSync(
         'dbus-send',
         ['--session', '--dest=org.freedesktop.secrets', '--type=method_call', '--print-reply', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'],
-        { env: toolEnv, encoding: 'utf8', timeout: 10_000 },
+        { env: toolEnv, encoding: 'utf8', timeout: 60_000 },
       );
       if (result.status !== 0) throw new Error(`could not lock the test keyring: ${result.stderr}`);
     },
@@ -125,16 +125,16 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
       // gnome-keyring answers a write before its file is renamed into place; a kill before that
       // would lose the entry, which is not the restart being tested.
       const keyrings = join(env.XDG_DATA_HOME, 'keyrings');
-      await waitFor('the test keyring to finish writing its files', () => !readdirSync(keyrings).some((name) => name.includes('.temp-')));
+      await waitUntil('the test keyring to finish writing its files', () => !readdirSync(keyrings).some((name) => name.includes('.temp-')));
       const pids = keyringDaemons();
       if (pids.length === 0) throw new Error('no gnome-keyring-daemon of the test keyring to kill');
       for (const pid of pids) process.kill(pid, 'SIGKILL');
-      await waitFor('the killed gnome-keyring-daemon to leave the bus', () => !secretServiceOnBus(toolEnv));
+      await waitUntil('the killed gnome-keyring-daemon to leave the bus', () => !secretServiceOnBus(toolEnv));
     },
     async start() {
       const result = spawnSync('sh', ['-c', UNLOCK], { env: { ...toolEnv, GCB_TEST_KEYRING_PASSWORD: PASSWORD }, encoding: 'utf8', timeout: 10_000 });
       if (result.status !== 0) throw new Error(`gnome-keyring-daemon did not start again (exit ${result.status}); see ${join(home, 'keyring.log')}`);
-      await waitFor('the restarted test keyring to serve its old entries', initialised);
+      await waitUntil('the restarted test keyring to serve its old entries', initialised);
     },
     async stop() {
       child.stdin?.end();
@@ -187,15 +187,6 @@ function secretServiceOnBus(env: NodeJS.ProcessEnv): boolean {
   );
   if (result.status !== 0) throw new Error(`could not ask the test bus about the Secret Service: ${result.stderr}`);
   return /boolean true/.test(result.stdout);
-}
-
-/** Polls `condition` until it holds; only a hang reaches the cap (the machine may be busy). */
-export async function waitFor(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + CONDITION_TIMEOUT_MS;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting ${CONDITION_TIMEOUT_MS / 1000} s for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The process name the kernel reports (15 characters at most), or undefined once it ended or is a zombie. */

@@ -88,6 +88,9 @@ export class Sandbox {
       GIT_CREDENTIAL_BITBUCKET_HOME: this.configHome,
       // A daemon a failed test leaves behind goes away by itself.
       GIT_CREDENTIAL_BITBUCKET_IDLE_TIMEOUT: '120',
+      // A daemon starting on a loaded machine can take longer than the default 10 s; tests of
+      // the limit itself set their own.
+      GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000',
     });
     // Never the user's keyring: a keychain sandbox gets a test keyring's address through `env`.
     delete env.DBUS_SESSION_BUS_ADDRESS;

@@ -5,6 +5,7 @@
 
 import * as oauth from 'oauth4webapi';
 import { isLoopbackHost, type Account } from '../accounts.js';
+import { now as clockNow } from '../clock.js';
 import { hostFor } from '../hosts/host.js';
 
 export interface TokenSet {
@@ -41,7 +42,7 @@ export interface AuthorizationRequest {
 }
 
 export class OAuthClient {
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = clockNow) {}
 
   async authorizationRequest(account: Account): Promise<AuthorizationRequest> {
     const settings = requireOAuth(account);

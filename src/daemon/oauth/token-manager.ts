@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Account } from '../accounts.js';
 import { needsLogin, type AccountStateBook } from '../account-state.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import { now as clockNow } from '../clock.js';
 import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from './oauth-client.js';
 
 export type AccessTokenResult =
@@ -35,6 +36,7 @@ export interface TokenManagerDeps {
   log: Logger;
   /** Milliseconds a handed-out token must stay valid. */
   marginMs(): number;
+  /** Defaults to the daemon's clock (clock.ts). */
   now?(): number;
 }
 
@@ -51,7 +53,7 @@ export class TokenManager {
   private readonly now: () => number;
 
   constructor(private readonly deps: TokenManagerDeps) {
-    this.now = deps.now ?? Date.now;
+    this.now = deps.now ?? clockNow;
   }
 
   accessToken(account: Account): Promise<AccessTokenResult> {
