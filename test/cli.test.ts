@@ -105,10 +105,7 @@ test('plain http is refused for any host but loopback, and a secret only goes to
   t.is(masked((await ask({ protocol: 'http', host: '127.0.0.1:7991' })).stdout), '');
   t.regex(masked((await ask({ protocol: 'http', host: '127.0.0.1:7990' })).stdout), /^username=erin\n/);
   // The unanswered ones did reach the daemon, which judged them not ours.
-  const outcomes = readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8')
-    .split('\n')
-    .filter((line) => line.includes('"msg":"request"'))
-    .map((line) => JSON.parse(line).outcome);
+  const outcomes = sandbox.requestLog().map((request) => request.outcome);
   t.deepEqual(outcomes, ['not-ours', 'not-ours', 'not-ours', 'not-ours', 'answered']);
 
   // A hand-edited config cannot smuggle in a plain-http account for a remote host.

@@ -44,15 +44,6 @@ async function sandboxWithAccount(env?: NodeJS.ProcessEnv): Promise<Sandbox> {
   return sandbox;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs = 60_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
-}
-
 /** A process that takes `locks` the way the product does and keeps them until it is killed. */
 async function lockHolder(locks: string[]): Promise<ChildProcess> {
   const script = `const { tryLock } = await import(${JSON.stringify(HOLDER_LOCK)});

@@ -6,10 +6,9 @@
 // secret must never be offered for acme's repository, and git's user is told why.
 
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
-import { Sandbox } from './support/sandbox.js';
+import { Sandbox, type LoggedRequest } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-dotseg-alice-6e1b3d8a0f';
@@ -24,14 +23,7 @@ const SIM_CONFIG: SimulatorConfig = {
 
 const REFUSAL = /^git-credential-bitbucket: no account for http:\/\/127\.0\.0\.1:\d+\/bob.*: its path has (a "\." or "\.\." segment|a backslash), which servers resolve differently/m;
 
-interface Request {
-  action: string;
-  channel: string;
-  outcome: string;
-  account?: string;
-}
-
-async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; requests(): Request[] }> {
+async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; requests(): LoggedRequest[] }> {
   const sim = await startSimulator({ config: SIM_CONFIG });
   const sandbox = new Sandbox();
   t.teardown(async () => {
@@ -42,14 +34,7 @@ async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sa
   await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
   await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
   await sandbox.addRoute(`${sim.url}/bob/*`, 'personal');
-  const log = join(sandbox.configHome, 'state', 'daemon.log');
-  const requests = () =>
-    existsSync(log)
-      ? readFileSync(log, 'utf8')
-          .split('\n')
-          .filter((line) => line.includes('"msg":"request"'))
-          .map((line) => JSON.parse(line) as Request)
-      : [];
+  const requests = () => sandbox.requestLog();
   return { sim, sandbox, requests };
 }
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
 import { TestClock } from './support/clock.js';
-import { REPO_ROOT, Sandbox } from './support/sandbox.js';
+import { REPO_ROOT, Sandbox, type LoggedRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
@@ -25,14 +25,7 @@ const SIM_CONFIG: SimulatorConfig = {
   oauth: { accessTokenLifetimeSeconds: LIFETIME_SECONDS, consentUser: 'alice' },
 };
 
-interface Request {
-  action: string;
-  channel: string;
-  outcome: string;
-  account?: string;
-}
-
-async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; clock: TestClock; requests(): Request[]; socket: string }> {
+async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; clock: TestClock; requests(): LoggedRequest[]; socket: string }> {
   const sim = await startSimulator({ config: SIM_CONFIG });
   const sandbox = new Sandbox();
   const clock = new TestClock(sandbox, [sim]);
@@ -53,14 +46,7 @@ async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sa
   });
   // A git configuration with no credential helper at all: `install` adds everything.
   writeFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, '[user]\n\tname = Fast Path\n\temail = fast@example.com\n[init]\n\tdefaultBranch = main\n');
-  const log = join(sandbox.configHome, 'state', 'daemon.log');
-  const requests = () =>
-    existsSync(log)
-      ? readFileSync(log, 'utf8')
-          .split('\n')
-          .filter((line) => line.includes('"msg":"request"'))
-          .map((line) => JSON.parse(line) as Request)
-      : [];
+  const requests = () => sandbox.requestLog();
   return { sim, sandbox, clock, requests, socket };
 }
 

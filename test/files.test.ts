@@ -14,6 +14,7 @@ import { NODE_WRITE_CALLS, PrivateFileError, sweepStaleTempFiles, withFileLock, 
 import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
 import { REPO_ROOT, Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
+import { waitFor } from './support/wait.js';
 
 const SECRET = 'ATATT3x-filestest-5e4d3c2b1a09f8e7';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
@@ -33,15 +34,6 @@ function errnoError(code: string): NodeJS.ErrnoException {
 /** The real calls, with `write` replaced. */
 function withWrite(write: WriteCalls['write']): WriteCalls {
   return { ...NODE_WRITE_CALLS, write };
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,19 +385,6 @@ const CLIENT_ID = 'sim-oauth-consumer-key-01';
 const CLIENT_SECRET = 'sim-oauth-consumer-secret-7d3f9a1c';
 const FAKE_BROWSER = join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs');
 
-/** Every token in secrets.json is a secret too: scan for them as well. */
-function trackStoredTokens(sandbox: Sandbox): void {
-  let stored: { secrets?: Record<string, Record<string, string>> };
-  try {
-    stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8'));
-  } catch {
-    return;
-  }
-  for (const slots of Object.values(stored.secrets ?? {})) {
-    for (const [slot, value] of Object.entries(slots)) sandbox.trackSecrets(slot === 'oauth-access' ? (JSON.parse(value) as { token: string }).token : value);
-  }
-}
-
 const passwordOf = (answer: string): string | undefined => /^password=(.+)$/m.exec(answer)?.[1];
 
 tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git gets the new token, the rotated refresh token is kept and stored once there is room', async (t) => {
@@ -425,7 +404,7 @@ tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git get
     await sandbox.cleanup();
     await sim.close();
   });
-  mountTmpfs(t, sandbox, '64k', () => trackStoredTokens(sandbox));
+  mountTmpfs(t, sandbox, '64k', () => sandbox.trackStoredSecrets());
   const port = await freePort();
   const added = await sandbox.cli(
     ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
@@ -439,7 +418,7 @@ tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git get
   const first = passwordOf((await get()).stdout);
   t.truthy(first);
   sandbox.trackSecrets(first!);
-  trackStoredTokens(sandbox);
+  sandbox.trackStoredSecrets();
   const secretsFile = join(sandbox.configHome, 'secrets.json');
   const before = readFileSync(secretsFile);
   const refreshes = sim.oauthStats().tokenRequests.refresh_token;
@@ -466,7 +445,7 @@ tmpfsTest('an OAuth refresh on a full disk: secrets.json byte-identical, git get
   rmSync(filler);
   t.truthy(passwordOf((await get()).stdout));
   t.false(readFileSync(secretsFile).equals(before));
-  trackStoredTokens(sandbox);
+  sandbox.trackStoredSecrets();
   t.is((await sandbox.cli(['daemon', 'stop'])).code, 0);
   await waitFor(() => sandbox.daemonPids().length === 0);
   const restarted = await get();

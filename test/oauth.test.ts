@@ -50,7 +50,7 @@ async function world(t: ExecutionContext, options: { staticFallback?: boolean } 
   Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER, GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: String(MARGIN_SECONDS) });
   sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
   t.teardown(async () => {
-    trackStoredTokens(sandbox);
+    sandbox.trackStoredSecrets();
     await sandbox.cleanup();
     await sim.close();
   });
@@ -67,21 +67,6 @@ async function world(t: ExecutionContext, options: { staticFallback?: boolean } 
     login: (extraEnv = {}) => sandbox.cli(['login', 'work', '--timeout', String(LOGIN_TIMEOUT_SECONDS)], { env: extraEnv }),
     get: () => sandbox.helper('get', credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git' })),
   };
-}
-
-/** Tokens the simulator issued are secrets too: scan for them as well. */
-function trackStoredTokens(sandbox: Sandbox): void {
-  let stored: { secrets?: Record<string, Record<string, string>> };
-  try {
-    stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8'));
-  } catch {
-    return;
-  }
-  for (const slots of Object.values(stored.secrets ?? {})) {
-    for (const [slot, value] of Object.entries(slots)) {
-      sandbox.trackSecrets(slot === 'oauth-access' ? (JSON.parse(value) as { token: string }).token : value);
-    }
-  }
 }
 
 /** Logs in, failing the test with login's own words when it does not succeed. */
@@ -340,7 +325,7 @@ test('Data Center: login with PKCE and no client secret; git gets the user slug 
   const sandbox = new Sandbox();
   Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER });
   t.teardown(async () => {
-    trackStoredTokens(sandbox);
+    sandbox.trackStoredSecrets();
     await sandbox.cleanup();
     await sim.close();
   });

@@ -13,6 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MAX_CONNECTIONS } from '../src/daemon/connections.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
+import { waitFor } from './support/wait.js';
 
 const SECRET = 'ATATT3x-connections-7a6b5c4d3e2f1a0b';
 const CLIENT_ID = 'held-refresh-consumer';
@@ -80,15 +81,6 @@ async function sendUntilThrough(open: () => Client, through: (sent: Client) => P
     if (await through(sent)) return sent;
   }
   throw new Error('no request reached the daemon in 20 attempts');
-}
-
-async function waitFor(condition: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + CAP_MS;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
 }
 
 async function sandboxWithDaemon(t: ExecutionContext, env: NodeJS.ProcessEnv): Promise<Sandbox> {

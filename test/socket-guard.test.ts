@@ -12,6 +12,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, renameSync, 
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
+import { waitFor } from './support/wait.js';
 
 const SECRET = 'ATATT3x-socketguard-5e4d3c2b1a09f8e7';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
@@ -174,15 +175,6 @@ function assertRepaired(t: ExecutionContext, sandbox: Sandbox): void {
   t.regex(last, /daemon\.sock was mode 0666, set back to 0600/);
   t.regex(last, /git-cache\.sock was mode 0666, set back to 0600/);
   t.regex(last, /the daemon stops serving"/);
-}
-
-async function waitFor(condition: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + CAP_MS;
-  while (Date.now() < deadline) {
-    if (condition()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return false;
 }
 
 /** The raw wire request as the daemon's own user would send it; what came back before the close. */

@@ -3,7 +3,7 @@
 // ever reached an output, a log or a config file.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ExecutionContext } from 'ava';
@@ -40,6 +40,16 @@ export interface SandboxOptions {
   secretStore?: 'file' | 'keychain' | 'default';
   /** Added to (or, with undefined values, removed from) every process's environment. */
   env?: NodeJS.ProcessEnv;
+}
+
+/** One `request` line of the daemon log (src/daemon/credential-service.ts). */
+export interface LoggedRequest {
+  action: string;
+  channel: string;
+  outcome: string;
+  account?: string;
+  reason?: string;
+  path?: string;
 }
 
 export class Sandbox {
@@ -158,6 +168,29 @@ export class Sandbox {
   async addRoute(pattern: string, account: string): Promise<void> {
     const result = await this.cli(['route', 'add', pattern, account]);
     if (result.code !== 0) throw new Error(`route add failed: ${result.stderr}`);
+  }
+
+  /** The daemon's request log lines (one per get/store/erase it answered), oldest first. */
+  requestLog(): LoggedRequest[] {
+    const log = join(this.configHome, 'state', 'daemon.log');
+    if (!existsSync(log)) return [];
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request"'))
+      .map((line) => JSON.parse(line) as LoggedRequest);
+  }
+
+  /** Every secret in the file store (OAuth tokens the simulator issued too) becomes a tracked secret. */
+  trackStoredSecrets(): void {
+    let stored: { secrets?: Record<string, Record<string, string>> };
+    try {
+      stored = JSON.parse(readFileSync(join(this.configHome, 'secrets.json'), 'utf8'));
+    } catch {
+      return;
+    }
+    for (const slots of Object.values(stored.secrets ?? {})) {
+      for (const [slot, value] of Object.entries(slots)) this.trackSecrets(slot === 'oauth-access' ? (JSON.parse(value) as { token: string }).token : value);
+    }
   }
 
   /** Live daemon processes serving this sandbox's config home. */
