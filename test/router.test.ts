@@ -125,6 +125,15 @@ test('a path with a dot segment, however encoded, gets no account and one line s
   t.is(pick({ protocol: 'https', host: 'github.com', path: 'bob/../acme/x.git' }, twoWorkspaces), 'not-ours');
 });
 
+test('a path parameter (";"), which servlet containers drop before resolving "..", gets no account', (t) => {
+  // Tomcat serves scm/bob/..;/acme/widgets.git as scm/acme/widgets.git; git and curl leave "..;" alone.
+  for (const path of ['bob/..;/acme/widgets.git', 'bob/%2e%2e;x/acme/widgets.git', 'bob/.;/widgets.git', 'bob/..%3b/acme/widgets.git', 'acme/widgets.git;jsessionid=1']) {
+    const decision = routeRequest({ protocol: 'https', host: 'bitbucket.org', path }, twoWorkspaces);
+    t.is(decision.kind, 'unresolved', path);
+    t.regex((decision as { message: string }).message, /its path has a ";" \(a path parameter/, path);
+  }
+});
+
 test('backslashes, which some servers read as slashes, get no account', (t) => {
   for (const path of ['bob\\..\\acme/widgets.git', 'bob%5c..%5Cacme/widgets.git', 'bob\\notes.git', 'bob/notes%5c.git']) {
     const decision = routeRequest({ protocol: 'https', host: 'bitbucket.org', path }, twoWorkspaces);

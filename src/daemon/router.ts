@@ -37,7 +37,7 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
   if (ambiguous) {
     return {
       kind: 'unresolved',
-      message: `no account for ${describe(origin, request.path)}: its path has ${ambiguous}, which servers resolve differently, so the repository it names is unknown; use the repository's plain URL (no %2e, %2f or backslash in the path)`,
+      message: `no account for ${describe(origin, request.path)}: its path has ${ambiguous}, which servers resolve differently, so the repository it names is unknown; use the repository's plain URL (no %2e, %2f, ; or backslash in the path)`,
     };
   }
 
@@ -169,6 +169,9 @@ const SEPARATOR = /\/|\\|%2f|%5c/i;
  */
 function serverDependentPart(path: string): string | undefined {
   if (path.split(SEPARATOR).some((segment) => DOT_SEGMENT.test(segment))) return 'a "." or ".." segment';
+  // Servlet containers (Data Center runs on Tomcat) drop a ";param" from each segment before
+  // they resolve dot segments, so `bob/..;/acme` is served as `acme`; git and curl leave it alone.
+  if (/;|%3b/i.test(path)) return 'a ";" (a path parameter, which servers drop before resolving "..")';
   if (/\\|%5c/i.test(path)) return 'a backslash';
   return undefined;
 }
