@@ -47,7 +47,7 @@ async function sandboxWithAccount(env?: NodeJS.ProcessEnv): Promise<Sandbox> {
 /** A process that takes `locks` the way the product does and keeps them until it is killed. */
 async function lockHolder(locks: string[]): Promise<ChildProcess> {
   const script = `const { tryLock } = await import(${JSON.stringify(HOLDER_LOCK)});
-for (const lock of ${JSON.stringify(locks)}) if (!tryLock(lock)) process.exit(3);
+for (const lock of ${JSON.stringify(locks)}) if (!tryLock(lock, 120000)) process.exit(3);
 process.stdout.write('held\\n');
 setInterval(() => {}, 1 << 30);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });

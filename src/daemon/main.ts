@@ -291,7 +291,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 /** Waits while another daemon claims the sockets; a lock whose holder died is taken at once. */
 async function lockForClaim(lock: string): Promise<void> {
   const deadline = Date.now() + CLAIM_WAIT_MS;
-  while (!tryLock(lock)) {
+  while (!tryLock(lock, CLAIM_WAIT_MS)) {
     if (Date.now() > deadline) {
       throw new Error(`${lock} has been held for ${CLAIM_WAIT_MS / 1000} s by another daemon that is starting; if none is, remove the file`);
     }

@@ -29,9 +29,12 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const startTimeoutMs = options.startTimeoutMs ?? setting(SETTINGS.startTimeout);
   const answerTimeoutMs = options.answerTimeoutMs ?? setting(SETTINGS.answerTimeout);
 
-  const unsafe = unsafeRuntimeDir(paths.runtimeDir);
-  if (unsafe) throw new DaemonUnavailableError(unsafe);
-  const first = await tryExchange(paths.socketPath, request, answerTimeoutMs);
+  const dir = checkRuntimeDir(paths.runtimeDir);
+  if (typeof dir === 'string') throw new DaemonUnavailableError(dir);
+  // No directory, no daemon. Connecting anyway would let another user who creates the directory
+  // (under the shared /tmp fallback) between this check and the connect receive the request; the
+  // start path below creates it 0700 and checks it before every connect.
+  const first: Attempt = dir.missing ? { kind: 'absent' } : await tryExchange(paths.socketPath, request, answerTimeoutMs);
   if (first.kind === 'answer' && !wantsFreshDaemon(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
   // Nothing answers: something that is not a socket in the way would stop every start.
@@ -56,8 +59,8 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
       start.spawnUnlessStarting();
       const failure = start.failure();
       if (failure) throw new DaemonUnavailableError(failure);
-      const unsafeNow = unsafeRuntimeDir(paths.runtimeDir);
-      if (unsafeNow) throw new DaemonUnavailableError(unsafeNow);
+      const now = checkRuntimeDir(paths.runtimeDir);
+      if (typeof now === 'string') throw new DaemonUnavailableError(now);
       await sleep(RETRY_INTERVAL_MS);
       last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
       if (last.kind === 'answer' && !isVersionMismatch(last.response)) return last.response;
@@ -76,16 +79,16 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
  * make sure it is a real directory of ours that nobody else can enter (the fallback location
  * under /tmp is predictable, and another user could create it first).
  */
-function unsafeRuntimeDir(dir: string): string | undefined {
-  if (process.platform === 'win32') return undefined;
+function checkRuntimeDir(dir: string): { missing: boolean } | string {
+  if (process.platform === 'win32') return { missing: false };
   let stat;
   try {
     stat = lstatSync(dir);
   } catch {
-    return undefined; // not there yet: the daemon creates it 0700
+    return { missing: true }; // not there yet: the start path creates it 0700
   }
   const problem = runtimeDirProblem(stat);
-  return problem && `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)`;
+  return problem ? `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)` : { missing: false };
 }
 
 type Attempt =

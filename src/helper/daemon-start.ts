@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { releaseLock, tryLock } from '../shared/holder-lock.js';
+import { SETTINGS } from '../shared/settings.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readStartFailure, startFailureMessage } from '../shared/start-failure.js';
 
@@ -30,15 +31,15 @@ export class DaemonStart {
    */
   spawnUnlessStarting(): void {
     if (this.ownsSpawnLock || this.problem) return;
-    if (process.platform !== 'win32') {
-      try {
-        mkdirSync(this.paths.runtimeDir, { recursive: true, mode: 0o700 });
-      } catch (error) {
-        this.problem = `cannot create the socket directory ${this.paths.runtimeDir}: ${(error as NodeJS.ErrnoException).code}`;
-        return;
-      }
+    try {
+      // On Windows the sockets are named pipes, but the locks and the start report live here too.
+      mkdirSync(this.paths.runtimeDir, { recursive: true, ...(process.platform !== 'win32' && { mode: 0o700 }) });
+      // No helper waits longer than the largest start timeout allowed.
+      if (!tryLock(this.paths.spawnLock, SETTINGS.startTimeout.max)) return;
+    } catch (error) {
+      this.problem = `cannot create the start lock in ${this.paths.runtimeDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+      return;
     }
-    if (!tryLock(this.paths.spawnLock)) return;
     this.ownsSpawnLock = true;
     // The daemon runs from "/", so it gets the config home already resolved.
     const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;

@@ -2,22 +2,31 @@
 // once, however young it is (issue #12: a stale spawn.lock cost each git call 5 s, a stale
 // daemon.lock 10 s, because staleness was judged by age). The record is the holder's pid and,
 // on Linux, its start time from /proc/<pid>/stat, so a pid the system gave to a new process
-// does not keep a dead holder's lock alive. Node built-ins only: the thin helper uses it.
+// does not keep a dead holder's lock alive. Where no start time can be read (macOS, Windows, a
+// Linux without /proc) a running pid counts as the holder, and a lock older than the longest
+// hold its caller allows is stale, so a reused pid cannot keep it forever. Node built-ins only:
+// the thin helper uses it.
 //
 // Race-safety: a lock is created with its record in one step (link of a written temporary
 // file, which fails if the lock exists). A dead holder's lock is removed only under a second
 // lock, `<lock>.break`, and only if it still holds the record judged dead, so two processes
 // that both found it stale cannot remove a lock a third has taken meanwhile.
 
-import { linkSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
-/** Takes the lock at `path` unless a running process holds it. */
-export function tryLock(path: string): boolean {
+/** Whether start times can be compared here: Linux with /proc mounted. */
+const HAS_START_TIMES = startTime('self') !== undefined;
+
+/**
+ * Takes the lock at `path` unless a running process holds it. `maxHoldMs`: no holder keeps it
+ * longer, so where start times cannot be compared an older lock is stale whoever runs.
+ */
+export function tryLock(path: string, maxHoldMs: number): boolean {
   // Each failed round removed a dead holder's lock (or saw one released); a few suffice.
   for (let round = 0; round < 3; round++) {
     if (createWithRecord(path)) return true;
     const record = readRecord(path);
-    if (record !== undefined && holderRunning(record)) return false;
+    if (record !== undefined && holderRunning(record) && !heldTooLong(path, maxHoldMs)) return false;
     if (record !== undefined && !removeDeadHolders(path, record)) return false;
   }
   return false;
@@ -29,16 +38,24 @@ export function releaseLock(path: string): void {
 
 function createWithRecord(path: string): boolean {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-  writeFileSync(temp, `${process.pid} ${startTime('self') ?? ''}\n`, { flag: 'wx', mode: 0o600 });
   try {
+    // Inside the try: a write a full disk cut short must not leave its temporary file behind.
+    writeFileSync(temp, `${process.pid} ${startTime('self') ?? ''}\n`, { flag: 'wx', mode: 0o600 });
     linkSync(temp, path);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   } finally {
-    unlinkSync(temp);
+    rmSync(temp, { force: true });
   }
+}
+
+/** Only where start times cannot tell a reused pid from the holder: judged by the lock's age. */
+function heldTooLong(path: string, maxHoldMs: number): boolean {
+  if (HAS_START_TIMES) return false;
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat !== undefined && Date.now() - stat.mtimeMs > maxHoldMs;
 }
 
 /** The lock's record; '' for one that cannot be read as a file (an older version's lock directory). */
@@ -63,7 +80,8 @@ function removeDeadHolders(path: string, record: string): boolean {
     // A breaker holds it for a few system calls; one killed in between left it behind.
     const other = readRecord(breaker);
     if (other === undefined || holderRunning(other)) return false;
-    rmSync(breaker, { force: true });
+    // Still the dead breaker's record: not one a live breaker wrote since.
+    if (readRecord(breaker) === other) rmSync(breaker, { force: true });
     return true;
   }
   try {
@@ -85,8 +103,11 @@ function holderRunning(record: string): boolean {
     // EPERM: it runs, as someone else.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  // Without /proc a running pid is the holder (heldTooLong covers a reused one); with it, a pid
+  // whose /proc entry is gone or a zombie has ended, and one with another start time is reused.
+  if (!HAS_START_TIMES) return true;
   const now = startTime(String(pid));
-  return now === undefined ? process.platform !== 'linux' : match[2] === '' || now === match[2];
+  return now !== undefined && (match[2] === '' || now === match[2]);
 }
 
 /**
