@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { assertAnswer, masked } from './support/answers.js';
 import { Sandbox, credentialRequest, HELPER, HELPER_MODULES } from './support/sandbox.js';
 
@@ -191,14 +191,15 @@ test('protocol fuzz: hundreds of random inputs never crash the helper or the dae
   t.regex(masked(ok.stdout), /^username=alice\n/);
 });
 
-test('the helper loads only node:* modules on the get/store/erase path', (t) => {
+/** The modules `entry` loads at start-up (static imports, followed), and the packages among them. */
+function staticImports(entry: string): { seen: Set<string>; external: string[] } {
   const seen = new Set<string>();
   const external: string[] = [];
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    // Static imports only: dynamic import() is how the CLI is loaded lazily.
+    // Static imports only: dynamic import() is how the CLI and its commands are loaded lazily.
     const clause = String.raw`(?:type\s+)?(?:\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+(?:\s*,\s*\{[^}]*\})?)`;
     const pattern = new RegExp(String.raw`^(?:import|export)\s+${clause}\s+from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]`, 'gm');
     for (const match of source.matchAll(pattern)) {
@@ -208,13 +209,16 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
       else external.push(`${file}: ${specifier}`);
     }
   };
-  // The scanner must see a package import where there is one (the daemon's lock module).
-  visit(join(dirname(HELPER_MODULES), '..', 'daemon', 'files.js'));
-  t.true(external.some((entry) => entry.endsWith(': proper-lockfile')), external.join('\n'));
-  seen.clear();
-  external.length = 0;
+  visit(entry);
+  return { seen, external };
+}
 
-  visit(HELPER_MODULES);
+test('the helper loads only node:* modules on the get/store/erase path', (t) => {
+  // The scanner must see a package import where there is one (the daemon's lock module).
+  const lockModule = staticImports(join(dirname(HELPER_MODULES), '..', 'daemon', 'files.js'));
+  t.true(lockModule.external.some((entry) => entry.endsWith(': proper-lockfile')), lockModule.external.join('\n'));
+
+  const { seen, external } = staticImports(HELPER_MODULES);
   t.deepEqual(external, []);
   t.true(seen.has(join(dirname(HELPER_MODULES), 'daemon-client.js')));
   t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}`) || file.includes(join('dist', 'cli'))));
@@ -227,4 +231,12 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
   t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
   const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
   t.deepEqual(imported, ['../cli/main.js', './daemon-start.js']);
+});
+
+test('the command table loads no command: --version and a word git may add pay for none of them', (t) => {
+  const cli = join(dirname(HELPER_MODULES), '..', 'cli');
+  const { seen, external } = staticImports(join(cli, 'main.js'));
+  t.deepEqual(external, []);
+  const loaded = [...seen].map((file) => relative(join(cli, '..'), file)).sort();
+  t.deepEqual(loaded, ['cli/commands.js', 'cli/main.js', 'daemon/version.js', 'shared/paths.js', 'shared/runtime-dir.js']);
 });

@@ -1,76 +1,63 @@
-// The sub-commands people type. Loaded lazily by the helper, never on git's get/store/erase path.
+// The sub-commands people type, dispatched through the command table (commands.ts). Loaded
+// lazily by the helper, never on git's get/store/erase path; a command's own module loads only
+// when it runs.
 
 import { productPaths } from '../shared/paths.js';
 import { productVersion } from '../daemon/version.js';
-import { ACCOUNT_USAGE, accountCommand } from './account-commands.js';
-import { DAEMON_USAGE, daemonCommand } from './daemon-commands.js';
-import { DOCTOR_USAGE, doctorCommand } from './doctor-command.js';
-import { isUserError } from './errors.js';
-import { LOGIN_USAGE, loginCommand } from './login-command.js';
-import { ROUTE_USAGE, routeCommand } from './route-commands.js';
-import { SECRETS_USAGE, secretsCommand } from './secrets-commands.js';
-import { statusCommand } from './status-command.js';
-import { INSTALL_USAGE, installCommand, uninstallCommand } from '../installer/command.js';
+import { COMMANDS, findCommand, type LoadedCommand } from './commands.js';
 
-const USAGE = `git-credential-bitbucket: a git credential helper for several Bitbucket accounts.
+/** Where the summaries start in the usage, as in git's own command lists. */
+const SUMMARY_COLUMN = 39;
 
-git runs it as a credential helper (get, store, erase). People run:
-  account add|set-secret|set-email|verify|list|remove
-                                       the Bitbucket accounts, their secrets, checked with Bitbucket
-  route add|list|remove|suggest        which account serves which repositories
-  secrets migrate --to keychain|file   move the secrets to the OS keychain or the plaintext file
-  login NAME [--no-browser]            log an account in with OAuth (browser or pasted code)
-  status [--json]                      daemon, secret store, accounts, routes
-  doctor [--json]                      check git, helpers, daemon, store, config; say what to fix
-  daemon start|stop|status             the per-user background daemon
-  install [--scope S] [--dry-run]      tell git to use this helper for every account URL
-  uninstall [--scope S] [--dry-run]    undo exactly what install did
-  --version
-
-Files: config in $GIT_CREDENTIAL_BITBUCKET_HOME, else $XDG_CONFIG_HOME/git-credential-bitbucket.
-Run a command with --help for details.`;
+function usage(): string {
+  const lines = COMMANDS.map(({ name, synopsis, summary }) => {
+    const head = `  ${name} ${synopsis}`;
+    return head.length < SUMMARY_COLUMN - 1 ? head.padEnd(SUMMARY_COLUMN) + summary : `${head}\n${' '.repeat(SUMMARY_COLUMN)}${summary}`;
+  });
+  return [
+    'git-credential-bitbucket: a git credential helper for several Bitbucket accounts.',
+    '',
+    'git runs it as a credential helper (get, store, erase). People run:',
+    ...lines,
+    '  --version',
+    '',
+    'Files: config in $GIT_CREDENTIAL_BITBUCKET_HOME, else $XDG_CONFIG_HOME/git-credential-bitbucket.',
+    'Run a command with --help for details.',
+  ].join('\n');
+}
 
 export async function runCli(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  const paths = productPaths();
+  const [name, ...rest] = args;
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(productVersion() + '\n');
+    return 0;
+  }
+  const command = findCommand(name);
+  if (!command) {
+    process.stdout.write(usage() + '\n');
+    return name === undefined || name === 'help' || name === '--help' || name === '-h' ? 0 : 1;
+  }
+  let loaded: LoadedCommand | undefined;
   try {
-    switch (command) {
-      case 'account':
-        return await accountCommand(rest, paths);
-      case 'route':
-        return await routeCommand(rest, paths);
-      case 'daemon':
-        return await daemonCommand(rest, paths);
-      case 'status':
-        return await statusCommand(rest, paths);
-      case 'secrets':
-        return await secretsCommand(rest, paths);
-      case 'login':
-        return await loginCommand(rest, paths);
-      case 'doctor':
-        return await doctorCommand(rest, paths);
-      case 'install':
-        return await installCommand(rest, { paths });
-      case 'uninstall':
-        return await uninstallCommand(rest, { paths });
-      case '--version':
-      case 'version':
-        process.stdout.write(productVersion() + '\n');
-        return 0;
-      default:
-        process.stdout.write(USAGE + '\n');
-        return command === undefined || command === 'help' || command === '--help' || command === '-h' ? 0 : 1;
-    }
+    loaded = await command.load();
+    return await loaded.run(rest, productPaths());
   } catch (error) {
+    // Loaded here: the error classes pull in the domain modules, which `--version` and the
+    // helper's look at an unknown word must not pay for.
+    const { isUserError } = await import('./errors.js');
     if (isUserError(error) || isParseArgsError(error)) {
       process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
-      const usage = { account: ACCOUNT_USAGE, route: ROUTE_USAGE, daemon: DAEMON_USAGE, login: LOGIN_USAGE, doctor: DOCTOR_USAGE, secrets: SECRETS_USAGE, install: INSTALL_USAGE, uninstall: INSTALL_USAGE }[command as string];
-      if (isParseArgsError(error) && usage) process.stderr.write(usage + '\n');
+      if (isParseArgsError(error) && loaded?.usage) process.stderr.write(loaded.usage + '\n');
       return 1;
     }
     process.stderr.write(`git-credential-bitbucket: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return 2;
   }
+}
+
+/** Whether a word names a command of the table (the helper's choice between the CLI and silence). */
+export function isCommandWord(word: string | undefined): boolean {
+  return word === undefined || word === 'help' || word === '--help' || word === '-h' || word === '--version' || word === 'version' || findCommand(word) !== undefined;
 }
 
 function isParseArgsError(error: unknown): boolean {

@@ -13,8 +13,6 @@ import { UnreadableInputError, readRequest } from './stdin.js';
 
 const PREFIX = 'git-credential-bitbucket: ';
 const GIT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
-/** Sub-commands people type; anything else is an action git may add in future, ignored as git asks. */
-const CLI_COMMANDS: ReadonlySet<string> = new Set(['account', 'route', 'daemon', 'status', 'secrets', 'login', 'doctor', 'install', 'uninstall', 'help', '--help', '-h', '--version', 'version']);
 
 async function runGitAction(action: CredentialAction): Promise<void> {
   let credential;
@@ -48,8 +46,11 @@ async function runGitAction(action: CredentialAction): Promise<void> {
 async function main(command: string | undefined): Promise<void> {
   if (command !== undefined && GIT_ACTIONS.has(command)) {
     await runGitAction(command as CredentialAction);
-  } else if (command === undefined || CLI_COMMANDS.has(command)) {
-    const { runCli } = await import('../cli/main.js');
+  } else {
+    // The command table (cli/commands.ts) says which words are commands; loading it loads no command.
+    const { isCommandWord, runCli } = await import('../cli/main.js');
+    // Any other word is an action git may add in future: helpers must ignore it, silently.
+    if (!isCommandWord(command)) return;
     process.exitCode = await runCli(process.argv.slice(2));
     // Output drains first; a keychain call that never returns (an unanswered unlock prompt) must
     // not keep the command alive after it has reported the problem.
