@@ -1,11 +1,11 @@
-// The test clock seam (src/daemon/clock.ts) and the simulator's clock: tests move time with them
+// The test clock seam (src/core/clock.ts) and the simulator's clock: tests move time with them
 // instead of sleeping, so both must follow every move, and the seam must cost nothing unused.
 
 import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clockFrom, TEST_CLOCK_FILE_ENV } from '../src/daemon/clock.js';
+import { clockFrom, TEST_CLOCK_FILE_ENV } from '../src/core/clock.js';
 import { startSimulator } from '../fixtures/simulator/server.js';
 import { simUser } from './support/sim-fixtures.js';
 

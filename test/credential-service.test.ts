@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { AccountStateBook } from '../src/daemon/account-state.js';
-import type { Config } from '../src/daemon/config.js';
+import { AccountStateBook } from '../src/core/account-state.js';
+import type { Config } from '../src/core/config.js';
 import { CredentialService } from '../src/daemon/credential-service.js';
 import { REDACTED_PATHS } from '../src/daemon/log.js';
-import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
-import { OAuthClient } from '../src/daemon/oauth/oauth-client.js';
+import { FileSecretStore } from '../src/core/secrets/file-store.js';
+import { OAuthClient } from '../src/core/oauth/oauth-client.js';
 import { TokenManager } from '../src/daemon/oauth/token-manager.js';
 import { assertAnswer } from './support/answers.js';
 

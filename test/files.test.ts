@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import lockfile from 'proper-lockfile';
-import { NODE_WRITE_CALLS, PrivateFileError, sweepStaleTempFiles, withFileLock, writeFileAtomic, type WriteCalls } from '../src/daemon/files.js';
-import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
+import { NODE_WRITE_CALLS, PrivateFileError, sweepStaleTempFiles, withFileLock, writeFileAtomic, type WriteCalls } from '../src/core/files.js';
+import { FileSecretStore } from '../src/core/secrets/file-store.js';
 import { REPO_ROOT, Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 import { waitFor } from './support/wait.js';
@@ -202,7 +202,7 @@ test('a writer killed mid-write leaves a 0600 temporary file (umask 000), remove
   const before = readFileSync(file);
   // The child writes half of a secret, says so, and hangs inside the write until it is killed.
   const script = `
-    import { NODE_WRITE_CALLS, writeFileAtomic } from ${JSON.stringify(join(REPO_ROOT, 'src', 'daemon', 'files.ts'))};
+    import { NODE_WRITE_CALLS, writeFileAtomic } from ${JSON.stringify(join(REPO_ROOT, 'src', 'core', 'files.ts'))};
     process.umask(0);
     writeFileAtomic(${JSON.stringify(file)}, ${JSON.stringify(`{"secret":"${SECRET}"}`)}, {
       ...NODE_WRITE_CALLS,

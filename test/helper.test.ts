@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { assertAnswer, masked } from './support/answers.js';
 import { Sandbox, credentialRequest, HELPER, HELPER_MODULES } from './support/sandbox.js';
 
@@ -215,13 +215,13 @@ function staticImports(entry: string): { seen: Set<string>; external: string[] }
 
 test('the helper loads only node:* modules on the get/store/erase path', (t) => {
   // The scanner must see a package import where there is one (the daemon's lock module).
-  const lockModule = staticImports(join(dirname(HELPER_MODULES), '..', 'daemon', 'files.js'));
+  const lockModule = staticImports(join(dirname(HELPER_MODULES), '..', 'core', 'files.js'));
   t.true(lockModule.external.some((entry) => entry.endsWith(': proper-lockfile')), lockModule.external.join('\n'));
 
   const { seen, external } = staticImports(HELPER_MODULES);
   t.deepEqual(external, []);
-  t.true(seen.has(join(dirname(HELPER_MODULES), 'daemon-client.js')));
-  t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}`) || file.includes(join('dist', 'cli'))));
+  t.true(seen.has(join(dirname(HELPER_MODULES), '..', 'client', 'daemon-client.js')));
+  t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}${sep}`) || file.includes(`${join('dist', 'cli')}${sep}`)));
 
   // The bundle git actually runs: only built-in modules at load time; the CLI and the code
   // that starts the daemon (needed only when none runs) come in through dynamic import().
@@ -230,7 +230,7 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
   t.true(required.length > 0);
   t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
   const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
-  t.deepEqual(imported, ['../cli/main.js', './daemon-start.js']);
+  t.deepEqual(imported, ['../cli/main.js', '../client/daemon-start.js']);
 });
 
 test('the command table loads no command: --version and a word git may add pay for none of them', (t) => {
@@ -238,5 +238,5 @@ test('the command table loads no command: --version and a word git may add pay f
   const { seen, external } = staticImports(join(cli, 'main.js'));
   t.deepEqual(external, []);
   const loaded = [...seen].map((file) => relative(join(cli, '..'), file)).sort();
-  t.deepEqual(loaded, ['cli/commands.js', 'cli/main.js', 'daemon/version.js', 'shared/paths.js', 'shared/runtime-dir.js']);
+  t.deepEqual(loaded, ['cli/commands.js', 'cli/main.js', 'core/version.js', 'shared/paths.js', 'shared/runtime-dir.js']);
 });

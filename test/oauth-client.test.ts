@@ -3,8 +3,8 @@
 
 import test from 'ava';
 import { createServer, type Server } from 'node:http';
-import type { Account } from '../src/daemon/accounts.js';
-import { OAuthClient, OAuthRejectedError, OAuthUnavailableError } from '../src/daemon/oauth/oauth-client.js';
+import type { Account } from '../src/core/accounts.js';
+import { OAuthClient, OAuthRejectedError, OAuthUnavailableError } from '../src/core/oauth/oauth-client.js';
 
 async function endpoint(t: { teardown(fn: () => void): void }, status: number, type: string, body: string): Promise<Account> {
   const server: Server = createServer((_request, response) => response.writeHead(status, { 'content-type': type }).end(body));

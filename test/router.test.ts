@@ -1,7 +1,7 @@
 import test from 'ava';
-import type { Account } from '../src/daemon/accounts.js';
-import type { Config } from '../src/daemon/config.js';
-import { routeRequest, type RoutingRequest } from '../src/daemon/router.js';
+import type { Account } from '../src/core/accounts.js';
+import type { Config } from '../src/core/config.js';
+import { routeRequest, type RoutingRequest } from '../src/core/router.js';
 
 const account = (name: string, url: string, username: string): Account => ({ name, kind: url.includes('bitbucket.org') ? 'cloud' : 'datacenter', url, username, secretKind: 'api-token' });
 

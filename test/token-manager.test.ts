@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Account } from '../src/daemon/accounts.js';
-import { AccountStateBook } from '../src/daemon/account-state.js';
-import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from '../src/daemon/oauth/oauth-client.js';
+import type { Account } from '../src/core/accounts.js';
+import { AccountStateBook } from '../src/core/account-state.js';
+import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from '../src/core/oauth/oauth-client.js';
 import { TokenManager, type TokenRefresher } from '../src/daemon/oauth/token-manager.js';
-import { FileSecretStore } from '../src/daemon/secrets/file-store.js';
-import type { SecretRef } from '../src/daemon/secrets/secret-store.js';
+import { FileSecretStore } from '../src/core/secrets/file-store.js';
+import type { SecretRef } from '../src/core/secrets/secret-store.js';
 
 const account: Account = { name: 'work', kind: 'cloud', url: 'https://bitbucket.org', username: 'alice', oauth: { clientId: 'client', redirectPort: 47823 } };
 const MARGIN_MS = 60_000;

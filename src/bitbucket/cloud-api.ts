@@ -6,7 +6,7 @@
 // A missing scope comes back as 403 "Your credentials lack one or more required privilege scopes"
 // with `detail.required` (seen in gildas/bitbucket-cli#56), which we quote.
 
-import { TOKEN_USERNAMES, type Account } from '../daemon/accounts.js';
+import { TOKEN_USERNAMES, type Account } from '../core/accounts.js';
 import { apiGet, cleanCloneUrl, sameOriginLink, withQuery, type ApiResponse, type Authorization } from './http.js';
 import { probeGit, type ProbeTarget } from './git-probe.js';
 import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';

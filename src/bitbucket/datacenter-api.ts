@@ -4,7 +4,7 @@
 // works alone as a Bearer token, and Data Center names the authenticated user in X-AUSERNAME:
 // that is how a wrong username (an e-mail, say) is told apart from a wrong token.
 
-import { isBearerOnly, type Account } from '../daemon/accounts.js';
+import { isBearerOnly, type Account } from '../core/accounts.js';
 import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
 import { cloudRestBase } from './cloud-api.js';
 import { probeGit } from './git-probe.js';

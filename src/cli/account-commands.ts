@@ -15,18 +15,18 @@ import {
   type Account,
   type AccountKind,
   type StaticSecretKind,
-} from '../daemon/accounts.js';
-import { readConfig, updateConfig } from '../daemon/config.js';
-import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
-import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../daemon/secrets/open-store.js';
-import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
+} from '../core/accounts.js';
+import { readConfig, updateConfig } from '../core/config.js';
+import { describeSecretKind, hostFor } from '../core/hosts/host.js';
+import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
+import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../bitbucket/verify.js';
 import type { VerifyRequest } from '../bitbucket/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
-import { UserError } from './errors.js';
-import { parseExpiry } from '../daemon/expiry.js';
+import { UserError } from '../core/errors.js';
+import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
 
 export const ACCOUNT_USAGE = `Usage:

@@ -1,11 +1,11 @@
 // One account as `status` and `account list` show it: settings, which authentication is in use,
 // and what the daemon learnt. Never a secret: only whether one is stored.
 
-import { needsLogin, readAccountStates } from '../daemon/account-state.js';
-import type { Config } from '../daemon/config.js';
-import { WARN_DAYS, expiryNotice } from '../daemon/expiry.js';
-import { describeSecretKind } from '../daemon/hosts/host.js';
-import type { SecretStore } from '../daemon/secrets/secret-store.js';
+import { needsLogin, readAccountStates } from '../core/account-state.js';
+import type { Config } from '../core/config.js';
+import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
+import { describeSecretKind } from '../core/hosts/host.js';
+import type { SecretStore } from '../core/secrets/secret-store.js';
 import type { ProductPaths } from '../shared/paths.js';
 
 export interface AccountSummary {

@@ -4,11 +4,11 @@
 // and `doctor`.
 
 import type { ProductPaths } from '../shared/paths.js';
-import { basePathOf, parseRoutePattern, type Account } from '../daemon/accounts.js';
-import type { Config } from '../daemon/config.js';
-import { describeSecretKind, hostFor } from '../daemon/hosts/host.js';
-import type { SecretStore } from '../daemon/secrets/secret-store.js';
-import { DaemonUnavailableError, exchange } from '../helper/daemon-client.js';
+import { basePathOf, parseRoutePattern, type Account } from '../core/accounts.js';
+import type { Config } from '../core/config.js';
+import { describeSecretKind, hostFor } from '../core/hosts/host.js';
+import type { SecretStore } from '../core/secrets/secret-store.js';
+import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
 import { verifyCredential } from '../bitbucket/verify.js';
 import { savedAccountHints, type Check, type ProbeCredential, type ProblemCode, type VerifyResult } from '../bitbucket/verification.js';
 

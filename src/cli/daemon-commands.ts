@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
 import type { DaemonInfo } from '../shared/wire.js';
-import { DaemonUnavailableError, exchange } from '../helper/daemon-client.js';
+import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
 import { printJson, runSubcommand } from './io.js';
 
 export const DAEMON_USAGE = `Usage:

@@ -1,13 +1,12 @@
-// Errors the CLI reports as "your input or your files need attention" (exit 1), as opposed to
-// bugs (exit 2).
+// Which errors the CLI reports as "your input or your files need attention" (exit 1), as opposed
+// to bugs (exit 2): UserError and the domain's own error classes.
 
-import { ValidationError } from '../daemon/accounts.js';
-import { ConfigError } from '../daemon/config.js';
-import { LockBusyError, PrivateFileError } from '../daemon/files.js';
-import { SecretStoreError } from '../daemon/secrets/secret-store.js';
-import { DaemonUnavailableError } from '../helper/daemon-client.js';
-
-export class UserError extends Error {}
+import { UserError } from '../core/errors.js';
+import { ValidationError } from '../core/accounts.js';
+import { ConfigError } from '../core/config.js';
+import { LockBusyError, PrivateFileError } from '../core/files.js';
+import { SecretStoreError } from '../core/secrets/secret-store.js';
+import { DaemonUnavailableError } from '../client/daemon-client.js';
 
 export function isUserError(error: unknown): error is Error {
   return (

@@ -1,7 +1,7 @@
 // Small input/output helpers shared by the sub-commands.
 
 import type { ProductPaths } from '../shared/paths.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 const MAX_SECRET_BYTES = 16 * 1024;
 

@@ -4,13 +4,13 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { readConfig } from '../daemon/config.js';
-import { hostFor } from '../daemon/hosts/host.js';
-import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../daemon/oauth/oauth-client.js';
-import { openSecretStore } from '../daemon/secrets/open-store.js';
+import { readConfig } from '../core/config.js';
+import { hostFor } from '../core/hosts/host.js';
+import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../core/oauth/oauth-client.js';
+import { openSecretStore } from '../core/secrets/open-store.js';
 import { findAccount, onePositional } from './account-commands.js';
 import { tellDaemonToReload } from './daemon-commands.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 import { listenForRedirect } from './loopback-redirect.js';
 import { openBrowser } from './open-browser.js';
 

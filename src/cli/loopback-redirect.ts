@@ -4,7 +4,7 @@
 // cannot end (or hijack) the login.
 
 import { createServer } from 'node:http';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface RedirectWait {
   /** Resolves with the redirect's query parameters once a matching one arrives. */

@@ -3,7 +3,7 @@
 // when it runs.
 
 import { productPaths } from '../shared/paths.js';
-import { productVersion } from '../daemon/version.js';
+import { productVersion } from '../core/version.js';
 import { COMMANDS, findCommand, type LoadedCommand } from './commands.js';
 
 /** Where the summaries start in the usage, as in git's own command lists. */

@@ -2,11 +2,11 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { normaliseRoutePattern } from '../daemon/accounts.js';
-import { readConfig, updateConfig } from '../daemon/config.js';
+import { normaliseRoutePattern } from '../core/accounts.js';
+import { readConfig, updateConfig } from '../core/config.js';
 import { addRouteTo } from './route-edit.js';
 import { routeSuggest } from './route-suggest.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 import { printJson, printTable, runSubcommand } from './io.js';
 
 export const ROUTE_USAGE = `Usage:

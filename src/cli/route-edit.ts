@@ -1,9 +1,9 @@
 // The one way a route enters config.json, for `route add` and `route suggest --apply`.
 
-import { basePathOf, originOf, parseRoutePattern } from '../daemon/accounts.js';
-import type { Config } from '../daemon/config.js';
+import { basePathOf, originOf, parseRoutePattern } from '../core/accounts.js';
+import type { Config } from '../core/config.js';
 import { findAccount } from './account-commands.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 /** Adds one route to a config being updated; refuses a route the account cannot serve or one taken by another account. */
 export function addRouteTo(config: Config, pattern: string, accountName: string): 'added' | 'unchanged' {

@@ -5,19 +5,19 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { originOf, type Account } from '../daemon/accounts.js';
-import { readConfig, updateConfig, type Config } from '../daemon/config.js';
-import { openSecretStore } from '../daemon/secrets/open-store.js';
+import { originOf, type Account } from '../core/accounts.js';
+import { readConfig, updateConfig, type Config } from '../core/config.js';
+import { openSecretStore } from '../core/secrets/open-store.js';
 import { listCloudWorkspaces } from '../bitbucket/cloud-api.js';
 import { listDataCenterProjects } from '../bitbucket/datacenter-api.js';
 import { NetworkProblem } from '../bitbucket/http.js';
-import { DaemonUnavailableError } from '../helper/daemon-client.js';
+import { DaemonUnavailableError } from '../client/daemon-client.js';
 import { VerifyFailure } from '../bitbucket/verification.js';
 import { accountCredentials } from './account-verification.js';
 import { findAccount } from './account-commands.js';
 import { printJson, printTable } from './io.js';
 import { addRouteTo } from './route-edit.js';
-import { UserError } from './errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface Suggestion {
   /** The workspace slug or project key. */

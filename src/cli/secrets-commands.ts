@@ -1,13 +1,13 @@
 // `secrets migrate --to keychain|file`: move every secret to the other store and make it the
 // chosen one. Interrupted (even by kill -9), running it again completes it (see
-// daemon/secrets/migration.ts).
+// core/secrets/migration.ts).
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { migrateSecrets } from '../daemon/secrets/migration.js';
-import { SECRET_STORE_ENV, openSecretStore } from '../daemon/secrets/open-store.js';
-import { SECRET_STORE_KINDS, type SecretStoreKind } from '../daemon/secrets/secret-store.js';
-import { UserError } from './errors.js';
+import { migrateSecrets } from '../core/secrets/migration.js';
+import { SECRET_STORE_ENV, openSecretStore } from '../core/secrets/open-store.js';
+import { SECRET_STORE_KINDS, type SecretStoreKind } from '../core/secrets/secret-store.js';
+import { UserError } from '../core/errors.js';
 import { runSubcommand } from './io.js';
 
 export const SECRETS_USAGE = `Usage:

@@ -3,8 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
-import { readConfig } from '../daemon/config.js';
-import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../daemon/secrets/open-store.js';
+import { readConfig } from '../core/config.js';
+import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../core/secrets/open-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { daemonInfo, describeDaemon } from './daemon-commands.js';
 import { printJson } from './io.js';

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
-import { SecretStoreConnectionLostError } from './secrets/secret-store.js';
+import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 
 /** A credential plus the two header lines. */
 const MAX_REQUEST_BYTES = MAX_CREDENTIAL_INPUT_BYTES + 256;

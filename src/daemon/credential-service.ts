@@ -7,15 +7,15 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Credential } from '../shared/credential-protocol.js';
 import type { CredentialAction, OAuthTokenAnswer } from '../shared/wire.js';
-import { hostnameOf, isBearerOnly, isLoopbackHost, type Account } from './accounts.js';
-import type { AccountStateBook } from './account-state.js';
-import type { Config } from './config.js';
-import { HELPER_NOTE_DAYS, expiryNotice } from './expiry.js';
-import { describeSecretKind, hostFor } from './hosts/host.js';
-import { routeRequest } from './router.js';
+import { hostnameOf, isBearerOnly, isLoopbackHost, type Account } from '../core/accounts.js';
+import type { AccountStateBook } from '../core/account-state.js';
+import type { Config } from '../core/config.js';
+import { HELPER_NOTE_DAYS, expiryNotice } from '../core/expiry.js';
+import { describeSecretKind, hostFor } from '../core/hosts/host.js';
+import { routeRequest } from '../core/router.js';
 import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
-import { SecretStoreConnectionLostError, type SecretStore } from './secrets/secret-store.js';
+import { SecretStoreConnectionLostError, type SecretStore } from '../core/secrets/secret-store.js';
 
 export interface CredentialAnswer {
   attributes: Array<[string, string]>;

@@ -12,19 +12,19 @@ import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
-import { AccountStateBook } from './account-state.js';
-import { ConfigCache, ConfigError } from './config.js';
+import { AccountStateBook } from '../core/account-state.js';
+import { ConfigCache, ConfigError } from '../core/config.js';
 import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
-import { OAuthClient } from './oauth/oauth-client.js';
+import { OAuthClient } from '../core/oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
-import { ensurePrivateDir, sweepStaleTempFiles } from './files.js';
+import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
-import { openSecretStore } from './secrets/open-store.js';
+import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
-import { productVersion } from './version.js';
+import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
 const DRAIN_TIMEOUT_MS = 2000;

@@ -9,7 +9,7 @@ import { LIST_KEYS, MAX_CREDENTIAL_INPUT_BYTES, SCALAR_KEYS, type Credential } f
 import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
-import { SecretStoreConnectionLostError } from './secrets/secret-store.js';
+import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 
 export interface ServerHooks {
   service: CredentialService;

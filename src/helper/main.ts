@@ -8,7 +8,7 @@
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { productPaths } from '../shared/paths.js';
 import type { CredentialAction } from '../shared/wire.js';
-import { exchange } from './daemon-client.js';
+import { exchange } from '../client/daemon-client.js';
 import { UnreadableInputError, readRequest } from './stdin.js';
 
 const PREFIX = 'git-credential-bitbucket: ';

@@ -6,7 +6,7 @@
 // `/opt/my tools/x.cjs` becomes `/opt/my\ tools/x.cjs`. On Windows git runs the same POSIX sh
 // (from Git for Windows), which reads "\" as an escape, so the path is written with "/".
 
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** Characters that need no escaping in a POSIX shell word. */
 const SAFE = /[A-Za-z0-9_@%+=:,./\u0080-\uffff-]/u;

@@ -2,8 +2,8 @@
 // holds now, which `git config` commands get it there (planInstall) or undo exactly what the
 // installer did (planUninstall). Pure functions: the commands run (or are printed) elsewhere.
 
-import type { Config } from '../daemon/config.js';
-import { hostNeedsPath } from '../daemon/router.js';
+import type { Config } from '../core/config.js';
+import { hostNeedsPath } from '../core/router.js';
 import type { GitCommand, GitConfigEntry, Scope } from './git.js';
 import type { InstalledFile, InstalledKey } from './record.js';
 

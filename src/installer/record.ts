@@ -4,8 +4,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProductPaths } from '../shared/paths.js';
-import { writeFileAtomic } from '../daemon/files.js';
-import { UserError } from '../cli/errors.js';
+import { writeFileAtomic } from '../core/files.js';
+import { UserError } from '../core/errors.js';
 import type { Scope } from './git.js';
 
 export interface InstalledKey {

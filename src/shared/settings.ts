@@ -21,7 +21,7 @@ export interface Setting {
 
 /**
  * The answer timeout's default: the slowest answer that is not a fault. That is an OAuth refresh
- * (its token request gives up after 10 s, daemon/oauth/oauth-client.ts) plus one keychain call
+ * (its token request gives up after 10 s, core/oauth/oauth-client.ts) plus one keychain call
  * held up by an unlock prompt (at most 5 s, keychainTimeout; unlocked, the other calls take
  * milliseconds, and after a call that timed out the store fails at once), plus 5 s for the
  * remaining keychain and file calls on a busy machine. Longer than that the daemon is hung, and

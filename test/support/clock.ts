@@ -1,12 +1,12 @@
 // One clock for a test's product processes and simulators: `advance` moves the daemon's and the
-// CLI's notion of now (through the test-only clock file, src/daemon/clock.ts) and every
+// CLI's notion of now (through the test-only clock file, src/core/clock.ts) and every
 // simulator's (its own switch) by the same amount, so a token expires exactly when the test says,
 // however slow the machine is. Sleeping past a lifetime instead made the suite flaky under load.
 
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Simulator } from '../../fixtures/simulator/server.js';
-import { TEST_CLOCK_FILE_ENV } from '../../src/daemon/clock.js';
+import { TEST_CLOCK_FILE_ENV } from '../../src/core/clock.js';
 import type { Sandbox } from './sandbox.js';
 
 export class TestClock {

@@ -6,11 +6,11 @@
 // everything, serves a still-valid token if there is one, and backs off before trying again.
 
 import type { Logger } from 'pino';
-import type { Account } from '../accounts.js';
-import { needsLogin, type AccountStateBook } from '../account-state.js';
-import type { SecretStore } from '../secrets/secret-store.js';
-import { now as clockNow } from '../clock.js';
-import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from './oauth-client.js';
+import type { Account } from '../../core/accounts.js';
+import { needsLogin, type AccountStateBook } from '../../core/account-state.js';
+import type { SecretStore } from '../../core/secrets/secret-store.js';
+import { now as clockNow } from '../../core/clock.js';
+import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from '../../core/oauth/oauth-client.js';
 
 export type AccessTokenResult =
   | { kind: 'token'; token: string; expiresAt: number }

@@ -51,7 +51,9 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   const deadline = Date.now() + startTimeoutMs;
   // Loaded only here (a module of its own, not in the bundle): most git operations find the
   // daemon running and never start one.
-  const { DaemonStart } = await import('./daemon-start.js');
+  // Written from the bundle's point of view too: the helper bundle (dist/helper/) leaves this
+  // import as it is, and '../client/' names the same file from there and from here.
+  const { DaemonStart } = await import('../client/daemon-start.js');
   const start = new DaemonStart(paths);
   let last: Attempt = first;
   try {
