@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Account } from '../src/core/accounts.js';
 import type { Config } from '../src/core/config.js';
+import { hostFor } from '../src/core/hosts/host.js';
 import { routeRequest, type RoutingRequest } from '../src/core/router.js';
 
 const account = (name: string, url: string, username: string): Account => ({ name, kind: url.includes('bitbucket.org') ? 'cloud' : 'datacenter', url, username, secretKind: 'api-token' });
@@ -164,4 +165,15 @@ test('a Data Center path cannot climb into or out of the context path with dot s
   }
   // Without dots, another application on the same host stays silent as before.
   t.is(pick({ protocol: 'https', host: 'git.corp', path: 'other-app/scm/PROJ/repo.git' }, dc), 'not-ours');
+});
+
+test('each kind of host says which workspace or project a path names, and the route that covers it', (t) => {
+  const cloud = { name: 'work', kind: 'cloud', url: 'https://bitbucket.org', username: 'alice' } as const;
+  const dc = { name: 'corp', kind: 'datacenter', url: 'https://git.corp/bitbucket', username: 'dave' } as const;
+  t.is(hostFor('cloud').spaceOfPath(['acme', 'widgets.git']), 'acme');
+  t.is(hostFor('cloud').routePattern(cloud, 'acme'), 'https://bitbucket.org/acme/*');
+  t.is(hostFor('datacenter').spaceOfPath(['scm', 'OPS', 'tools.git']), 'OPS');
+  t.is(hostFor('datacenter').spaceOfPath(['SCM', '~dave', 'notes.git']), '~dave');
+  t.is(hostFor('datacenter').spaceOfPath(['projects', 'OPS']), undefined);
+  t.is(hostFor('datacenter').routePattern(dc, 'OPS'), 'https://git.corp/bitbucket/scm/OPS/*');
 });

@@ -93,7 +93,7 @@ export function routeSpaces(account: Account, config: Config): string[] {
   const spaces = new Set<string>();
   for (const route of config.routes.filter((candidate) => candidate.account === account.name)) {
     const segments = parseRoutePattern(route.pattern).path.split('/').filter(Boolean).slice(base);
-    const space = account.kind === 'datacenter' ? (segments[0]?.toLowerCase() === 'scm' ? segments[1] : undefined) : segments[0];
+    const space = hostFor(account.kind).spaceOfPath(segments);
     if (space && !space.includes('*')) spaces.add(space);
   }
   return [...spaces];

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
 import { originOf, type Account } from '../core/accounts.js';
 import { readConfig, updateConfig, type Config } from '../core/config.js';
+import { hostFor } from '../core/hosts/host.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { listCloudWorkspaces } from '../bitbucket/cloud-api.js';
 import { listDataCenterProjects } from '../bitbucket/datacenter-api.js';
@@ -84,7 +85,7 @@ async function suggest(config: Config, wanted: Account[], paths: ProductPaths): 
       continue;
     }
     for (const space of spaces) {
-      const pattern = account.kind === 'cloud' ? `${account.url}/${space}/*` : `${account.url}/scm/${space}/*`;
+      const pattern = hostFor(account.kind).routePattern(account, space);
       const key = pattern.toLowerCase();
       const entry = reach.get(key) ?? { space, pattern, accounts: [] };
       entry.accounts.push(account);

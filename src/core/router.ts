@@ -8,6 +8,7 @@
 
 import { TOKEN_USERNAMES, basePathOf, originOf, parseRoutePattern, type Account, type Route } from './accounts.js';
 import type { Config } from './config.js';
+import { hostFor } from './hosts/host.js';
 
 export interface RoutingRequest {
   protocol: string;
@@ -79,7 +80,7 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
       message: `${origin} has several accounts (${names(candidates)}) and git sent no repository path; run \`git config --global credential.${origin}.useHttpPath true\` so routes can pick one`,
     };
   }
-  const suggestion = `${origin}/${suggestedPrefix(request.path ?? '')}*`;
+  const suggestion = suggestedRoute(candidates[0]!, origin, request.path ?? '');
   return {
     kind: 'unresolved',
     message: `no route picks one of the accounts ${names(candidates)} for ${describe(origin, request.path)}; add one, e.g. \`git-credential-bitbucket route add '${suggestion}' ${candidates[0]!.name}\``,
@@ -194,12 +195,11 @@ function normaliseHost(protocol: string, host: string): string {
   return lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower;
 }
 
-function suggestedPrefix(path: string): string {
+/** A route for the workspace or project the path names (as the account's kind spells it), else its first segment. */
+function suggestedRoute(account: Account, origin: string, path: string): string {
   const parts = path.split('/').filter(Boolean);
-  // Data Center paths are [context/]scm/PROJECT/repo.git: the project is the useful level.
-  const scm = parts.findIndex((segment) => segment.toLowerCase() === 'scm');
-  const keep = scm >= 0 ? scm + 2 : 1;
-  return parts.slice(0, keep).map((segment) => segment + '/').join('');
+  const space = hostFor(account.kind).spaceOfPath(parts.slice(segments(basePathOf(account.url)).length));
+  return space ? hostFor(account.kind).routePattern(account, space) : `${origin}/${parts[0] ? `${parts[0]}/` : ''}*`;
 }
 
 /**

@@ -17,6 +17,9 @@ export const cloudHost: Host = {
     requiresClientSecret: true,
     gitUsername: () => 'x-token-auth',
   },
+  // https://bitbucket.org/WORKSPACE/REPO.git
+  spaceOfPath: (segments) => segments[0],
+  routePattern: (account, workspace) => `${account.url}/${workspace}/*`,
   unusableSecretReason(secretKind) {
     if (secretKind === 'app-password') {
       return 'Bitbucket Cloud app passwords stopped working on 2026-06-09; create an API token with the read:repository:bitbucket and write:repository:bitbucket scopes at https://id.atlassian.com/manage-profile/security/api-tokens';

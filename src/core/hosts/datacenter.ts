@@ -17,6 +17,9 @@ export const dataCenterHost: Host = {
     // Data Center takes an OAuth token as the user's password.
     gitUsername: (account) => account.username,
   },
+  // https://HOST[/CONTEXT]/scm/PROJECT/REPO.git (personal repositories are scm/~USER/REPO.git)
+  spaceOfPath: (segments) => (segments[0]?.toLowerCase() === 'scm' ? segments[1] : undefined),
+  routePattern: (account, project) => `${account.url}/scm/${project}/*`,
   unusableSecretReason(secretKind) {
     if (secretKind === 'api-token' || secretKind === 'app-password') {
       return `Bitbucket Data Center has no ${secretKind === 'api-token' ? 'API tokens' : 'app passwords'}; use a personal or HTTP access token (--secret-kind access-token)`;

@@ -14,6 +14,13 @@ export interface Host {
   /** The secret kind assumed when `account add` is given none. */
   readonly defaultSecretKind: StaticSecretKind;
   readonly oauth: OAuthProfile;
+  /**
+   * The workspace (Cloud) or project key (Data Center) a repository path names, given its
+   * segments after the account's base path; undefined when the path names none.
+   */
+  spaceOfPath(segments: readonly string[]): string | undefined;
+  /** The route pattern that sends every repository of `space` to the account. */
+  routePattern(account: Account, space: string): string;
 }
 
 /** How this kind of Bitbucket speaks OAuth 2.0 (authorization-code grant with refresh). */
