@@ -338,3 +338,19 @@ keyringTests(test, () => {
     }
   });
 });
+
+test('the secret-store selection reads the configuration through the cache it is given (the daemon has one)', (t) => {
+  const { paths, cleanup } = tempPaths();
+  t.teardown(cleanup);
+  let reads = 0;
+  const config = {
+    current: () => {
+      reads++;
+      return { version: 1 as const, accounts: [], routes: [], daemon: {}, oauth: {}, secretStore: 'file' as const };
+    },
+  };
+  // No config.json on disk: a selection that read the file itself would fall back to the keychain.
+  const selected = openSecretStore(paths, { env: {}, config });
+  t.deepEqual(selected.selection(), { kind: 'file', reason: 'config' });
+  t.is(reads, 1);
+});

@@ -97,8 +97,13 @@ export async function updateConfig<T>(file: string, change: (config: Config) => 
   });
 }
 
+/** Where the current configuration comes from: one ConfigCache per process, shared by its users. */
+export interface ConfigSource {
+  current(): Config;
+}
+
 /** config.json as the daemon sees it: re-read only when the file changed. */
-export class ConfigCache {
+export class ConfigCache implements ConfigSource {
   private readonly file: ChangeAwareFile<Config>;
 
   constructor(path: string) {

@@ -9,7 +9,7 @@ import type { Credential } from '../shared/credential-protocol.js';
 import type { CredentialAction, OAuthTokenAnswer } from '../shared/wire.js';
 import { hostnameOf, isBearerOnly, isLoopbackHost, type Account } from '../core/accounts.js';
 import type { AccountStateBook } from '../core/account-state.js';
-import type { Config } from '../core/config.js';
+import type { ConfigSource } from '../core/config.js';
 import { HELPER_NOTE_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { routeRequest } from '../core/router.js';
@@ -20,11 +20,6 @@ import { SecretStoreConnectionLostError, type SecretStore } from '../core/secret
 export interface CredentialAnswer {
   attributes: Array<[string, string]>;
   messages: string[];
-}
-
-/** Where the current configuration comes from (the daemon's ConfigCache). */
-export interface ConfigSource {
-  current(): Config;
 }
 
 export interface CredentialServiceDeps {

@@ -122,7 +122,8 @@ function fsCause(path: string, error: unknown): string {
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
-  const store = openSecretStore(where);
+  // One reader of config.json in the daemon: the secret-store selection looks at the same cache.
+  const store = openSecretStore(where, { config });
   const states = new AccountStateBook(where.stateFile);
   const tokens = new TokenManager({
     store,

@@ -17,7 +17,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Env, ProductPaths } from '../../shared/paths.js';
 import { SETTINGS, readSetting } from '../../shared/settings.js';
-import { ConfigCache, type Config } from '../config.js';
+import { ConfigCache, type Config, type ConfigSource } from '../config.js';
 import { FileSecretStore } from './file-store.js';
 import { KeychainSecretStore, type KeychainOptions } from './keychain-store.js';
 import { MigratingSecretStore, readMigrationMarker, withMigrationLock, type MigrationMarker } from './migration.js';
@@ -37,6 +37,8 @@ export interface OpenStoreOptions {
   env?: Env;
   /** Overrides for the keychain store (tests). */
   keychain?: Partial<KeychainOptions>;
+  /** The process's own view of config.json (the daemon's): one cache, not a second one here. */
+  config?: ConfigSource;
 }
 
 export function openSecretStore(paths: ProductPaths, options: OpenStoreOptions = {}): SelectedSecretStore {
@@ -46,7 +48,7 @@ export function openSecretStore(paths: ProductPaths, options: OpenStoreOptions =
 /** The store the current selection names, resolved again for every operation. */
 export class SelectedSecretStore implements SecretStore {
   private readonly env: Env;
-  private readonly config: ConfigCache;
+  private readonly config: ConfigSource;
   private readonly stores: Partial<Record<SecretStoreKind, SecretStore>> = {};
 
   constructor(
@@ -54,7 +56,7 @@ export class SelectedSecretStore implements SecretStore {
     private readonly options: OpenStoreOptions,
   ) {
     this.env = options.env ?? process.env;
-    this.config = new ConfigCache(paths.configFile);
+    this.config = options.config ?? new ConfigCache(paths.configFile);
   }
 
   get name(): string {
