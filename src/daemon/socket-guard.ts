@@ -8,7 +8,8 @@
 // modes are set back, and the daemon stops serving. Stopping matters even after a repair: other
 // connections made while the modes were loose can still wait in either socket's listen backlog,
 // and would pass the check once the modes are right again; the exiting daemon drops them all. The
-// user's next git operation starts a fresh daemon (`ensurePrivateDir` checks the directory again).
+// user's next git operation starts a fresh daemon, which checks the directory again at start-up
+// (claimRuntimeDir in main.ts).
 
 import { chmodSync, lstatSync, type Stats } from 'node:fs';
 import type { Logger } from 'pino';
