@@ -13,11 +13,10 @@ const SRC = join(REPO_ROOT, 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   shared: [],
   core: ['shared'],
-  bitbucket: ['core', 'shared'],
   client: ['shared'],
   installer: ['core', 'shared'],
   daemon: ['core', 'shared'],
-  cli: ['client', 'core', 'bitbucket', 'installer', 'shared'],
+  cli: ['client', 'core', 'installer', 'shared'],
   helper: ['client', 'shared'],
 };
 /** Lazy imports a folder may make on top of ALLOWED: the helper hands every non-git word to the CLI. */
