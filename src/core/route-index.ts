@@ -11,7 +11,7 @@ import { basePathOf, originOf, parseRoutePattern, type Account, type Route } fro
 import type { Config } from './config.js';
 
 /** How specific a matching route is: more path segments win, then more literal characters. */
-export interface Specificity {
+interface Specificity {
   segments: number;
   literals: number;
 }
