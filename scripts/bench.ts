@@ -1005,7 +1005,7 @@ if (only) {
   startup['git credential fill: credential-cache'] = fill(fixed, [cacheValue]);
   if (oauthInstalled) startup['git credential fill: cache → oauth (Go peer setup)'] = fill(fixed, oauthValues);
   startup['git credential fill: Node helper'] = fill(fixed, [helper]);
-  // Exactly what `install --fast-path` writes.
+  // Exactly what `install` writes (the fast path is its default on Linux and macOS).
   if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [fastPathValueFor(fast.socket), helperAfterFastPathValueFor(helper)]);
   const startupTimings = interleaved(startup, iterations);
 
