@@ -927,9 +927,17 @@ async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>):
     const urlWithSecret = repo.replace('://', `://alice:${API_TOKEN}@`);
     seedRepository(urlWithSecret);
     const bare = profile('baseline', {}, sim.host);
+    // git's own cache alone, for reference: the floor for any helper git runs as a process.
+    const cacheSocket = join(work, 'cache.sock');
+    cacheSockets.push(cacheSocket);
+    gitCacheStore(cacheSocket, [withAnswer(`protocol=http\nhost=${sim.host}\n\n`, 'alice', API_TOKEN)]);
     const installed = await installedLsRemote(sim, repo);
     for (const note of installed.notes) console.log(note);
-    const timings = interleaved({ 'ls-remote: credential in the URL (baseline)': () => timed('git', ['ls-remote', urlWithSecret], bare.env, '', (out) => out.includes('refs/heads/')), ...installed.configs }, iterations);
+    const ls = (args: string[]) => () => timed('git', args, bare.env, '', (out) => out.includes('refs/heads/'));
+    const timings = interleaved(
+      { 'ls-remote: credential in the URL (baseline)': ls(['ls-remote', urlWithSecret]), 'ls-remote: credential-cache': ls([...helpers(`cache --socket ${cacheSocket}`), 'ls-remote', repo]), ...installed.configs },
+      iterations,
+    );
     const baseline = timings['ls-remote: credential in the URL (baseline)']!.medianMs;
     const ratios = Object.fromEntries(Object.entries(timings).map(([name, t]) => [name, round(t.medianMs / baseline)]));
     console.table(Object.fromEntries(Object.entries(timings).map(([name, t]) => [name, { runs: t.runs, 'median ms': t.medianMs, 'p99 ms': t.p99Ms, '× URL baseline': ratios[name]! }])));
