@@ -3,7 +3,8 @@
 // keyring: the bus, the keyring files and the control socket all live in a fresh directory, and
 // only DBUS_SESSION_BUS_ADDRESS from here points a process at it. A test can kill the keyring
 // daemon and start another on the same bus with the same files and password, as a crash and a
-// restart (or a session manager restarting it) would.
+// restart (or a session manager restarting it) would. startBusWithoutSecretService() gives a bus
+// with no keyring at all, as on a headless machine.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

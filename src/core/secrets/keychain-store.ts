@@ -38,7 +38,7 @@ import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type Sec
 import { CappedEntries, SplitEntries, WINDOWS_CREDENTIAL_BLOB_BYTES, entrySizeOn } from './split-entries.js';
 
 export const KEYCHAIN_SERVICE = 'git-credential-bitbucket';
-export const KEYRING_MODULE = '@napi-rs/keyring';
+const KEYRING_MODULE = '@napi-rs/keyring';
 export const DEFAULT_KEYCHAIN_TIMEOUT_MS = SETTINGS.keychainTimeout.default;
 const LIST_ATTEMPTS = 5;
 /** Kept entries; past this many (rotated parts have fresh names) the next one starts the set anew. */
@@ -204,7 +204,7 @@ export class KeychainSecretStore implements SecretStore {
       const reason = firstLine((error as Error).message);
       throw new SecretStoreUnavailableError(
         `the keychain secret store cannot be used: its native module (${KEYRING_MODULE}) did not load (${reason}). ` +
-          `Reinstall git-credential-bitbucket (\`npm ci\` brings the prebuilt module for this platform, ${KEYRING_MODULE}-${process.platform}-${process.arch}), ` +
+          `Reinstall git-credential-bitbucket (\`npm ci\` brings the prebuilt module for this platform, a ${KEYRING_MODULE}-* package), ` +
           'or choose the plaintext file store explicitly (`git-credential-bitbucket secrets --help`)',
       );
     }
