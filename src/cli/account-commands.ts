@@ -24,7 +24,7 @@ import { describeAuth, describeState, summariseAccounts } from './account-summar
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../bitbucket/verify.js';
 import type { VerifyRequest } from '../bitbucket/verification.js';
-import { tellDaemonToReload } from './daemon-commands.js';
+import { dropLoginIfDaemonRuns } from './oauth-session.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
@@ -157,8 +157,6 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
     : 'no static secret';
-  // A daemon may still hold tokens of an earlier account of this name.
-  await tellDaemonToReload(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
@@ -203,7 +201,6 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
     if (expiresAt) target.secretExpiresAt = expiresAt;
     else delete target.secretExpiresAt;
   });
-  await tellDaemonToReload(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
@@ -217,7 +214,6 @@ async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name).email = email;
   });
-  await tellDaemonToReload(paths, name);
   process.stdout.write(`Account ${name}: e-mail ${email} (used only to check its API token with Bitbucket's REST API).\n`);
   return 0;
 }
@@ -269,7 +265,8 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const name = onePositional(positionals, 'NAME');
   const store = openSecretStore(paths);
-  await store.list(); // a store that cannot be used fails here, before the config changes
+  // A store that cannot be used fails here, before the config changes.
+  const held = (await store.list()).filter((ref) => ref.account === name).length;
   const removedRoutes = await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name);
     config.accounts = config.accounts.filter((account) => account.name !== name);
@@ -277,10 +274,11 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
     config.routes = config.routes.filter((route) => route.account !== name);
     return dropped;
   });
-  const slots = await deleteAccountSecrets(store, name);
-  await tellDaemonToReload(paths, name);
+  // The daemon lets go of the OAuth tokens first (none running: nobody else writes them).
+  await dropLoginIfDaemonRuns(paths, name);
+  await deleteAccountSecrets(store, name);
   process.stdout.write(
-    `Removed account ${name}, ${slots.length} secret(s) from the ${store.name} store` +
+    `Removed account ${name}, ${held} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );
