@@ -1,4 +1,4 @@
-// `account add|list|remove|set-secret`.
+// `account add|list|remove|set-secret` (`set-oauth` in set-oauth-command.ts).
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
@@ -8,7 +8,6 @@ import {
   DEFAULT_REDIRECT_PORT,
   inferKind,
   normaliseBaseUrl,
-  validateOAuthSettings,
   validateAccountName,
   validateEmail,
   validateUsername,
@@ -25,6 +24,7 @@ import { describeResult, describeVerifications, routeSpaces, verifySavedAccount,
 import { verifyCredential } from '../bitbucket/verify.js';
 import type { VerifyRequest } from '../bitbucket/verification.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
+import { oauthSettingsFromFlags, setOAuth } from './set-oauth-command.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
@@ -37,6 +37,7 @@ export const ACCOUNT_USAGE = `Usage:
                                        [--oauth-client-id ID [--oauth-client-secret-stdin]
                                         [--redirect-port N] [--scopes "SCOPE ..."]]
   git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
+  git-credential-bitbucket account set-oauth NAME --oauth-client-id ID [--oauth-client-secret-stdin] | --remove
   git-credential-bitbucket account set-email NAME ADDRESS
   git-credential-bitbucket account verify [NAME] [--json]
   git-credential-bitbucket account list [--json]
@@ -60,6 +61,7 @@ export function accountCommand(args: string[], paths: ProductPaths): Promise<num
   return runSubcommand(args, paths, ACCOUNT_USAGE, {
     add: addAccount,
     'set-secret': setSecret,
+    'set-oauth': setOAuth,
     'set-email': setEmail,
     verify: verifyAccounts,
     list: listAccounts,
@@ -106,12 +108,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   }
   const clientId = values['oauth-client-id'];
   if (clientId !== undefined) {
-    const port = values['redirect-port'] === undefined ? undefined : Number(values['redirect-port']);
-    account.oauth = validateOAuthSettings({
-      clientId,
-      redirectPort: port,
-      scopes: values.scopes?.split(/[\s,]+/).filter(Boolean),
-    });
+    account.oauth = oauthSettingsFromFlags(clientId, values);
     if (hostFor(kind).oauth.requiresClientSecret && !values['oauth-client-secret-stdin']) {
       throw new UserError('a Bitbucket Cloud OAuth consumer has a secret: pipe it and pass --oauth-client-secret-stdin');
     }
