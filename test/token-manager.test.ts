@@ -229,3 +229,11 @@ test('an account that never logged in needs login, without a token request', asy
   t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
   t.is(endpoint.calls.length, 0);
 });
+
+test('after a refused refresh token and a logout, a restarted daemon says "not logged in", not "rejected"', async (t) => {
+  const { endpoint, manager, make } = await setup(t);
+  endpoint.next.push(() => new OAuthRejectedError('invalid_grant', 'invalid_grant: token revoked'));
+  t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'OAuth refresh was rejected (invalid_grant: token revoked)' });
+  t.true(await manager.logout('work'));
+  t.like(await make().accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
+});

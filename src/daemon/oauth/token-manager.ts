@@ -128,10 +128,14 @@ export class TokenManager {
     const id = identity(account);
     if (lane.state?.identity === id) return lane.state;
     const stored = parseStoredAccessToken(await this.deps.store.get(ref(account.name, 'oauth-access')));
-    // A refusal recorded by an earlier daemon holds while the store has the refused token.
+    // A refusal recorded by an earlier daemon holds while the store has the refused token (with
+    // none at all, the account simply is not logged in).
     const recorded = this.deps.states.get(account.name);
     let refused: string | undefined;
-    if (recorded.needsLogin && needsLogin(recorded, await this.deps.store.get(ref(account.name, 'oauth-refresh')))) refused = recorded.needsLogin.reason;
+    if (recorded.needsLogin) {
+      const refresh = await this.deps.store.get(ref(account.name, 'oauth-refresh'));
+      if (refresh !== undefined && needsLogin(recorded, refresh)) refused = recorded.needsLogin.reason;
+    }
     // currentToken() loads outside the queue: keep what an operation set meanwhile.
     if (lane.state?.identity === id) return lane.state;
     lane.state = loadedState(id, stored, refused);
