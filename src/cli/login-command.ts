@@ -21,10 +21,10 @@ export const LOGIN_USAGE = `Usage:
   git-credential-bitbucket login NAME [--no-browser] [--timeout SECONDS]
 
 Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
-http://127.0.0.1:PORT/ and the daemon keeps the tokens in the secret store (it is started
-first if it is not running; a daemon that cannot start fails the login and stores nothing). With --no-browser (SSH sessions,
-machines without a browser) it prints the URL and reads the address the browser was sent to
-after the grant (or just its code) from stdin.`;
+http://127.0.0.1:PORT/ and the daemon stores the tokens in the secret store (it is started
+first; a daemon that cannot start fails the login, and nothing is stored). With --no-browser
+(SSH sessions, machines without a browser) it prints the URL and reads the address the browser
+was sent to after the grant (or just its code) from stdin.`;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
