@@ -16,8 +16,6 @@ import type { TokenSet } from '../../core/oauth/oauth-client.js';
 import { formatStoredAccessToken, parseStoredAccessToken, type AccessToken } from '../../core/oauth/stored-token.js';
 import { NOT_LOGGED_IN, afterErase, afterLogin, afterRefresh, loadedState, plan, refreshFailure, refreshTokenSaved, type AccessTokenResult, type OAuthState, type RefreshOutcome } from './state.js';
 
-export type { AccessTokenResult } from './state.js';
-
 /** The network step, injected: OAuthClient in the daemon, a scripted fake in unit tests. */
 export interface TokenRefresher {
   refresh(account: Account, clientSecret: string | undefined, refreshToken: string): Promise<TokenSet>;
