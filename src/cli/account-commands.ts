@@ -1,4 +1,4 @@
-// `account add|list|remove|set-secret`.
+// `account add|list|remove|set-secret` (`set-oauth` in set-oauth-command.ts).
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';
@@ -8,7 +8,6 @@ import {
   DEFAULT_REDIRECT_PORT,
   inferKind,
   normaliseBaseUrl,
-  validateOAuthSettings,
   validateAccountName,
   validateEmail,
   validateUsername,
@@ -24,7 +23,8 @@ import { describeAuth, describeState, summariseAccounts } from './account-summar
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
-import { tellDaemonToReload } from './daemon-commands.js';
+import { dropLoginIfDaemonRuns } from './oauth-session.js';
+import { oauthSettingsFromFlags, setOAuth } from './set-oauth-command.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
@@ -37,6 +37,7 @@ export const ACCOUNT_USAGE = `Usage:
                                        [--oauth-client-id ID [--oauth-client-secret-stdin]
                                         [--redirect-port N] [--scopes "SCOPE ..."]]
   git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
+  git-credential-bitbucket account set-oauth NAME --oauth-client-id ID [--oauth-client-secret-stdin] | --remove
   git-credential-bitbucket account set-email NAME ADDRESS
   git-credential-bitbucket account verify [NAME] [--json]
   git-credential-bitbucket account list [--json]
@@ -60,6 +61,7 @@ export function accountCommand(args: string[], paths: ProductPaths): Promise<num
   return runSubcommand(args, paths, ACCOUNT_USAGE, {
     add: addAccount,
     'set-secret': setSecret,
+    'set-oauth': setOAuth,
     'set-email': setEmail,
     verify: verifyAccounts,
     list: listAccounts,
@@ -106,12 +108,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   }
   const clientId = values['oauth-client-id'];
   if (clientId !== undefined) {
-    const port = values['redirect-port'] === undefined ? undefined : Number(values['redirect-port']);
-    account.oauth = validateOAuthSettings({
-      clientId,
-      redirectPort: port,
-      scopes: values.scopes?.split(/[\s,]+/).filter(Boolean),
-    });
+    account.oauth = oauthSettingsFromFlags(clientId, values);
     if (hostFor(kind).oauth.requiresClientSecret && !values['oauth-client-secret-stdin']) {
       throw new UserError('a Bitbucket Cloud OAuth consumer has a secret: pipe it and pass --oauth-client-secret-stdin');
     }
@@ -157,8 +154,6 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
     : 'no static secret';
-  // A daemon may still hold tokens of an earlier account of this name.
-  await tellDaemonToReload(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
@@ -203,7 +198,6 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
     if (expiresAt) target.secretExpiresAt = expiresAt;
     else delete target.secretExpiresAt;
   });
-  await tellDaemonToReload(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
@@ -217,7 +211,6 @@ async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name).email = email;
   });
-  await tellDaemonToReload(paths, name);
   process.stdout.write(`Account ${name}: e-mail ${email} (used only to check its API token with Bitbucket's REST API).\n`);
   return 0;
 }
@@ -269,7 +262,8 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const name = onePositional(positionals, 'NAME');
   const store = openSecretStore(paths);
-  await store.list(); // a store that cannot be used fails here, before the config changes
+  // A store that cannot be used fails here, before the config changes.
+  const held = (await store.list()).filter((ref) => ref.account === name).length;
   const removedRoutes = await updateConfig(paths.configFile, (config) => {
     findAccount(config.accounts, name);
     config.accounts = config.accounts.filter((account) => account.name !== name);
@@ -277,10 +271,11 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
     config.routes = config.routes.filter((route) => route.account !== name);
     return dropped;
   });
-  const slots = await deleteAccountSecrets(store, name);
-  await tellDaemonToReload(paths, name);
+  // The daemon lets go of the OAuth tokens first (none running: nobody else writes them).
+  await dropLoginIfDaemonRuns(paths, name);
+  await deleteAccountSecrets(store, name);
   process.stdout.write(
-    `Removed account ${name}, ${slots.length} secret(s) from the ${store.name} store` +
+    `Removed account ${name}, ${held} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );

@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
+import { parseStoredAccessToken } from '../core/oauth/stored-token.js';
 import type { ProductPaths } from '../shared/paths.js';
 
 export interface AccountSummary {
@@ -86,13 +87,8 @@ export function describeState(summary: AccountSummary): string {
   return summary.lastSuccessAt ? `last success ${summary.lastSuccessAt}` : 'not used yet';
 }
 
-/** The expiry of the stored access token (written by `login` and by the daemon's refreshes). */
+/** The expiry of the stored access token (written by the daemon at login and at each refresh). */
 function storedExpiry(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const expiresAt = (JSON.parse(value) as { expiresAt?: unknown }).expiresAt;
-    return typeof expiresAt === 'number' ? new Date(expiresAt).toISOString() : undefined;
-  } catch {
-    return undefined;
-  }
+  const access = parseStoredAccessToken(value);
+  return access && new Date(access.expiresAt).toISOString();
 }

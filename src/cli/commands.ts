@@ -21,7 +21,7 @@ export interface Command {
 export const COMMANDS: readonly Command[] = [
   {
     name: 'account',
-    synopsis: 'add|set-secret|set-email|verify|list|remove',
+    synopsis: 'add|set-secret|set-oauth|set-email|verify|list|remove',
     summary: 'the Bitbucket accounts, their secrets, checked with Bitbucket',
     load: async () => {
       const { accountCommand, ACCOUNT_USAGE } = await import('./account-commands.js');
@@ -53,6 +53,15 @@ export const COMMANDS: readonly Command[] = [
     load: async () => {
       const { loginCommand, LOGIN_USAGE } = await import('./login-command.js');
       return { run: loginCommand, usage: LOGIN_USAGE };
+    },
+  },
+  {
+    name: 'logout',
+    synopsis: 'NAME',
+    summary: "drop an account's OAuth tokens; keep the account",
+    load: async () => {
+      const { logoutCommand, LOGOUT_USAGE } = await import('./logout-command.js');
+      return { run: logoutCommand, usage: LOGOUT_USAGE };
     },
   },
   {

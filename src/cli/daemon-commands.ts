@@ -42,11 +42,6 @@ async function daemonStatus(args: string[], paths: ProductPaths): Promise<number
   return info ? 0 : 3;
 }
 
-/** Tells a running daemon that an account's secrets or settings changed (none running: nothing to do). */
-export async function tellDaemonToReload(paths: ProductPaths, account: string): Promise<void> {
-  await exchange(paths, { type: 'reload', account }, { autoStart: false, answerTimeoutMs: 5000 }).catch(() => undefined);
-}
-
 /** The running daemon's details, or undefined when none runs (and autoStart is false). */
 export async function daemonInfo(paths: ProductPaths, autoStart: boolean): Promise<DaemonInfo | undefined> {
   try {

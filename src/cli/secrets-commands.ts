@@ -1,6 +1,8 @@
 // `secrets migrate --to keychain|file`: move every secret to the other store and make it the
 // chosen one. Interrupted (even by kill -9), running it again completes it (see
-// core/secrets/migration.ts).
+// core/secrets/migration.ts). The daemon may keep running: it stays the only writer of OAuth
+// tokens (a refresh during the move goes to the new store, under the migration lock), and this
+// command only moves their values unchanged, deleting an old copy only if it is still what it copied.
 
 import { parseArgs } from 'node:util';
 import type { ProductPaths } from '../shared/paths.js';

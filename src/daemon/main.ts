@@ -18,6 +18,7 @@ import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from '../core/oauth/oauth-client.js';
 import { TokenManager } from './oauth/token-manager.js';
+import { OAuthSessions } from './oauth/sessions.js';
 import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
@@ -201,7 +202,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     onActivity,
     admit,
     connectionTimeoutMs,
-    onReload: (account) => tokens.reload(account),
+    oauth: new OAuthSessions({ config, tokens, log: logger }),
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
   });
