@@ -1,11 +1,11 @@
-// `account add|list|remove|set-secret`.
+// `account add|set-secret|set-email|verify|list|remove`; their usage is in the command table
+// (commands.ts).
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
-  DEFAULT_REDIRECT_PORT,
   inferKind,
   normaliseBaseUrl,
   validateOAuthSettings,
@@ -27,47 +27,9 @@ import type { VerifyRequest } from '../bitbucket/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
-import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
+import { printJson, printTable, readSecretsFromStdin } from './io.js';
 
-export const ACCOUNT_USAGE = `Usage:
-  git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
-                                       [--email ADDRESS] [--no-verify]
-                                       [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]]
-                                       [--secret-store keychain|file]
-                                       [--oauth-client-id ID [--oauth-client-secret-stdin]
-                                        [--redirect-port N] [--scopes "SCOPE ..."]]
-  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
-  git-credential-bitbucket account set-email NAME ADDRESS
-  git-credential-bitbucket account verify [NAME] [--json]
-  git-credential-bitbucket account list [--json]
-  git-credential-bitbucket account remove NAME
-
-A secret is checked against Bitbucket before it is saved (--no-verify skips that): nothing is
-saved when the check fails, and the message says what to fix. Bitbucket Cloud's REST API takes
-an API token only with the Atlassian account e-mail, so Cloud API tokens need --email (git
-itself uses the username). \`account verify\` checks saved accounts the same way, OAuth included.
-
-Secrets are read from stdin, one per line (with both flags: the static secret first, then the
-OAuth client secret) and kept in the secret store, never in config.json. With an OAuth client,
-run \`git-credential-bitbucket login NAME\` next; the static secret, if any, is the fallback.
-The OAuth client's callback URL must be http://127.0.0.1:PORT/ (default port ${DEFAULT_REDIRECT_PORT}).
---secret-store records where secrets are kept (default: the OS keychain; file is plaintext);
-see \`git-credential-bitbucket secrets --help\`.
---kind is inferred from the URL (bitbucket.org is cloud, any other host datacenter).
-Default secret kind: api-token on cloud, access-token on datacenter.`;
-
-export function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, ACCOUNT_USAGE, {
-    add: addAccount,
-    'set-secret': setSecret,
-    'set-email': setEmail,
-    verify: verifyAccounts,
-    list: listAccounts,
-    remove: removeAccount,
-  });
-}
-
-async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
+export async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -166,7 +128,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   return 0;
 }
 
-async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
+export async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -209,7 +171,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   return 0;
 }
 
-async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
+export async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new UserError('expected NAME ADDRESS');
   const [name, rawEmail] = positionals as [string, string];
@@ -222,7 +184,7 @@ async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   return 0;
 }
 
-async function verifyAccounts(args: string[], paths: ProductPaths): Promise<number> {
+export async function verifyAccounts(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
   if (positionals.length > 1) throw new UserError('expected at most one NAME');
   const config = readConfig(paths.configFile);
@@ -249,7 +211,7 @@ async function verifyBeforeSaving(account: Account, secret: string, request: Pic
   return describeResult(account.name, describeSecretKind(secretKind), result);
 }
 
-async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {
+export async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const rows = await summariseAccounts(readConfig(paths.configFile), openSecretStore(paths), paths);
   if (values.json) {
@@ -265,7 +227,7 @@ async function listAccounts(args: string[], paths: ProductPaths): Promise<number
   return 0;
 }
 
-async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {
+export async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const name = onePositional(positionals, 'NAME');
   const store = openSecretStore(paths);

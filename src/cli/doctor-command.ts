@@ -5,7 +5,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { basePathOf, isBearerOnly, originOf, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
@@ -18,14 +18,6 @@ import { verifySavedAccount } from './account-verification.js';
 import { daemonInfo } from './daemon-commands.js';
 import { printJson } from './io.js';
 
-export const DOCTOR_USAGE = `Usage:
-  git-credential-bitbucket doctor [--json]
-
-Checks git, the configuration, the secret store, the daemon, for every account URL the
-credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
-every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
-Exit code 0 only when every check passes.`;
-
 interface Check {
   check: string;
   pass: boolean;
@@ -36,11 +28,7 @@ interface Check {
 const ENTRY_NAME = 'git-credential-bitbucket';
 
 export async function doctorCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
-  if (values.help) {
-    process.stdout.write(DOCTOR_USAGE + '\n');
-    return 0;
-  }
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const git = gitVersion();
   const checks: Check[] = [checkGit(git)];
   let config: Config | undefined;

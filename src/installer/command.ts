@@ -3,7 +3,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
@@ -11,26 +11,6 @@ import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } fr
 import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
-
-export const INSTALL_USAGE = `Usage:
-  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force] [--fast-path]
-  git-credential-bitbucket uninstall [--scope global|system|local] [--dry-run]
-
-install tells git to ask this helper, by absolute path, for every account's base URL:
-  credential.<url>.helper       an empty value (so helpers configured earlier do not answer first),
-                                then the path of git-credential-bitbucket
-  credential.<url>.useHttpPath  true, when the host has several accounts or any route
-Run it again after \`account add\` for a new host: it adds just what is missing.
-
-  --scope S             which git config file: global (default, ~/.gitconfig), system, local (this repository)
-  --dry-run             print the exact git config commands and change nothing
-  --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
-  --force               replace a credential helper you configured for the same URL (uninstall restores it)
-  --fast-path           put \`cache --socket <daemon's cache socket> --timeout 1\` before the helper: git's own
-                        C client then gets answers from the daemon without starting Node (Unix only);
-                        the helper after it skips git's \`store\`, which the daemon already got
-
-uninstall removes exactly the keys install added and restores what --force replaced.`;
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
 export function defaultHelperPath(): string {
@@ -51,22 +31,8 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
-/**
- * What both commands do before their own work: --help (undefined: printed, nothing to do),
- * refuse stray arguments, the scope, and a git that is recent enough.
- */
-function prepare(
-  command: 'install' | 'uninstall',
-  positionals: string[],
-  values: { help?: boolean; scope?: string },
-  context: InstallerContext,
-  out: (text: string) => void,
-): { scope: Scope; git: Git } | undefined {
-  if (values.help || positionals[0] === 'help') {
-    out(INSTALL_USAGE + '\n');
-    return undefined;
-  }
-  if (positionals.length > 0) throw new UserError(`${command} takes no arguments (got ${positionals.join(' ')}); see --help`);
+/** What both commands do before their own work: the scope, and a git that is recent enough. */
+function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git } {
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
   git.checkVersion();
@@ -75,21 +41,17 @@ function prepare(
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
   const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args,
-    allowPositionals: true,
     options: {
       scope: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'keep-other-helpers': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'fast-path': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const prepared = prepare('install', positionals, values, context, out);
-  if (!prepared) return 0;
-  const { scope, git } = prepared;
+  const { scope, git } = prepare(values, context);
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -171,18 +133,14 @@ export async function installCommand(args: string[], context: InstallerContext):
 
 export async function uninstallCommand(args: string[], context: InstallerContext): Promise<number> {
   const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args,
-    allowPositionals: true,
     options: {
       scope: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const prepared = prepare('uninstall', positionals, values, context, out);
-  if (!prepared) return 0;
-  const { scope, git } = prepared;
+  const { scope, git } = prepare(values, context);
   const file = git.configFile(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
