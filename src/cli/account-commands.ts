@@ -20,13 +20,15 @@ import { readConfig, updateConfig } from '../core/config.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
-import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
+import { describeAuthBriefly, describeState, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../bitbucket/verify.js';
 import type { VerifyRequest } from '../bitbucket/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
+import { scopesInstalledFor } from '../installer/plan.js';
+import { installRecordFile, readInstallRecord } from '../installer/record.js';
 import { printJson, printTable, readSecretsFromStdin } from './io.js';
 
 export async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
@@ -61,7 +63,8 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   let store: SecretStore = selectedStore;
   const chosenStore = values['secret-store'] === undefined ? undefined : parseSecretStoreKind(values['secret-store']);
   if (values['secret-stdin']) {
-    account.secretKind = usableSecretKind(kind, values['secret-kind']);
+    // Refused before stdin is read; without --secret-kind the secret's prefix decides (below).
+    if (values['secret-kind'] !== undefined) usableSecretKind(kind, values['secret-kind']);
     if (values.expires !== undefined) account.secretExpiresAt = parseExpiry(values.expires);
   } else if (values['secret-kind'] || values.expires) {
     throw new UserError('--secret-kind and --expires go with --secret-stdin');
@@ -84,10 +87,16 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   if (readConfig(paths.configFile).accounts.some((existing) => existing.name === name)) {
     throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
   }
+  if (!values['secret-stdin'] && clientId === undefined) {
+    throw new UserError(
+      `account ${name} needs a secret or an OAuth client, and was not added: pipe the secret and add --secret-stdin (\`printf %s "$TOKEN" | git-credential-bitbucket account add ${name} ... --secret-stdin\`), or add --oauth-client-id ID and then run \`git-credential-bitbucket login ${name}\``,
+    );
+  }
   const wanted = [values['secret-stdin'], values['oauth-client-secret-stdin']].filter(Boolean).length;
   const piped = wanted > 0 ? await readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
+  if (secret !== undefined) account.secretKind = usableSecretKind(kind, values['secret-kind'] ?? hostFor(kind).secretKindOf(secret));
   const verified =
     secret !== undefined && !values['no-verify']
       ? await verifyBeforeSaving(account, secret, {
@@ -143,8 +152,10 @@ export async function setSecret(args: string[], paths: ProductPaths): Promise<nu
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
   const config = readConfig(paths.configFile);
   const account = findAccount(config.accounts, name);
-  const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
+  if (values['secret-kind'] !== undefined) usableSecretKind(account.kind, values['secret-kind']);
   const [secret] = (await readSecretsFromStdin(1)) as [string];
+  // A new secret may be of another kind than the old one: its prefix says so, if it has one.
+  const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? hostFor(account.kind).secretKindOf(secret) ?? account.secretKind);
   const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   const candidate: Account = { ...account, secretKind };
   if (expiresAt) candidate.secretExpiresAt = expiresAt;
@@ -221,8 +232,11 @@ export async function listAccounts(args: string[], paths: ProductPaths): Promise
   } else {
     printTable(
       ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE'],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row), describeState(row)]),
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row)]),
     );
+    if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && !row.secretStored))) {
+      process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');
+    }
   }
   return 0;
 }
@@ -232,12 +246,12 @@ export async function removeAccount(args: string[], paths: ProductPaths): Promis
   const name = onePositional(positionals, 'NAME');
   const store = openSecretStore(paths);
   await store.list(); // a store that cannot be used fails here, before the config changes
-  const removedRoutes = await updateConfig(paths.configFile, (config) => {
-    findAccount(config.accounts, name);
+  const { removedRoutes, url, urlStillUsed } = await updateConfig(paths.configFile, (config) => {
+    const { url } = findAccount(config.accounts, name);
     config.accounts = config.accounts.filter((account) => account.name !== name);
-    const dropped = config.routes.filter((route) => route.account === name);
+    const removedRoutes = config.routes.filter((route) => route.account === name);
     config.routes = config.routes.filter((route) => route.account !== name);
-    return dropped;
+    return { removedRoutes, url, urlStillUsed: config.accounts.some((account) => account.url === url) };
   });
   const slots = await deleteAccountSecrets(store, name);
   await tellDaemonToReload(paths, name);
@@ -246,6 +260,12 @@ export async function removeAccount(args: string[], paths: ProductPaths): Promis
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );
+  // Our empty `helper =` line for the URL would keep the user's own helpers from answering there.
+  const scopes = urlStillUsed ? [] : scopesInstalledFor(readInstallRecord(installRecordFile(paths)), url);
+  if (scopes.length > 0) {
+    const commands = scopes.map((scope) => `\`git-credential-bitbucket install${scope === 'global' ? '' : ` --scope ${scope}`}\`${scope === 'local' ? ' (in that repository)' : ''}`);
+    process.stdout.write(`No account is left on ${url}, but git still asks this helper for it: run ${commands.join(' and ')} to remove that from git's config.\n`);
+  }
   return 0;
 }
 

@@ -14,7 +14,8 @@ import { hostNeedsPath } from '../core/router.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
 import { productVersion } from '../core/version.js';
-import { verifySavedAccount } from './account-verification.js';
+import { verifySavedAccount, type CredentialVerification } from './account-verification.js';
+import { hostFor } from '../core/hosts/host.js';
 import { daemonInfo } from './daemon-commands.js';
 import { printJson } from './io.js';
 
@@ -92,8 +93,20 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
     check,
     pass: false,
     detail: failed.map((result) => `${result.credential}: ${result.message ?? result.status}`).join('; '),
-    fix: `git-credential-bitbucket account verify ${account.name}`,
+    fix: [...new Set(failed.map((result) => fixFor(account, result)))].join('; '),
   };
+}
+
+/** Problems with the place or the name, not with the secret: a new secret would not help. */
+const NOT_THE_SECRET: ReadonlySet<string> = new Set(['dns', 'tls', 'timeout', 'network', 'unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
+
+/** The command that fixes one failed credential: a new login, a new secret or the e-mail. */
+function fixFor(account: Account, result: CredentialVerification): string {
+  if (result.credential === 'OAuth') return `git-credential-bitbucket login ${account.name}`;
+  if (result.code === 'needs-email') return `git-credential-bitbucket account set-email ${account.name} ADDRESS`;
+  if (result.code !== undefined && NOT_THE_SECRET.has(result.code)) return `change what the line above names, then: git-credential-bitbucket account verify ${account.name}`;
+  const secretKind = result.code === 'unusable-secret' || result.code === 'app-password' ? ` --secret-kind ${hostFor(account.kind).defaultSecretKind}` : '';
+  return `printf %s "$TOKEN" | git-credential-bitbucket account set-secret ${account.name} --secret-stdin${secretKind}`;
 }
 
 /** git's version as printed and a comparison, or undefined when git is not on PATH. */

@@ -10,7 +10,7 @@ import { UserError } from '../core/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
-import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
+import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledFile } from './record.js';
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
 export function defaultHelperPath(): string {
@@ -77,13 +77,14 @@ export async function installCommand(args: string[], context: InstallerContext):
   }
 
   const config = readConfig(context.paths.configFile);
-  if (config.accounts.length === 0) {
-    throw new UserError(`no accounts in ${context.paths.configFile}; add one first (git-credential-bitbucket account add --help), then run install`);
-  }
   const file = git.configFile(scope);
-  const entries = git.list(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
+  // With no account left, install still takes out what it added earlier (the plan's leftovers).
+  if (config.accounts.length === 0 && !record.files[file]) {
+    throw new UserError(`no accounts in ${context.paths.configFile}; add one first (git-credential-bitbucket account add --help), then run install`);
+  }
+  const entries = git.list(scope);
   const plan = planInstall({
     scope,
     entries,
@@ -100,18 +101,24 @@ export async function installCommand(args: string[], context: InstallerContext):
     );
   }
 
+  const leftovers = [
+    ...plan.leftovers.removed.map((key) => `  removed    ${key} (no account needs it any more)`),
+    ...plan.leftovers.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')} (no account needs ours any more)`),
+    ...plan.leftovers.notes.map((note) => `  note: ${note}`),
+  ];
   if (dryRun) {
     if (plan.commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
     else out(`Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     return 0;
   }
   if (plan.commands.length > 0) git.checkWritable(file);
-  // Recorded first: if a command fails half-way, uninstall still knows what may be ours.
-  const next = { ...record, files: { ...record.files } };
-  if (plan.record.keys.length > 0) next.files[file] = plan.record;
-  else delete next.files[file];
-  if (JSON.stringify(next) !== JSON.stringify(record)) writeInstallRecord(recordFile, next);
+  // Recorded first, with the leftovers being removed still in it: if a command fails half-way,
+  // uninstall (or the next install) still knows what may be ours.
+  const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
+  const pending = withFile(record, file, { ...plan.record, keys: [...plan.record.keys, ...leaving] });
+  if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
   runAll(git, plan.commands);
+  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, plan.record));
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');
@@ -126,8 +133,13 @@ export async function installCommand(args: string[], context: InstallerContext):
         return `  unchanged  ${change.key} = ${shownValues}`;
     }
   });
-  const header = plan.commands.length === 0 ? `Nothing to change in ${file} (${scope}); already installed:` : `Installed git-credential-bitbucket in ${file} (${scope}):`;
-  out(`${header}\n${lines.join('\n')}\n`);
+  const header =
+    plan.commands.length === 0
+      ? `Nothing to change in ${file} (${scope}); already installed:`
+      : lines.length === 0
+        ? `Removed git-credential-bitbucket from ${file} (${scope}): no account is left:`
+        : `Installed git-credential-bitbucket in ${file} (${scope}):`;
+  out(`${[header, ...lines, ...leftovers].join('\n')}\n`);
   return 0;
 }
 
@@ -168,6 +180,14 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   ];
   out(`Uninstalled git-credential-bitbucket from ${file} (${scope}):\n${lines.join('\n')}\n`);
   return 0;
+}
+
+/** The record with `installed` for `file` (none when it holds no key). */
+function withFile(record: InstallRecord, file: string, installed: InstalledFile): InstallRecord {
+  const next = { ...record, files: { ...record.files } };
+  if (installed.keys.length > 0) next.files[file] = installed;
+  else delete next.files[file];
+  return next;
 }
 
 function runAll(git: Git, commands: readonly GitCommand[]): void {
