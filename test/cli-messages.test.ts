@@ -1,9 +1,11 @@
 // Messages that must point the right way (#14 item 7), through the built executable: a Cloud
 // access token is recognised by its prefix (not mistaken for an API token that needs an e-mail),
-// a route with the other scheme says the scheme differs, doctor's fix for an OAuth account is a
-// login, and `account list` stays narrow with an OAuth account.
+// an https:// URL on a plain-http server is not a certificate problem, a repository's URL is not
+// a base URL, a route with the other scheme says the scheme differs, doctor's fix for an OAuth
+// account is a login, and `account list` stays narrow with an OAuth account.
 
 import test from 'ava';
+import { createServer } from 'node:http';
 import { startSimulator } from '../fixtures/simulator/server.js';
 import { assertAnswer } from './support/answers.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
@@ -91,4 +93,40 @@ test("an OAuth account: doctor's fix is `login NAME`, and account list stays nar
   t.regex(list.stdout, /`git-credential-bitbucket status` says what to do/);
   // status keeps the whole story.
   t.regex((await sandbox.cli(['status'])).stdout, /oa: .*OAuth NEEDS LOGIN \(not logged in yet\): run `git-credential-bitbucket login oa`/);
+});
+
+test('an https:// URL on a plain-http server says so, not that a certificate is untrusted', async (t) => {
+  const server = createServer((_request, response) => response.end('plain http'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as { port: number }).port;
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const secret = 'BBDC-messagetest-tls-5b7d9f1a3c';
+  sandbox.trackSecrets(secret);
+  const result = await sandbox.cli(['account', 'add', 'dc', '--url', `https://127.0.0.1:${port}`, '--kind', 'datacenter', '--username', 'erin', '--secret-stdin'], { input: secret + '\n' });
+  t.is(result.code, 1);
+  t.regex(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} does not answer TLS there \\(ERR_SSL_WRONG_VERSION_NUMBER\\): it looks like a plain-http port; check the URL's scheme and port\\. Nothing was saved`));
+  t.false(result.stderr.includes('NODE_EXTRA_CA_CERTS'));
+});
+
+test("a repository's URL given as --url is refused with the base URL to use", async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const secret = 'ATATT3xFfGF0-messagetest-repo-url-4e6a8c0b2d';
+  sandbox.trackSecrets(secret);
+  for (const [url, base] of [
+    ['https://bitbucket.org/acme/widgets.git', 'https://bitbucket.org'],
+    ['https://bitbucket.org/acme', 'https://bitbucket.org'],
+    ['https://git.corp.example/bitbucket/scm/PROJ/widgets.git', 'https://git.corp.example/bitbucket'],
+    ['https://git.corp.example/scm/proj/widgets', 'https://git.corp.example'],
+  ]) {
+    const result = await sandbox.cli(['account', 'add', 'work', '--url', url!, '--username', 'alice', '--secret-stdin', '--no-verify'], { input: secret + '\n' });
+    t.is(result.code, 1, url);
+    t.is(result.stderr, `git-credential-bitbucket: --url ${url} is the address of a repository or workspace, not of Bitbucket: use the base URL, --url ${base}\n`);
+  }
+  t.is((await sandbox.cli(['account', 'list', '--json'])).stdout, '[]\n');
+  // A Data Center context path is a base URL, not a repository.
+  const dc = await sandbox.cli(['account', 'add', 'corp', '--url', 'https://git.corp.example/bitbucket', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: secret + '\n' });
+  t.is(dc.code, 0, dc.stderr);
 });

@@ -6,8 +6,10 @@ import type { ProductPaths } from '../shared/paths.js';
 import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
+  basePathOf,
   inferKind,
   normaliseBaseUrl,
+  originOf,
   validateOAuthSettings,
   validateAccountName,
   validateEmail,
@@ -56,6 +58,8 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   if (!values.username) throw new UserError('--username is required (your Bitbucket username, not your e-mail address)');
   const url = normaliseBaseUrl(values.url);
   const kind = values.kind ? parseKind(values.kind) : inferKind(url);
+  const base = baseOfRepositoryUrl(url, kind);
+  if (base) throw new UserError(`--url ${url} is the address of a repository or workspace, not of Bitbucket: use the base URL, --url ${base}`);
   const account: Account = { name, kind, url, username: validateUsername(values.username) };
   if (values.email !== undefined) account.email = validateEmail(values.email);
 
@@ -297,6 +301,19 @@ function usableSecretKind(kind: AccountKind, requested: string | undefined): Sta
   const unusable = host.unusableSecretReason(secretKind as StaticSecretKind);
   if (unusable) throw new UserError(unusable);
   return secretKind as StaticSecretKind;
+}
+
+/**
+ * The base URL when `url` is what people copy from a clone dialog or a browser (it names a
+ * workspace or project, as the host reads repository paths), else undefined.
+ */
+function baseOfRepositoryUrl(url: string, kind: AccountKind): string | undefined {
+  const { protocol, host } = originOf(url);
+  const segments = basePathOf(url).split('/').filter(Boolean);
+  for (let i = 0; i < segments.length; i++) {
+    if (hostFor(kind).spaceOfPath(segments.slice(i)) !== undefined) return [`${protocol}://${host}`, ...segments.slice(0, i)].join('/');
+  }
+  return undefined;
 }
 
 export function onePositional(positionals: string[], what: string): string {
