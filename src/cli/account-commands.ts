@@ -58,7 +58,10 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   if (!values.username) throw new UserError('--username is required (your Bitbucket username, not your e-mail address)');
   const url = normaliseBaseUrl(values.url);
   const kind = values.kind ? parseKind(values.kind) : inferKind(url);
-  const base = baseOfRepositoryUrl(url, kind);
+  // Only where the URL itself says this kind: a --kind against the URL (a Data Center given as
+  // Cloud, a Cloud stand-in on another host) is left to the check with Bitbucket, which tells
+  // the two products apart.
+  const base = inferKind(url) === kind ? baseOfRepositoryUrl(url, kind) : undefined;
   if (base) throw new UserError(`--url ${url} is the address of a repository or workspace, not of Bitbucket: use the base URL, --url ${base}`);
   const account: Account = { name, kind, url, username: validateUsername(values.username) };
   if (values.email !== undefined) account.email = validateEmail(values.email);
