@@ -86,6 +86,10 @@ function describeNetworkError(error: unknown, url: URL, timeoutMs: number): Netw
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NODATA' || code === 'EAI_NONAME') {
     return new NetworkProblem('dns', `cannot resolve ${url.hostname} (DNS ${code}): check the host name in the URL, or your VPN`);
   }
+  // The TLS handshake got a plain-http answer: an https:// URL on an http-only server or port.
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new NetworkProblem('tls', `${url.host} does not answer TLS there (${code}): it looks like a plain-http port; check the URL's scheme and port`);
+  }
   if (TLS_CODES.test(code)) {
     return new NetworkProblem(
       'tls',
