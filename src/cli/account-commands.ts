@@ -25,6 +25,7 @@ import { describeResult, describeVerifications, routeSpaces, verifySavedAccount,
 import { verifyCredential } from '../bitbucket/verify.js';
 import type { VerifyRequest } from '../bitbucket/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
@@ -159,6 +160,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
     : 'no static secret';
   // A daemon may still hold tokens of an earlier account of this name.
   await tellDaemonToReload(paths, name);
+  await tellDaemonSecretsChanged(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
@@ -204,6 +206,7 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
     else delete target.secretExpiresAt;
   });
   await tellDaemonToReload(paths, name);
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
@@ -279,6 +282,7 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
   });
   const slots = await deleteAccountSecrets(store, name);
   await tellDaemonToReload(paths, name);
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(
     `Removed account ${name}, ${slots.length} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +

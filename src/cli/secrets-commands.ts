@@ -9,6 +9,7 @@ import { SECRET_STORE_ENV, openSecretStore } from '../core/secrets/open-store.js
 import { SECRET_STORE_KINDS, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { UserError } from '../core/errors.js';
 import { runSubcommand } from './io.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 
 export const SECRETS_USAGE = `Usage:
   git-credential-bitbucket secrets migrate --to keychain|file
@@ -66,6 +67,7 @@ async function migrate(args: string[], paths: ProductPaths): Promise<number> {
       }
     },
   });
+  await tellDaemonSecretsChanged(paths);
   const target = selected.store(to);
   process.stdout.write(
     `${result.resumed ? 'Completed the interrupted migration' : 'Migrated'}: ${result.moved} secret(s) moved from the ${result.from} store to the ${to} store (${target.location}).` +

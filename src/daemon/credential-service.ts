@@ -88,9 +88,11 @@ export class CredentialService {
     const { protocol, host } = credential;
     if (!host || (protocol !== 'https' && protocol !== 'http')) return { outcome: 'not-ours', answer: NOTHING };
 
+    // The request's one look at config.json; everything after works from this snapshot.
+    const config = this.deps.config.current();
     const decision = routeRequest(
       { protocol, host, ...(credential.path !== undefined && { path: credential.path }), ...(credential.username !== undefined && { username: credential.username }) },
-      this.deps.config.current(),
+      config,
     );
     if (decision.kind === 'not-ours') return { outcome: 'not-ours', answer: NOTHING };
     if (decision.kind === 'unresolved') {

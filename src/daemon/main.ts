@@ -122,8 +122,11 @@ function fsCause(path: string, error: unknown): string {
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
-  // One reader of config.json in the daemon: the secret-store selection looks at the same cache.
-  const store = openSecretStore(where, { config });
+  // One look at config.json per request, by the credential service: the settings and the
+  // secret-store selection use the snapshot that look took (a changed file is noticed there,
+  // and the store is chosen again for it).
+  const snapshot = { current: () => config.latest() };
+  const store = openSecretStore(where, { config: snapshot });
   const states = new AccountStateBook(where.stateFile);
   const tokens = new TokenManager({
     store,
@@ -148,7 +151,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     let fromConfig: number | undefined;
     try {
       if (definition.config) {
-        const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
+        const section = snapshot.current()[definition.config[0]] as Record<string, number | undefined>;
         fromConfig = section[definition.config[1]];
       }
     } catch (error) {
@@ -202,6 +205,10 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     admit,
     connectionTimeoutMs,
     onReload: (account) => tokens.reload(account),
+    // Without an account: a migration ended (or secrets.json came or went).
+    onSecretsChanged: (account) => {
+      if (account === undefined) store.reselect();
+    },
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
   });

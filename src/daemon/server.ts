@@ -23,6 +23,8 @@ export interface ServerHooks {
   onActivity(): void;
   /** The CLI changed an account's secrets (after `login`). */
   onReload(account: string | undefined): void;
+  /** The CLI changed an account's secrets (all accounts', and perhaps the store, when absent). */
+  onSecretsChanged(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
   /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
@@ -102,6 +104,10 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         hooks.onReload(request.account);
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         return;
+      case 'secrets-changed':
+        hooks.onSecretsChanged(request.account);
+        send(socket, { v: WIRE_VERSION, type: 'ok' });
+        return;
       case 'stop':
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
@@ -153,6 +159,10 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.type === 'reload') {
     if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'reload names an account by its name') };
     return message.account === undefined ? { v: WIRE_VERSION, type: 'reload' } : { v: WIRE_VERSION, type: 'reload', account: message.account };
+  }
+  if (message.type === 'secrets-changed') {
+    if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'secrets-changed names an account by its name') };
+    return message.account === undefined ? { v: WIRE_VERSION, type: 'secrets-changed' } : { v: WIRE_VERSION, type: 'secrets-changed', account: message.account };
   }
   if (message.type === 'oauth-token') {
     if (typeof message.account !== 'string') return { error: failure('bad-request', 'oauth-token names an account by its name') };

@@ -19,6 +19,12 @@ export type DaemonRequest =
   | { v: number; type: 'oauth-token'; account: string }
   /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
   | { v: number; type: 'reload'; account?: string }
+  /**
+   * The CLI changed secrets in the store itself (`account add|set-secret|remove`; without an
+   * account, `secrets migrate`): the daemon drops what it holds of them and, for a migration,
+   * chooses the store again.
+   */
+  | { v: number; type: 'secrets-changed'; account?: string }
   | { v: number; type: 'stop' };
 
 export interface DaemonInfo {
