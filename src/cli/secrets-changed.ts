@@ -1,6 +1,7 @@
-// The CLI writes secrets into the store itself, under a running daemon that has chosen a store
-// (and looks at the migration marker only when told): telling it makes the next git operation
-// see the change at once. No daemon running: nothing to tell.
+// The CLI writes secrets into the store itself, under a running daemon that keeps copies of them
+// in memory (daemon/secret-cache.ts) and has chosen a store: telling it makes the next git
+// operation see the change at once. No daemon running: nothing to tell. A daemon that cannot be
+// told (busy, gone meanwhile) serves its copy until the secret cache's lifetime ends.
 
 import type { ProductPaths } from '../shared/paths.js';
 import { exchange } from '../client/daemon-client.js';

@@ -25,6 +25,8 @@ import { SETTINGS, describeRange, inRange, type Setting } from '../shared/settin
 export interface DaemonSettings {
   /** The daemon exits after this long without a request. */
   idleTimeoutSeconds?: number;
+  /** How long the daemon serves a static secret it read from the keychain from memory. */
+  secretCacheMs?: number;
 }
 
 export interface OAuthTiming {
@@ -157,6 +159,8 @@ function validateConfig(raw: unknown): Config {
   const daemon: DaemonSettings = {};
   const idle = configSetting(daemonRaw, SETTINGS.idleTimeout);
   if (idle !== undefined) daemon.idleTimeoutSeconds = idle;
+  const secretCache = configSetting(daemonRaw, SETTINGS.secretCache);
+  if (secretCache !== undefined) daemon.secretCacheMs = secretCache;
   const oauthRaw = expectObject(root.oauth ?? {}, 'oauth');
   const oauth: OAuthTiming = {};
   const margin = configSetting(oauthRaw, SETTINGS.refreshMargin);

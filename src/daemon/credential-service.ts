@@ -28,6 +28,8 @@ export interface CredentialServiceDeps {
   states: AccountStateBook;
   tokens: TokenManager;
   log: Logger;
+  /** Bitbucket refused the account's static secret: a copy kept in memory must be read afresh (it may have been replaced outside the product). */
+  onSecretRefused?(account: string): void;
 }
 
 type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
@@ -193,6 +195,7 @@ export class CredentialService {
     }
     if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
     this.deps.states.markRejected(account.name, credential.path);
+    this.deps.onSecretRefused?.(account.name);
     const what = account.secretKind ? describeSecretKind(account.secretKind) : 'secret';
     return {
       outcome: 'rejection-recorded',

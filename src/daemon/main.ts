@@ -22,6 +22,7 @@ import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
+import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
 import { productVersion } from '../core/version.js';
@@ -126,7 +127,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   // secret-store selection use the snapshot that look took (a changed file is noticed there,
   // and the store is chosen again for it).
   const snapshot = { current: () => config.latest() };
-  const store = openSecretStore(where, { config: snapshot });
+  let secretCache: SecretCache | undefined;
+  const store = openSecretStore(where, {
+    config: snapshot,
+    serveKeychainThrough: (keychain) => (secretCache = new SecretCache(keychain, { ttlMs: () => setting('secretCache') })),
+  });
   const states = new AccountStateBook(where.stateFile);
   const tokens = new TokenManager({
     store,
@@ -135,7 +140,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger });
+  const service = new CredentialService({ config, store, states, tokens, log: logger, onSecretRefused: (account) => secretCache?.drop(account) });
 
   const startedAt = new Date();
   let requests = 0;
@@ -205,8 +210,9 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     admit,
     connectionTimeoutMs,
     onReload: (account) => tokens.reload(account),
-    // Without an account: a migration ended (or secrets.json came or went).
     onSecretsChanged: (account) => {
+      secretCache?.drop(account);
+      // Without an account: a migration ended (or secrets.json came or went).
       if (account === undefined) store.reselect();
     },
     onStopRequested: (reason) => void shutdown(reason),

@@ -46,6 +46,8 @@ export interface OpenStoreOptions {
    * the snapshot its request already read (ConfigCache.latest), so the selection costs no look.
    */
   config?: ConfigSource;
+  /** What the keychain store serves operations through (the daemon's secret cache); `store()` stays unwrapped. */
+  serveKeychainThrough?: (keychain: SecretStore) => SecretStore;
 }
 
 export function openSecretStore(paths: ProductPaths, options: OpenStoreOptions = {}): SelectedSecretStore {
@@ -57,6 +59,7 @@ export class SelectedSecretStore implements SecretStore {
   private readonly env: Env;
   private readonly config: ConfigSource;
   private readonly stores: Partial<Record<SecretStoreKind, SecretStore>> = {};
+  private servedKeychain: SecretStore | undefined;
   /** The store serving operations, and the configuration snapshot it was chosen for. */
   private serving: { config: Config; store: SecretStore } | undefined;
 
@@ -141,9 +144,16 @@ export class SelectedSecretStore implements SecretStore {
   }
 
   private serve(selection: StoreSelection): SecretStore {
-    const target = this.store(selection.kind);
+    const target = this.served(selection.kind);
     if (!selection.migration) return target;
-    return new MigratingSecretStore(target, this.store(selection.migration.from), (task) => withMigrationLock(this.paths, task));
+    return new MigratingSecretStore(target, this.served(selection.migration.from), (task) => withMigrationLock(this.paths, task));
+  }
+
+  private served(kind: SecretStoreKind): SecretStore {
+    const wrap = this.options.serveKeychainThrough;
+    if (kind !== 'keychain' || !wrap) return this.store(kind);
+    this.servedKeychain ??= wrap(this.store('keychain'));
+    return this.servedKeychain;
   }
 }
 
