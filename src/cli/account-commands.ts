@@ -27,6 +27,7 @@ import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
 import { oauthSettingsFromFlags } from './set-oauth-command.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { scopesInstalledFor } from '../installer/plan.js';
@@ -130,6 +131,7 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   const secretNote = account.secretKind
     ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
     : 'no static secret';
+  await tellDaemonSecretsChanged(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
@@ -176,6 +178,7 @@ export async function setSecret(args: string[], paths: ProductPaths): Promise<nu
     if (expiresAt) target.secretExpiresAt = expiresAt;
     else delete target.secretExpiresAt;
   });
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
@@ -255,6 +258,7 @@ export async function removeAccount(args: string[], paths: ProductPaths): Promis
   // The daemon lets go of the OAuth tokens first (none running: nobody else writes them).
   await dropLoginIfDaemonRuns(paths, name);
   await deleteAccountSecrets(store, name);
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(
     `Removed account ${name}, ${held} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +

@@ -10,6 +10,7 @@ import { migrateSecrets } from '../core/secrets/migration.js';
 import { SECRET_STORE_ENV, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { UserError } from '../core/errors.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 
 export async function migrate(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { to: { type: 'string' } } });
@@ -41,6 +42,7 @@ export async function migrate(args: string[], paths: ProductPaths): Promise<numb
       }
     },
   });
+  await tellDaemonSecretsChanged(paths);
   const target = selected.store(to);
   process.stdout.write(
     `${result.resumed ? 'Completed the interrupted migration' : 'Migrated'}: ${result.moved} secret(s) moved from the ${result.from} store to the ${to} store (${target.location}).` +

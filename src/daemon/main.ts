@@ -23,6 +23,7 @@ import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
+import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
 import { productVersion } from '../core/version.js';
@@ -123,8 +124,15 @@ function fsCause(path: string, error: unknown): string {
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
   const config = new ConfigCache(where.configFile);
-  // One reader of config.json in the daemon: the secret-store selection looks at the same cache.
-  const store = openSecretStore(where, { config });
+  // One look at config.json per request, by the credential service: the settings and the
+  // secret-store selection use the snapshot that look took (a changed file is noticed there,
+  // and the store is chosen again for it).
+  const snapshot = { current: () => config.latest() };
+  let secretCache: SecretCache | undefined;
+  const store = openSecretStore(where, {
+    config: snapshot,
+    serveKeychainThrough: (keychain) => (secretCache = new SecretCache(keychain, { ttlMs: () => setting('secretCache') })),
+  });
   const states = new AccountStateBook(where.stateFile);
   const tokens = new TokenManager({
     store,
@@ -133,7 +141,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger });
+  const service = new CredentialService({ config, store, states, tokens, log: logger, onSecretRefused: (account) => secretCache?.drop(account) });
 
   const startedAt = new Date();
   let requests = 0;
@@ -149,7 +157,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     let fromConfig: number | undefined;
     try {
       if (definition.config) {
-        const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
+        const section = snapshot.current()[definition.config[0]] as Record<string, number | undefined>;
         fromConfig = section[definition.config[1]];
       }
     } catch (error) {
@@ -203,6 +211,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     admit,
     connectionTimeoutMs,
     oauth: new OAuthSessions({ config, tokens, log: logger }),
+    onSecretsChanged: (account) => {
+      secretCache?.drop(account);
+      // Without an account: a migration ended (or secrets.json came or went).
+      if (account === undefined) store.reselect();
+    },
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
   });
