@@ -35,7 +35,8 @@ test('curl\'s defaults: no scheme is http, no port is 1080 (443 for an https pro
   t.is(planConnection(https, git({ proxy: 'https://corp' }), {}).proxy?.shown, 'https://corp:443');
   const socks = planConnection(https, git({ proxy: 'socks5://corp:1080' }), {});
   t.is(socks.proxy, undefined);
-  t.regex(socks.unusable ?? '', /git config http\.proxy names a socks5 proxy \(corp\), which git-credential-bitbucket cannot use/);
+  t.is(socks.unusable?.kind, 'proxy');
+  t.regex(socks.unusable?.message ?? '', /git config http\.proxy names a socks5 proxy \(corp\), which git-credential-bitbucket cannot use/);
 });
 
 test('no_proxy over NO_PROXY exempts a host, its subdomains, addresses and ranges', (t) => {
@@ -61,5 +62,5 @@ test('CA files: the environment over git config, ~ expanded; the certificate che
   t.is(planConnection(https, git({ sslverify: true }), {}).verifyOff, undefined, 'a key without a value is true');
   t.is(planConnection(https, git({ sslverify: 'off' }), {}).verifyOff, 'git config http.sslVerify is false');
   t.is(planConnection(https, git({ sslverify: 'true' }), { GIT_SSL_NO_VERIFY: '' }).verifyOff, 'GIT_SSL_NO_VERIFY is set', 'any value, even empty');
-  t.regex(planConnection(https, git({ sslverify: 'maybe' }), {}).unusable ?? '', /http\.sslVerify is "maybe", which is not a boolean/);
+  t.regex(planConnection(https, git({ sslverify: 'maybe' }), {}).unusable?.message ?? '', /http\.sslVerify is "maybe", which is not a boolean/);
 });

@@ -149,7 +149,7 @@ test('login with a pasted code and the refresh after expiry go through the proxy
   t.true(tunnels() > beforeRefresh, 'the daemon\'s refresh went through the proxy');
 });
 
-test('a proxy that refuses, wants a login or is not there gives one line naming it, and nothing is saved', async (t) => {
+test('a proxy that refuses, wants a login or is not there, or a CA file that is missing, gives one line naming it, and nothing is saved', async (t) => {
   const { sandbox, proxy } = await corporateNetwork(t);
   proxy.refuse(403);
   const refused = await addAlice(sandbox);
@@ -164,6 +164,12 @@ test('a proxy that refuses, wants a login or is not there gives one line naming 
   const unreachable = await addAlice(sandbox);
   t.is(unreachable.code, 1);
   t.regex(unreachable.stderr, /cannot reach the proxy http:\/\/127\.0\.0\.1:1 \(git config http\.proxy\): ECONNREFUSED/);
+
+  const missingCa = join(sandbox.root, 'no-such-ca.pem');
+  await sandbox.git(['config', '--global', 'http.sslCAInfo', missingCa]);
+  const noCa = await addAlice(sandbox);
+  t.is(noCa.code, 1);
+  t.true(noCa.stderr.includes(`git config http.sslCAInfo names ${missingCa}, which cannot be read (ENOENT)`), noCa.stderr);
 });
 
 test('a proxy login comes from the proxy URL and never shows; without it the 407 is named', async (t) => {

@@ -40,8 +40,8 @@ export interface ConnectionPlan {
   proxyCaFile?: FileSetting;
   /** Where the certificate check was turned off; undefined while it is on. */
   verifyOff?: string;
-  /** A setting that cannot be followed, as the whole sentence to show. */
-  unusable?: string;
+  /** A setting that cannot be followed: which part of the road, and the whole sentence to show. */
+  unusable?: { kind: 'proxy' | 'tls'; message: string };
 }
 
 export function planConnection(target: URL, git: GitHttpConfig, env: NodeJS.ProcessEnv): ConnectionPlan {
@@ -54,7 +54,7 @@ export function planConnection(target: URL, git: GitHttpConfig, env: NodeJS.Proc
     if (exempt) plan.bypass = `${exempt.source} entry "${exempt.entry}" covers ${target.hostname}`;
     else {
       const proxy = parseProxy(named.value, named.source);
-      if (typeof proxy === 'string') plan.unusable = proxy;
+      if (typeof proxy === 'string') plan.unusable = { kind: 'proxy', message: proxy };
       else plan.proxy = proxy;
     }
   }
@@ -68,7 +68,7 @@ export function planConnection(target: URL, git: GitHttpConfig, env: NodeJS.Proc
   else {
     const verify = git.get('sslverify');
     const on = verify === undefined ? true : gitBoolean(verify);
-    if (on === undefined) plan.unusable ??= `git config http.sslVerify is "${verify}", which is not a boolean: fix it with git config --global http.sslVerify true`;
+    if (on === undefined) plan.unusable ??= { kind: 'tls', message: `git config http.sslVerify is "${verify}", which is not a boolean (git refuses it too): fix it with git config --global http.sslVerify true` };
     else if (!on) plan.verifyOff = 'git config http.sslVerify is false';
   }
   return plan;

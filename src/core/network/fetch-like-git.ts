@@ -47,7 +47,7 @@ export async function connectionPlanFor(url: string | URL, env: NodeJS.ProcessEn
 /** One line for `doctor` about `url`. */
 export async function describeConnection(url: string): Promise<{ line: string; problem?: string }> {
   const plan = await connectionPlanFor(url);
-  if (plan.unusable) return { line: describePlan(plan), problem: plan.unusable };
+  if (plan.unusable) return { line: describePlan(plan), problem: plan.unusable.message };
   if (plan.verifyOff) return { line: describePlan(plan), problem: verifyOffLine(new URL(url), plan.verifyOff) };
   try {
     trustOptions(plan);
@@ -63,7 +63,7 @@ export async function fetchLikeGit(url: string, init: RequestInit = {}): Promise
   const target = new URL(url);
   const plan = await connectionPlanFor(target);
   if (isDirectAndDefault(plan)) return fetch(url, init);
-  if (plan.unusable) throw new NetworkSetupError('proxy', plan.unusable);
+  if (plan.unusable) throw new NetworkSetupError(plan.unusable.kind, plan.unusable.message);
   if (plan.verifyOff && !warned.has(`${target.origin} ${plan.verifyOff}`)) {
     warned.add(`${target.origin} ${plan.verifyOff}`);
     warn(verifyOffLine(target, plan.verifyOff));
