@@ -53,6 +53,7 @@ test('a healthy setup passes every check, fast path included', async (t) => {
     `helpers ${sim.url}`,
     `useHttpPath ${sim.url}`,
     `fast path ${sim.url}`,
+    `network ${sim.url}`,
     'account work',
     'account personal',
   ]);

@@ -10,6 +10,7 @@ import type { ProductPaths } from '../shared/paths.js';
 import { basePathOf, isBearerOnly, originOf, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
+import { describeConnection } from '../core/network/fetch-like-git.js';
 import { hostNeedsPath } from '../core/router.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
@@ -46,7 +47,7 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
   checks.push(daemon);
   if (config) {
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
-    for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
+    for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass), await checkNetwork(url));
     for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass ? secretStore : undefined, daemon.pass));
     for (const account of config.accounts.filter((candidate) => isBearerOnly(candidate.secretKind))) checks.push(checkBearerGit(account, git));
     for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
@@ -218,6 +219,12 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
     }
   }
   return checks;
+}
+
+/** The proxy and CA certificates our requests to `url` use: git's settings for it. */
+async function checkNetwork(url: string): Promise<Check> {
+  const { line, problem } = await describeConnection(url);
+  return problem ? { check: `network ${url}`, pass: false, detail: `${line}; but ${problem}` } : { check: `network ${url}`, pass: true, detail: line };
 }
 
 /** The commands git runs for a `get` of this URL, in order, read from GIT_TRACE. */

@@ -17,6 +17,7 @@ import { ConfigCache, ConfigError } from '../core/config.js';
 import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from '../core/oauth/oauth-client.js';
+import { onNetworkWarning } from '../core/network/fetch-like-git.js';
 import { TokenManager } from './oauth/token-manager.js';
 import { OAuthSessions } from './oauth/sessions.js';
 import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
@@ -123,6 +124,7 @@ function fsCause(path: string, error: unknown): string {
 
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
+  onNetworkWarning((warning) => logger.warn({ warning }, 'network'));
   const config = new ConfigCache(where.configFile);
   // One look at config.json per request, by the credential service: the settings and the
   // secret-store selection use the snapshot that look took (a changed file is noticed there,
