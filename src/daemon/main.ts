@@ -24,6 +24,7 @@ import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
+import { RequestEvents } from './ui/request-events.js';
 import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -132,7 +133,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger });
+  const events = new RequestEvents(logger);
+  const service = new CredentialService({ config, store, states, tokens, log: logger, events });
 
   const startedAt = new Date();
   let requests = 0;
@@ -166,7 +168,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => void shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
+    idleTimer = setTimeout(() => (events.keepsAlive() ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
     idleTimer.unref();
   };
 
@@ -189,6 +191,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const daemon = createDaemonServer({
     service,
     log: logger,
+    events,
     info: () => ({
       pid: process.pid,
       version,
@@ -224,6 +227,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     }
     daemon.server.close();
     fastPath?.close();
+    events.close();
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };

@@ -10,10 +10,13 @@ import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, typ
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
+import type { RequestEvents } from './ui/request-events.js';
 
 export interface ServerHooks {
   service: CredentialService;
   log: Logger;
+  /** Where `watch` connections (the `ui` page) get their request events. */
+  events: RequestEvents;
   info(): DaemonInfo;
   /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
   admit(): boolean;
@@ -106,6 +109,8 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
         return;
+      case 'watch':
+        return hooks.events.stream(socket);
       case 'oauth-token':
         send(socket, { v: WIRE_VERSION, type: 'oauth-token', ...(await hooks.service.oauthToken(request.account)) });
         return;
@@ -149,7 +154,7 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.v !== WIRE_VERSION) {
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
-  if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
+  if (message.type === 'ping' || message.type === 'stop' || message.type === 'watch') return { v: WIRE_VERSION, type: message.type };
   if (message.type === 'reload') {
     if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'reload names an account by its name') };
     return message.account === undefined ? { v: WIRE_VERSION, type: 'reload' } : { v: WIRE_VERSION, type: 'reload', account: message.account };

@@ -19,7 +19,9 @@ export type DaemonRequest =
   | { v: number; type: 'oauth-token'; account: string }
   /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
   | { v: number; type: 'reload'; account?: string }
-  | { v: number; type: 'stop' };
+  | { v: number; type: 'stop' }
+  /** Keeps the connection open and streams a RequestEvent per answered request (the `ui` page). */
+  | { v: number; type: 'watch' };
 
 export interface DaemonInfo {
   pid: number;
@@ -36,7 +38,23 @@ export type DaemonResponse =
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
-  | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
+  | { v: number; type: 'error'; code: DaemonErrorCode; message: string }
+  | { v: number; type: 'watching' }
+  | { v: number; type: 'event'; event: RequestEvent };
+
+/** One get/store/erase the daemon answered, as the `ui` page shows it: never a secret. */
+export interface RequestEvent {
+  time: string;
+  action: CredentialAction;
+  channel: 'helper' | 'fast-path';
+  host?: string;
+  path?: string;
+  account?: string;
+  outcome: string;
+  /** The route decision, or the one line git's user was told. */
+  why?: string;
+  latencyMs: number;
+}
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
