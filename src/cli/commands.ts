@@ -80,6 +80,15 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'ui',
+    synopsis: '[--port N] [--no-open]',
+    summary: 'a local page: accounts, routes, live requests, doctor',
+    load: async () => {
+      const { uiCommand, UI_USAGE } = await import('./ui-command.js');
+      return { run: uiCommand, usage: UI_USAGE };
+    },
+  },
+  {
     name: 'install',
     synopsis: '[--scope S] [--dry-run]',
     summary: 'tell git to use this helper for every account URL',
