@@ -72,7 +72,7 @@ export const PAGE_HTML = `<!doctype html>
 
 export const PAGE_CSS = `[hidden] { display: none !important; }
 body { font-family: system-ui, sans-serif; margin: 0; color: #172b4d; background: #f7f8f9; }
-header { background: #0c66e4; color: white; padding: 0.6em 1.5em; display: flex; gap: 2em; align-items: baseline; flex-wrap: wrap; }
+header { background: #0c66e4; color: white; padding: 0.6em 1.5em; display: flex; gap: 0.2em 2em; align-items: baseline; flex-wrap: wrap; }
 header h1 { font-size: 1.2em; margin: 0; }
 header .muted { color: #dfe1e6; margin: 0.2em 0; }
 main { padding: 0 1.5em 2em; }

@@ -272,5 +272,8 @@ byId('doctor-run').addEventListener('click', () => {
   );
 });
 
+// A change made in a terminal (route add, account add) shows when the page is looked at again.
+window.addEventListener('focus', () => void refreshState());
+
 void refreshState();
 connect();
