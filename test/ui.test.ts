@@ -11,13 +11,15 @@ import type { SimulatorConfig } from '../fixtures/simulator/config.js';
 import { assertSameSecret, passwordOf } from './support/answers.js';
 import { browserTests, leakedSecrets, startBrowser, startUi, type RunningUi, type TestBrowser } from './support/browser.js';
 import { Sandbox, credentialRequest, type SandboxOptions } from './support/sandbox.js';
-import { simUser } from './support/sim-fixtures.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
 import { waitUntil } from './support/wait.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-uitest-alice-4b8d2f6a1c';
 const ALICE_NEW_TOKEN = 'ATATT3xFfGF0-uitest-alice-new-9e3c7a5b0d';
 const BOB_TOKEN = 'ATATT3xFfGF0-uitest-bob-7a1c5e9b3d';
-const SECRETS = [ALICE_TOKEN, ALICE_NEW_TOKEN, BOB_TOKEN];
+const CLIENT_ID = 'uitest-consumer-key-1';
+const CLIENT_SECRET = 'uitest-consumer-secret-5f3a9c1e7b';
+const SECRETS = [ALICE_TOKEN, ALICE_NEW_TOKEN, BOB_TOKEN, CLIENT_SECRET];
 /** Far beyond what a passing test needs; it bounds only a failing one. */
 const CAP_MS = 60_000;
 
@@ -28,6 +30,8 @@ const SIM_CONFIG: SimulatorConfig = {
   accessTokens: [],
   workspaces: { acme: ['widgets'], alice: ['notes'], bob: ['notes'], personal: ['notes'] },
   appPasswordsDisabled: true,
+  oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'ui tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
+  oauth: { accessTokenLifetimeSeconds: 3600, consentUser: 'alice' },
 };
 
 interface World {
@@ -38,7 +42,7 @@ interface World {
 }
 
 /** The demo's two accounts on one host, routed by workspace, a running `ui` and a browser on its page. */
-async function world(t: ExecutionContext, options: SandboxOptions = {}): Promise<World> {
+async function world(t: ExecutionContext, options: SandboxOptions = {}, setup?: (sandbox: Sandbox, sim: Simulator) => Promise<void>): Promise<World> {
   const sim = await startSimulator({ config: SIM_CONFIG });
   const sandbox = new Sandbox(options);
   sandbox.trackSecrets(...SECRETS);
@@ -50,6 +54,7 @@ async function world(t: ExecutionContext, options: SandboxOptions = {}): Promise
   await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud', '--email', 'bob@example.com']);
   await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
   await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  await setup?.(sandbox, sim);
   const ui = await startUi(t, sandbox);
   const browser = await startBrowser(t);
   browser.page.setDefaultTimeout(CAP_MS);
@@ -59,9 +64,17 @@ async function world(t: ExecutionContext, options: SandboxOptions = {}): Promise
   return { sim, sandbox, ui, browser };
 }
 
-function assertNoLeaks(t: ExecutionContext, browser: TestBrowser): void {
+function assertNoLeaks(t: ExecutionContext, browser: TestBrowser, more: string[] = []): void {
   t.true(browser.payloads.length > 0, 'payloads were recorded');
-  t.deepEqual(leakedSecrets(browser.payloads, SECRETS), [], 'no secret in any HTML, JSON or WebSocket payload');
+  t.deepEqual(leakedSecrets(browser.payloads, [...SECRETS, ...more]), [], 'no secret in any HTML, JSON or WebSocket payload');
+}
+
+/** The OAuth tokens in the file store (issued by the simulator during the test). */
+function storedTokens(sandbox: Sandbox): string[] {
+  const stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8')) as { secrets: Record<string, Record<string, string>> };
+  return Object.values(stored.secrets).flatMap((slots) =>
+    Object.entries(slots).flatMap(([slot, value]) => (slot === 'oauth-refresh' ? [value] : slot === 'oauth-access' ? [(JSON.parse(value) as { token: string }).token] : [])),
+  );
 }
 
 async function routeList(sandbox: Sandbox): Promise<Array<{ pattern: string; account: string }>> {
@@ -158,6 +171,33 @@ browserTests(test, () => {
     t.true(doctor.startsWith('$ git-credential-bitbucket doctor'), doctor);
     t.regex(doctor, /^PASS {2}account work: API token verified with Bitbucket \(user alice\)$/m);
     assertNoLeaks(t, browser);
+  });
+
+  test('an OAuth login started in the page is the login flow: consent in the browser, tokens stored, the result shown', async (t) => {
+    const addOAuthAccount = async (sandbox: Sandbox, sim: Simulator) => {
+      const port = await freePort();
+      const args = ['account', 'add', 'cloud', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'];
+      const added = await sandbox.cli(args, { input: `${CLIENT_SECRET}\n` });
+      if (added.code !== 0) throw new Error(`account add failed: ${added.stderr}`);
+    };
+    // The login's own attempt to open a browser does nothing here: the test's browser follows the page's link.
+    const { sandbox, browser } = await world(t, { env: { GIT_CREDENTIAL_BITBUCKET_BROWSER: 'true' } }, addOAuthAccount);
+    const { page } = browser;
+    const row = page.locator('#accounts tbody tr[data-account="cloud"]');
+    t.regex(await row.innerText(), /OAuth NEEDS LOGIN \(not logged in yet\)/);
+    await row.locator('button', { hasText: 'Log in' }).click();
+    const link = page.locator('#login-link');
+    await link.waitFor();
+    t.true((await page.locator('#account-result').innerText()).startsWith('$ git-credential-bitbucket login cloud'));
+    const consent = await browser.newPage();
+    await consent.goto((await link.getAttribute('href'))!);
+    await consent.locator('button', { hasText: 'Grant access' }).click();
+    await page.locator('#account-result.ok', { hasText: 'Logged in account cloud with OAuth' }).waitFor();
+    await page.locator('#accounts tbody tr[data-account="cloud"]', { hasText: 'OAuth, access token until' }).waitFor();
+    const tokens = storedTokens(sandbox);
+    t.is(tokens.length, 2, 'a refresh and an access token');
+    sandbox.trackSecrets(...tokens);
+    assertNoLeaks(t, browser, tokens);
   });
 
   test('a page on another origin can neither change anything nor open the WebSocket', async (t) => {
