@@ -19,6 +19,8 @@
 //   every 1,000 gets, refreshes, p50/p99. A wrong or missing answer fails the run.
 // - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
 //   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
+// - the ui page (issue 16): helper get with and without a page open, request-to-page latency at
+//   10 requests a second (p50/p95), daemon RSS with a page open and idle for a minute.
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
 // idle connections (CI keeps the script alive and its answers correct).
 // The simulator runs as a child process: the timed runs block this process.
@@ -37,6 +39,7 @@ import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
 import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
 import { WIRE_VERSION, encodeMessage, type DaemonResponse } from '../src/shared/wire.js';
+import { openUiPage, requestToPage } from './bench-ui.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -876,6 +879,32 @@ try {
   const cold = await coldStarts(smoke ? 2 : 20);
   const leftoverCostMs = round(cold['cold get, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get']!.medianMs);
 
+  // 8. The ui page (issue 16): helper gets next to a daemon with and without a page open
+  //    (interleaved, two daemons set up alike), request-to-page latency at 10 requests a second,
+  //    and the daemon's RSS once the page has been open and idle for a minute.
+  const paged = staticProfile('static-page', 'https://bitbucket.org', 'bitbucket.org');
+  profiles.push(paged);
+  const page = await openUiPage(helper, paged.env);
+  const uiPage = await (async () => {
+    try {
+      const gets = interleaved(
+        {
+          'helper get, no page open': () => timed(helper, ['get'], fixed.env, fixed.request, answers('alice')),
+          'helper get, page open': () => timed(helper, ['get'], paged.env, paged.request, answers('alice')),
+        },
+        iterations,
+      );
+      const latencies = await requestToPage(page, join(paged.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run', 'daemon.sock'), 'bitbucket.org', smoke ? 20 : 600, 10);
+      const idleSeconds = smoke ? 2 : 60;
+      await new Promise((done) => setTimeout(done, idleSeconds * 1000));
+      const latency = summary(latencies);
+      const p95Ms = round([...latencies].sort((a, b) => a - b)[Math.floor(0.95 * latencies.length)]!);
+      return { gets, requestToPage: { requests: latencies.length, perSecond: 10, medianMs: latency.medianMs, p95Ms, p99Ms: latency.p99Ms }, idleSeconds, daemonRssMiB: rssMiB(daemonPid(paged)) };
+    } finally {
+      page.close();
+    }
+  })();
+
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
   const floor = timings['node -e 0']!.medianMs;
@@ -906,6 +935,13 @@ try {
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
     soak: soakGoal(soaked),
     leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
+    uiPage: {
+      goal: `ui page: request-to-page p95 ≤ 100 ms at 10 requests/s; daemon RSS ≤ ${RSS_LIMIT_MIB} MiB with a page open and idle for ${uiPage.idleSeconds} s; helper get with a page open ≤ 1.1 × without (medians)`,
+      p95Ms: uiPage.requestToPage.p95Ms,
+      daemonRssMiB: uiPage.daemonRssMiB,
+      getRatio: ratio(uiPage.gets['helper get, page open']!.medianMs, uiPage.gets['helper get, no page open']!.medianMs),
+      met: uiPage.requestToPage.p95Ms <= 100 && (uiPage.daemonRssMiB ?? 0) <= RSS_LIMIT_MIB && uiPage.gets['helper get, page open']!.medianMs <= 1.1 * uiPage.gets['helper get, no page open']!.medianMs,
+    },
   };
 
   const results = {
@@ -936,6 +972,7 @@ try {
     memory,
     soak: soaked,
     coldStarts: cold,
+    uiPage,
     goals,
   };
 
@@ -946,6 +983,7 @@ try {
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
   table(cold, () => ({}));
+  table(uiPage.gets, () => ({}));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   const c = results.concurrentAcrossExpiry;
   console.log(
@@ -957,7 +995,7 @@ try {
   // A smoke run is too short to judge anything but correctness.
   const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
   console.log(soakLine(soaked));
-  console.log('goals (issue 8, issue 12):');
+  console.log('goals (issue 8, issue 12, issue 16):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
   console.log(`  ${goals.fastPath.goal}: ${fastRatio === null ? 'fast path not available' : `${fastRatio}×`} — ${verdict(goals.fastPath.met)}`);
   console.log(
@@ -966,6 +1004,8 @@ try {
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
   console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
   console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
+  const u = uiPage.requestToPage;
+  console.log(`  ${goals.uiPage.goal}: p50 ${u.medianMs} ms, p95 ${u.p95Ms} ms over ${u.requests} requests; RSS ${uiPage.daemonRssMiB} MiB; get ${goals.uiPage.getRatio}× — ${verdict(goals.uiPage.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');
