@@ -72,7 +72,11 @@ export class PageGate {
 
   private open(secret: string): Verdict {
     if (this.opened || !sameSecret(secret, this.openSecret)) {
-      return { kind: 'refuse', status: 403, why: 'this address works once and was used already (or is from another start); run `git-credential-bitbucket ui` again' };
+      return {
+        kind: 'refuse',
+        status: 403,
+        why: `this address works once and was used already (or is from another start): the browser that opened it goes on at ${this.origin}/; elsewhere, run \`git-credential-bitbucket ui\` again`,
+      };
     }
     this.opened = true;
     return { kind: 'open', setCookie: `${this.cookieName}=${this.session}; HttpOnly; SameSite=Strict; Path=/` };
