@@ -29,6 +29,8 @@
 // - `git ls-remote` through the configuration `install` writes (the fast path by default), with the
 //   file store and with the keychain store (a throwaway gnome-keyring, as the tests use), next to the
 //   credential in the URL.
+// - the ui page (issue 16): helper get with and without a page open, request-to-page latency at
+//   10 requests a second (p50/p95), daemon RSS with a page open and idle for a minute.
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
 // idle connections (CI keeps the script alive and its answers correct). `--only routing,installed`
 // runs just those sections (a full run is long on a busy machine) and writes no results file.
@@ -49,6 +51,7 @@ import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
 import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
 import { WIRE_VERSION, encodeMessage, type DaemonResponse } from '../src/shared/wire.js';
+import { openUiPage, requestToPage } from './bench-ui.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -1155,6 +1158,32 @@ if (only) {
   // 8. Routing with many routes: daemon-side latency, and the fast path with 3,000 routes.
   const routing = await routingAtScale();
 
+  // 8. The ui page (issue 16): helper gets next to a daemon with and without a page open
+  //    (interleaved, two daemons set up alike), request-to-page latency at 10 requests a second,
+  //    and the daemon's RSS once the page has been open and idle for a minute.
+  const paged = staticProfile('static-page', 'https://bitbucket.org', 'bitbucket.org');
+  profiles.push(paged);
+  const page = await openUiPage(helper, paged.env);
+  const uiPage = await (async () => {
+    try {
+      const gets = interleaved(
+        {
+          'helper get, no page open': () => timed(helper, ['get'], fixed.env, fixed.request, answers('alice')),
+          'helper get, page open': () => timed(helper, ['get'], paged.env, paged.request, answers('alice')),
+        },
+        iterations,
+      );
+      const latencies = await requestToPage(page, join(paged.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run', 'daemon.sock'), 'bitbucket.org', smoke ? 20 : 600, 10);
+      const idleSeconds = smoke ? 2 : 60;
+      await new Promise((done) => setTimeout(done, idleSeconds * 1000));
+      const latency = summary(latencies);
+      const p95Ms = round([...latencies].sort((a, b) => a - b)[Math.floor(0.95 * latencies.length)]!);
+      return { gets, requestToPage: { requests: latencies.length, perSecond: 10, medianMs: latency.medianMs, p95Ms, p99Ms: latency.p99Ms }, idleSeconds, daemonRssMiB: rssMiB(daemonPid(paged)) };
+    } finally {
+      page.close();
+    }
+  })();
+
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
   const floor = timings['node -e 0']!.medianMs;
@@ -1188,6 +1217,13 @@ if (only) {
     routing: routingGoal(routing),
     installedLsRemote: installedGoal(ratiosToUrlBaseline),
     keychain: keychain ? keychain.goal : { goal: 'keychain store on the fast path', met: null },
+    uiPage: {
+      goal: `ui page: request-to-page p95 ≤ 100 ms at 10 requests/s; daemon RSS ≤ ${RSS_LIMIT_MIB} MiB with a page open and idle for ${uiPage.idleSeconds} s; helper get with a page open ≤ 1.1 × without (medians)`,
+      p95Ms: uiPage.requestToPage.p95Ms,
+      daemonRssMiB: uiPage.daemonRssMiB,
+      getRatio: ratio(uiPage.gets['helper get, page open']!.medianMs, uiPage.gets['helper get, no page open']!.medianMs),
+      met: uiPage.requestToPage.p95Ms <= 100 && (uiPage.daemonRssMiB ?? 0) <= RSS_LIMIT_MIB && uiPage.gets['helper get, page open']!.medianMs <= 1.1 * uiPage.gets['helper get, no page open']!.medianMs,
+    },
   };
 
   const results = {
@@ -1220,6 +1256,7 @@ if (only) {
     coldStarts: cold,
     routing,
     keychain: keychain ?? null,
+    uiPage,
     goals,
   };
 
@@ -1236,6 +1273,7 @@ if (only) {
     const d = keychain.daemonLatencyMs;
     console.log(`keychain store, daemon time per fast-path get (latencyMs): secret in memory p50 ${d.cached.medianMs} ms p99 ${d.cached.p99Ms} ms; cache off p50 ${d.uncached.medianMs} ms p99 ${d.uncached.p99Ms} ms`);
   }
+  table(uiPage.gets, () => ({}));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   printRouting(routing);
   const c = results.concurrentAcrossExpiry;
@@ -1248,7 +1286,7 @@ if (only) {
   // A smoke run is too short to judge anything but correctness.
   const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
   console.log(soakLine(soaked));
-  console.log('goals (issue 8, issue 12, issue 15):');
+  console.log('goals (issue 8, issue 12, issue 15, issue 16):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
   console.log(`  ${goals.fastPath.goal}: ${fastRatio === null ? 'fast path not available' : `${fastRatio}×`} — ${verdict(goals.fastPath.met)}`);
   console.log(
@@ -1262,6 +1300,8 @@ if (only) {
   console.log(
     `  ${goals.keychain.goal}: ${keychain ? `${keychain.ratioToCredentialCache}× (cache off ${keychain.ratioCacheOff}×), daemon p50 ${keychain.daemonLatencyMs.cached.medianMs} ms (cache off ${keychain.daemonLatencyMs.uncached.medianMs} ms)` : 'not measured'} — ${verdict(goals.keychain.met)}`,
   );
+  const u = uiPage.requestToPage;
+  console.log(`  ${goals.uiPage.goal}: p50 ${u.medianMs} ms, p95 ${u.p95Ms} ms over ${u.requests} requests; RSS ${uiPage.daemonRssMiB} MiB; get ${goals.uiPage.getRatio}× — ${verdict(goals.uiPage.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');

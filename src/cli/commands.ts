@@ -224,6 +224,18 @@ Exit code 0 only when every check passes.`,
     ],
   },
   {
+    name: 'ui',
+    synopsis: '[--port N] [--no-open]',
+    summary: 'a local page: accounts, routes, live requests, doctor',
+    details: `Serves a page on 127.0.0.1 with the accounts, the routes in the order the router applies them,
+every get/store/erase as the daemon answers it, and doctor's checks; it adds and removes routes,
+verifies accounts, starts OAuth logins and replaces static secrets. It opens the page in your
+browser (--no-open prints its address as the last line instead) and serves it until Ctrl-C.
+The address works once: its first load sets a cookie for this browser, and the address stops
+working. --port picks the port (default: a free one).`,
+    load: async () => (await import('./ui-command.js')).uiCommand,
+  },
+  {
     name: 'install',
     synopsis: '[--scope global|system|local] [--dry-run]\n[--keep-other-helpers] [--force] [--no-fast-path]',
     summary: 'tell git to use this helper for every account URL',

@@ -11,7 +11,7 @@ import { basePathOf, originOf, parseRoutePattern, type Account, type Route } fro
 import type { Config } from './config.js';
 
 /** How specific a matching route is: more path segments win, then more literal characters. */
-interface Specificity {
+export interface Specificity {
   segments: number;
   literals: number;
 }
@@ -136,6 +136,12 @@ export function pathSegments(path: string): string[] {
     .split('/')
     .filter((segment) => segment !== '')
     .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
+}
+
+/** How specific a route's pattern is, as the trie ranks it (for tables people read: the `ui` page). */
+export function routeSpecificity(pattern: string): Specificity {
+  const segments = patternSegments(parseRoutePattern(pattern).path);
+  return { segments: segments.length, literals: segments.reduce((sum, segment) => sum + segment.replace(/\*/g, '').length, 0) };
 }
 
 /** A pattern's segments to match; a final `*` adds nothing (`acme/*` covers what `acme` covers). */

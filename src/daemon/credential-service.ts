@@ -15,6 +15,7 @@ import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { routeRequest } from '../core/router.js';
 import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
+import type { RequestEvents } from './ui/request-events.js';
 import { SecretStoreConnectionLostError, type SecretStore } from '../core/secrets/secret-store.js';
 
 export interface CredentialAnswer {
@@ -30,6 +31,8 @@ export interface CredentialServiceDeps {
   log: Logger;
   /** Bitbucket refused the account's static secret: a copy kept in memory must be read afresh (it may have been replaced outside the product). */
   onSecretRefused?(account: string): void;
+  /** Each answered request, for an open `ui` page. */
+  events?: RequestEvents;
 }
 
 type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
@@ -52,6 +55,7 @@ export class CredentialService {
       if (error instanceof SecretStoreConnectionLostError) throw error;
       result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
     }
+    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.deps.log.info(
       {
         action,
@@ -62,10 +66,11 @@ export class CredentialService {
         account: result.account,
         reason: result.reason,
         outcome: result.outcome,
-        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        latencyMs,
       },
       'request',
     );
+    this.deps.events?.publish({ action, channel, host: credential.host, path: credential.path, account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs });
     return result.answer;
   }
 

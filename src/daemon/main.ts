@@ -27,6 +27,7 @@ import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
+import { RequestEvents } from './ui/request-events.js';
 import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -143,7 +144,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger, onSecretRefused: (account) => secretCache?.drop(account) });
+  const events = new RequestEvents(logger);
+  const service = new CredentialService({ config, store, states, tokens, log: logger, events, onSecretRefused: (account) => secretCache?.drop(account) });
 
   const startedAt = new Date();
   let requests = 0;
@@ -177,7 +179,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => void shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
+    idleTimer = setTimeout(() => (events.keepsAlive() ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
     idleTimer.unref();
   };
 
@@ -200,6 +202,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const daemon = createDaemonServer({
     service,
     log: logger,
+    events,
     info: () => ({
       pid: process.pid,
       version,
@@ -240,6 +243,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     }
     daemon.server.close();
     fastPath?.close();
+    events.close();
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };

@@ -11,10 +11,13 @@ import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 import type { OAuthSessions } from './oauth/sessions.js';
 import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
+import type { RequestEvents } from './ui/request-events.js';
 
 export interface ServerHooks {
   service: CredentialService;
   log: Logger;
+  /** Where `watch` connections (the `ui` page) get their request events. */
+  events: RequestEvents;
   info(): DaemonInfo;
   /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
   admit(): boolean;
@@ -115,6 +118,8 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
         return;
+      case 'watch':
+        return hooks.events.stream(socket);
       case 'oauth-token':
         send(socket, { v: WIRE_VERSION, type: 'oauth-token', ...(await hooks.service.oauthToken(request.account)) });
         return;
@@ -158,7 +163,7 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.v !== WIRE_VERSION) {
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
-  if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
+  if (message.type === 'ping' || message.type === 'stop' || message.type === 'watch') return { v: WIRE_VERSION, type: message.type };
   if (message.type === 'oauth-token' || message.type === 'oauth-logout') {
     if (typeof message.account !== 'string') return { error: failure('bad-request', `${message.type} names an account by its name`) };
     return { v: WIRE_VERSION, type: message.type, account: message.account };

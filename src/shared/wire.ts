@@ -27,7 +27,9 @@ export type DaemonRequest =
    * chooses the store again.
    */
   | { v: number; type: 'secrets-changed'; account?: string }
-  | { v: number; type: 'stop' };
+  | { v: number; type: 'stop' }
+  /** Keeps the connection open and streams a RequestEvent per answered request (the `ui` page). */
+  | { v: number; type: 'watch' };
 
 export interface DaemonInfo {
   pid: number;
@@ -45,7 +47,23 @@ export type DaemonResponse =
   | { v: number; type: 'ok' }
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
   | ({ v: number; type: 'oauth-session' } & OAuthSessionAnswer)
-  | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
+  | { v: number; type: 'error'; code: DaemonErrorCode; message: string }
+  | { v: number; type: 'watching' }
+  | { v: number; type: 'event'; event: RequestEvent };
+
+/** One get/store/erase the daemon answered, as the `ui` page shows it: never a secret. */
+export interface RequestEvent {
+  time: string;
+  action: CredentialAction;
+  channel: 'helper' | 'fast-path';
+  host?: string;
+  path?: string;
+  account?: string;
+  outcome: string;
+  /** The route decision, or the one line git's user was told. */
+  why?: string;
+  latencyMs: number;
+}
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
