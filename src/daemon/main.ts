@@ -23,6 +23,7 @@ import { createLogger } from './log.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
+import { Forwards } from './forwards.js';
 import { SocketGuard } from './socket-guard.js';
 import { productVersion } from '../core/version.js';
 
@@ -166,7 +167,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => void shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
+    // An open forward is in use for as long as its session lasts, requests or not.
+    idleTimer = setTimeout(() => (forwards.size > 0 ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
     idleTimer.unref();
   };
 
@@ -186,6 +188,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
+  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs, onConnectionLost });
   const daemon = createDaemonServer({
     service,
     log: logger,
@@ -197,6 +200,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       configDir: where.configDir,
       socketPath: where.socketPath,
       logFile: where.logFile,
+      forwards: forwards.list(),
     }),
     onActivity,
     admit,
@@ -204,6 +208,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     onReload: (account) => tokens.reload(account),
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
+    forwards,
   });
 
   const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs, onConnectionLost });
@@ -224,6 +229,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     }
     daemon.server.close();
     fastPath?.close();
+    forwards.closeAll(`the daemon stops: ${reason}`);
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };

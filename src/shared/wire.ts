@@ -19,7 +19,13 @@ export type DaemonRequest =
   | { v: number; type: 'oauth-token'; account: string }
   /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
   | { v: number; type: 'reload'; account?: string }
-  | { v: number; type: 'stop' };
+  | { v: number; type: 'stop' }
+  /**
+   * Opens a scoped socket for `git-credential-bitbucket forward`: it answers git's cache client,
+   * `get` only, for these accounts only. It stays open while this connection does (forwards.ts).
+   */
+  | { v: number; type: 'forward-open'; name: string; accounts: string[]; otherUsers: boolean }
+  | { v: number; type: 'forward-close'; name: string };
 
 export interface DaemonInfo {
   pid: number;
@@ -29,18 +35,31 @@ export interface DaemonInfo {
   configDir: string;
   socketPath: string;
   logFile: string;
+  forwards: ForwardInfo[];
+}
+
+/** An open forward, as `status` and `forward --list` show it. */
+export interface ForwardInfo {
+  name: string;
+  accounts: string[];
+  socketPath: string;
+  /** Whether other local users may connect (`--allow-other-users`), never the default. */
+  otherUsers: boolean;
+  openedAt: string;
+  requests: number;
 }
 
 export type DaemonResponse =
   | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[] }
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
+  | ({ v: number; type: 'forward-opened' } & ForwardInfo)
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
   | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
-export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal';
+export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal' | 'refused';
 
 export function encodeMessage(message: DaemonRequest | DaemonResponse): string {
   return JSON.stringify(message) + '\n';
