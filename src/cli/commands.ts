@@ -80,6 +80,15 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'forward',
+    synopsis: '[--account NAME]... -- ssh HOST | --socket-only | --list | --close NAME',
+    summary: 'lend accounts to git on a remote host or in a container, for one session',
+    load: async () => {
+      const { forwardCommand, FORWARD_USAGE } = await import('./forward-command.js');
+      return { run: forwardCommand, usage: FORWARD_USAGE };
+    },
+  },
+  {
     name: 'install',
     synopsis: '[--scope S] [--dry-run]',
     summary: 'tell git to use this helper for every account URL',
