@@ -9,7 +9,8 @@ import test, { type ExecutionContext } from 'ava';
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { otherUserTest, runAs, type OtherUser } from './support/other-user.js';
+import { runAs, type OtherUser } from './support/other-user.js';
+import { otherUserTest } from './support/other-user-test.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { waitFor } from './support/wait.js';
 

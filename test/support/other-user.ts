@@ -1,8 +1,8 @@
-// A throwaway second Unix user for the tests that must prove what another uid can and cannot
-// reach (socket-guard, forward). Creating one needs root (useradd): elsewhere such tests are
-// skipped with the reason, and under CI=true they fail instead.
+// A throwaway second Unix user for the tests (and the bench) that must show what another uid can
+// and cannot reach (socket-guard, forward). Creating one needs root (useradd): elsewhere such
+// tests are skipped with the reason (other-user-test.ts), and under CI=true they fail instead.
+// No ava import here: the bench loads this module outside the test runner.
 
-import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync } from 'node:fs';
@@ -11,6 +11,11 @@ export interface OtherUser {
   name: string;
   uid: number;
   gid: number;
+}
+
+/** What the helpers need of a test (ava's ExecutionContext has it; the bench passes its own). */
+export interface Teardowns {
+  teardown(fn: () => unknown): void;
 }
 
 export interface Run {
@@ -30,23 +35,12 @@ export const cannotCreateUsers = !isRoot
     ? `${missingTools.join(', ')} not installed (util-linux, passwd)`
     : undefined;
 
-/** A test that needs a second Unix user: skipped with the reason where none can be created, failing under CI. */
-export function otherUserTest(title: string, body: (t: ExecutionContext, user: OtherUser) => Promise<void>): void {
-  if (!cannotCreateUsers) {
-    test(title, async (t) => body(t, await createOtherUser(t)));
-  } else if (process.env.CI === 'true') {
-    test(title, (t) => t.fail(`under CI=true this test must run, not skip: ${cannotCreateUsers}`));
-  } else {
-    test.skip(`${title} (skipped: ${cannotCreateUsers})`, () => undefined);
-  }
-}
-
 /**
  * A user removed at teardown. With `loginHome` (an existing directory, handed over to the user)
  * it can log in with a key (sshd refuses locked accounts, so its password is '*', not '!') and
  * has a POSIX shell; otherwise it has no home and no shell.
  */
-export async function createOtherUser(t: ExecutionContext, options: { loginHome?: string } = {}): Promise<OtherUser> {
+export async function createOtherUser(t: Teardowns, options: { loginHome?: string } = {}): Promise<OtherUser> {
   const name = `gcbtest-${randomBytes(4).toString('hex')}`;
   const login = options.loginHome === undefined ? ['--shell', '/usr/sbin/nologin'] : ['--home-dir', options.loginHome, '--shell', '/bin/sh', '--password', '*'];
   // useradd fails while another process holds the passwd lock; that is worth a few more tries.

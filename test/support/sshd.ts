@@ -2,12 +2,11 @@
 // key, admitting one throwaway user with one key, and an ssh client configuration (host alias
 // `remote`) that trusts exactly that host key. Nothing of the machine's own ssh setup is used.
 
-import type { ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OtherUser } from './other-user.js';
+import type { OtherUser, Teardowns } from './other-user.js';
 import { freePort } from './sim-fixtures.js';
 import { WAIT_CAP_MS } from './wait.js';
 
@@ -25,7 +24,7 @@ export interface Sshd {
 }
 
 /** Starts sshd for `user` (whose home must exist); stopped at teardown. */
-export async function startSshd(t: ExecutionContext, user: OtherUser): Promise<Sshd> {
+export async function startSshd(t: Teardowns, user: OtherUser): Promise<Sshd> {
   const dir = mkdtempSync(join(tmpdir(), 'gcb-sshd-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   for (const key of ['host_key', 'client_key']) {
@@ -84,7 +83,7 @@ export async function startSshd(t: ExecutionContext, user: OtherUser): Promise<S
 }
 
 /** sshd -D on a free port, once it says it listens; a port taken meanwhile means another try. */
-async function listeningSshd(t: ExecutionContext, config: string): Promise<number> {
+async function listeningSshd(t: Teardowns, config: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const sshd = spawn(SSHD, ['-D', '-e', '-f', config, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
