@@ -1,14 +1,15 @@
 // The pieces of `forward` that need no ssh: how the ssh command line is read, and the remote
 // command run by a real POSIX shell (the git settings it exports, the line for a git too old to
-// read them), plus the refusals that open nothing.
+// read them), the refusals that open nothing, and a forward process killed.
 
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSshCommand, remoteCommand } from '../src/cli/forward-remote.js';
-import { Sandbox } from './support/sandbox.js';
+import { HELPER, Sandbox } from './support/sandbox.js';
+import { waitFor, waitUntil } from './support/wait.js';
 
 test('the ssh command line: options before and after the host, their arguments, and the remote command', (t) => {
   t.deepEqual(parseSshCommand(['ssh', '-p', '2222', '-tA', '-oUser=me', 'box', 'make', '-j2']), { program: 'ssh', options: ['-p', '2222', '-tA', '-oUser=me'], host: 'box', command: 'make -j2' });
@@ -64,4 +65,22 @@ test('without --account and without a terminal, or with an unknown account, noth
   const close = await sandbox.cli(['forward', '--close', 'nope']);
   t.is(close.code, 1);
   t.regex(close.stderr, /no forward named nope is open/);
+});
+
+test('a killed forward process takes its socket with it', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', 'ATATT3x-forward-killed-5f6e7d8c9b');
+  const child = spawn(process.execPath, [HELPER, 'forward', '--socket-only', '--account', 'work', '--name', 'doomed'], { env: sandbox.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  await waitUntil('the forward\'s socket', () => /^Socket: /m.test(output));
+  const socket = /^Socket: (.+)$/m.exec(output)![1]!;
+  t.true(existsSync(socket));
+  child.kill('SIGKILL');
+  await exited;
+  t.true(await waitFor(() => !existsSync(socket)), 'the socket outlived its forward process');
+  t.true(await waitFor(async () => (await sandbox.cli(['forward', '--list'])).stdout === 'No forwards open.\n'));
+  t.regex(readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8'), /"forward":"doomed","reason":"its forward process ended"/);
 });
