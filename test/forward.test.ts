@@ -131,20 +131,26 @@ forwardTest('through `forward --account work -- ssh`, git on the remote host clo
   ].join('\n');
   const session = forwardOverSsh(w, ['--account', 'work'], script);
 
-  await remoteReached(session, join(home, 'ready'));
-  const [remoteSocket, ...more] = remoteSockets(user);
-  t.truthy(remoteSocket, 'sshd made the forwarded socket');
-  t.deepEqual(more, [], 'one socket per session');
-  t.is(statSync(remoteSocket!).mode & 0o777, 0o600, 'the remote socket is the remote user\'s alone');
-  const envs = environments(user);
-  t.true(envs.some((env) => env.includes('GIT_CONFIG_COUNT=3\0')), 'the remote processes were found and carry the git settings');
-  assertNoSecretIn(t, envs.map((env, i): [string, string] => [`the environment of remote process #${i}`, env]));
-  writeFileSync(join(home, 'release'), '');
+  let remoteSocket: string | undefined;
+  try {
+    await remoteReached(session, join(home, 'ready'));
+    const [found, ...more] = remoteSockets(user);
+    remoteSocket = found;
+    t.truthy(remoteSocket, 'sshd made the forwarded socket');
+    t.deepEqual(more, [], 'one socket per session');
+    t.is(statSync(remoteSocket!).mode & 0o777, 0o600, 'the remote socket is the remote user\'s alone');
+    const envs = environments(user);
+    t.true(envs.some((env) => env.includes('GIT_CONFIG_COUNT=3\0')), 'the remote processes were found and carry the git settings');
+    assertNoSecretIn(t, envs.map((env, i): [string, string] => [`the environment of remote process #${i}`, env]));
+  } finally {
+    // Whatever failed above, the remote script ends (a remote command outlives a cut session).
+    writeFileSync(join(home, 'release'), '');
+  }
 
   const result = await session;
   t.is(result.code, 0, result.stderr);
   t.true(result.stdout.includes('notes-refused'), 'a repository only another account can reach got a credential');
-  t.false(existsSync(remoteSocket!), 'the remote socket outlived the session');
+  t.false(remoteSocket !== undefined && existsSync(remoteSocket), 'the remote socket outlived the session');
   t.false(existsSync(join(home, '.git-credentials')), 'the remote user\'s store helper got our token');
   assertNoSecretIn(t, filesUnder(home).map((file): [string, string] => [file, readFileSync(file, 'latin1')]));
 
@@ -179,14 +185,16 @@ forwardTest('two sessions at once each get their own scope, and `forward --list`
     ].join('\n');
   const work = forwardOverSsh(w, ['--account', 'work'], script('a', 'b'));
   const personal = forwardOverSsh(w, ['--account', 'personal'], script('b', 'a'));
-  await remoteReached(work, join(home, 'a-finished'));
-  await remoteReached(personal, join(home, 'b-finished'));
-
-  const listed = JSON.parse((await sandbox.cli(['forward', '--list', '--json'])).stdout) as Array<{ name: string; accounts: string[] }>;
-  t.deepEqual(listed.map((forward) => forward.accounts.join(',')).sort(), ['personal', 'work']);
-  const status = await sandbox.cli(['status']);
-  t.regex(status.stdout, /Forwards \(2\):\n {2}remote-\d+: account\(s\) (work|personal); socket /);
-  writeFileSync(join(home, 'release'), '');
+  try {
+    await remoteReached(work, join(home, 'a-finished'));
+    await remoteReached(personal, join(home, 'b-finished'));
+    const listed = JSON.parse((await sandbox.cli(['forward', '--list', '--json'])).stdout) as Array<{ name: string; accounts: string[] }>;
+    t.deepEqual(listed.map((forward) => forward.accounts.join(',')).sort(), ['personal', 'work']);
+    const status = await sandbox.cli(['status']);
+    t.regex(status.stdout, /Forwards \(2\):\n {2}remote-\d+: account\(s\) (work|personal); socket /);
+  } finally {
+    writeFileSync(join(home, 'release'), '');
+  }
 
   const [a, b] = await Promise.all([work, personal]);
   t.is(a.code, 0, a.stderr);
