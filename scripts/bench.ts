@@ -46,6 +46,9 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
+import { cannotCreateUsers, createOtherUser } from '../test/support/other-user.js';
+import { sshdProblem, startSshd } from '../test/support/sshd.js';
+import { shellQuote } from '../src/cli/forward-remote.js';
 import { keyringUnavailableReason, startTestKeyring, type TestKeyring } from '../test/support/keyring.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
@@ -141,6 +144,7 @@ interface Summary {
   runs: number;
   medianMs: number;
   p90Ms: number;
+  p95Ms: number;
   p99Ms: number;
   minMs: number;
 }
@@ -148,7 +152,7 @@ interface Summary {
 function summary(samples: number[]): Summary {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { runs: samples.length, medianMs: round(at(0.5)), p90Ms: round(at(0.9)), p99Ms: round(at(0.99)), minMs: round(sorted[0]!) };
+  return { runs: samples.length, medianMs: round(at(0.5)), p90Ms: round(at(0.9)), p95Ms: round(at(0.95)), p99Ms: round(at(0.99)), minMs: round(sorted[0]!) };
 }
 
 /** Runs each command once per round, interleaved, after a warm-up. */
@@ -906,9 +910,70 @@ function installedGoal(ratiosToUrlBaseline: Record<string, number>) {
   return { goal: 'git ls-remote through the installed config, keychain store ≤ 1.3 × credential in the URL', ratio, met: ratio === null ? null : ratio <= 1.3 };
 }
 
+// --- forward: a get through `forward -- ssh` over loopback, next to the local fast path -------------
+
+/**
+ * Sends `count` cache-protocol gets one after another to a socket (found, with `env`, in the git
+ * settings the forward exported) and prints the round trips in ms as JSON; run on each side.
+ */
+const SOCKET_GETS = `
+const net = require('node:net');
+const [where, count, request] = process.argv.slice(1);
+const socket = where === 'env' ? /--socket (\\S+)/.exec(process.env.GIT_CONFIG_VALUE_1)[1] : where;
+const once = () => new Promise((resolve, reject) => {
+  const started = process.hrtime.bigint();
+  const client = net.connect(socket, () => client.end('action=get\\ntimeout=1\\n' + request));
+  let answer = '';
+  client.on('data', (chunk) => (answer += chunk));
+  client.on('error', reject);
+  client.on('close', () => (/^password=./m.test(answer) ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error('no answer'))));
+});
+(async () => {
+  const samples = [];
+  for (let i = 0; i < Number(count); i++) samples.push(await once());
+  process.stdout.write(JSON.stringify(samples) + '\\n');
+})().catch((error) => { process.stderr.write(error.message + '\\n'); process.exit(1); });
+`;
+
+/** Median and p95 of a get through a forward over loopback ssh and of the same get on the local fast path. */
+async function forwardOverSsh(): Promise<Record<string, Summary> | string> {
+  const problem = cannotCreateUsers ?? sshdProblem;
+  if (problem) return `forward: not measured (${problem})`;
+  const teardowns: Array<() => unknown> = [];
+  try {
+    const p = staticProfile('forward', 'https://bitbucket.org', 'bitbucket.org');
+    profiles.push(p);
+    const fast = fastPath(p);
+    if (!fast.available) return `forward: not measured (fast path: ${fast.reason})`;
+    const home = mkdtempSync(join(tmpdir(), 'gcb-bench-remote-'));
+    teardowns.push(() => rmSync(home, { recursive: true, force: true }));
+    const context = { teardown: (fn: () => unknown) => teardowns.push(fn) };
+    const user = await createOtherUser(context, { loginHome: home });
+    const sshd = await startSshd(context, user);
+    const count = warmup + iterations * 5;
+    const remote = `${shellQuote(process.execPath)} -e ${shellQuote(SOCKET_GETS)} env ${count} ${shellQuote(p.request)}`;
+    const forwarded = run(process.execPath, [helper, 'forward', '--account', 'work', '--', 'ssh', '-F', sshd.clientConfig, sshd.host, remote], p.env);
+    if (forwarded.status !== 0) throw new Error(`forward over ssh failed (exit ${forwarded.status}): ${scrub(forwarded.stderr)}`);
+    const local = run(process.execPath, ['-e', SOCKET_GETS, fast.socket, String(count), p.request], p.env);
+    if (local.status !== 0) throw new Error(`fast-path gets failed: ${scrub(local.stderr)}`);
+    const samples = (stdout: string) => (JSON.parse(stdout) as number[]).slice(warmup);
+    return { 'get through forward -- ssh (loopback)': summary(samples(forwarded.stdout)), 'get on the local fast path': summary(samples(local.stdout)) };
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+  }
+}
+
+function printForward(result: Record<string, Summary> | string): void {
+  if (typeof result === 'string') {
+    console.log(result);
+    return;
+  }
+  console.table(Object.fromEntries(Object.entries(result).map(([name, t]) => [name, { gets: t.runs, 'median ms': t.medianMs, 'p95 ms': t.p95Ms, 'p99 ms': t.p99Ms }])));
+}
+
 // --- `--only`: some sections alone ------------------------------------------------------------------
 
-const ONLY_SECTIONS = ['routing', 'installed'] as const;
+const ONLY_SECTIONS = ['routing', 'installed', 'forward'] as const;
 
 function onlySections(): Array<(typeof ONLY_SECTIONS)[number]> | undefined {
   const at = process.argv.indexOf('--only');
@@ -927,6 +992,7 @@ async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>):
     const goal = routingGoal(routing);
     console.log(`  ${goal.goal}: ${goal.ratio}× — ${goal.met ? 'met' : 'NOT met'}`);
   }
+  if (sections.includes('forward')) printForward(await forwardOverSsh());
   if (sections.includes('installed')) {
     const sim = await startSimulator(3600);
     sims.push(sim.child);

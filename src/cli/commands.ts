@@ -236,6 +236,21 @@ working. --port picks the port (default: a free one).`,
     load: async () => (await import('./ui-command.js')).uiCommand,
   },
   {
+    name: 'forward',
+    synopsis: '[--account NAME]... [--name NAME] -- ssh [SSH OPTIONS] HOST [COMMAND]',
+    summary: 'lend accounts to git on a remote host or in a container, for one session',
+    details: `Also: forward --socket-only [--account NAME]... [--name NAME] [--allow-other-users],
+forward --list [--json], forward --close NAME.
+
+Over ssh, git on HOST gets credentials for the named accounts from this machine's daemon for as
+long as the session lasts; nothing is installed or stored on HOST (it needs git 2.31 or later and
+a POSIX shell). Without --account you confirm each account on the terminal. The exit status is
+ssh's. --socket-only prints a socket and the git settings for a container or another user, and
+keeps it open until Ctrl-C; --allow-other-users lets other uids connect to it (never the default).
+Through a forward git can only ask (get); what it reports back changes nothing here.`,
+    load: async () => (await import('./forward-command.js')).forwardCommand,
+  },
+  {
     name: 'install',
     synopsis: '[--scope global|system|local] [--dry-run]\n[--keep-other-helpers] [--force] [--no-fast-path]',
     summary: 'tell git to use this helper for every account URL',

@@ -7,6 +7,7 @@ import { readConfig } from '../core/config.js';
 import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../core/secrets/open-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { daemonInfo, describeDaemon } from './daemon-commands.js';
+import { describeForwards } from './forward-list.js';
 import { printJson } from './io.js';
 
 export async function statusCommand(args: string[], paths: ProductPaths): Promise<number> {
@@ -34,6 +35,8 @@ export async function statusCommand(args: string[], paths: ProductPaths): Promis
     ...accounts.map((account) => `  ${account.name}: ${account.kind} ${account.url}, user ${account.username}, ${describeAuth(account)}; ${describeState(account)}`),
     `Routes (${config.routes.length}):`,
     ...config.routes.map((route) => `  ${route.pattern} → ${route.account}`),
+    // A daemon started by an older version lists none.
+    ...(daemon ? describeForwards(daemon.forwards ?? []) : []),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return 0;

@@ -37,6 +37,15 @@ export interface CredentialServiceDeps {
 
 type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
 
+/** A `forward`'s socket (forwards.ts): only these accounts, and only `get` changes anything. */
+export interface ForwardScope {
+  name: string;
+  accounts: ReadonlySet<string>;
+}
+
+/** Which socket a request came through: the Node helper's, git's cache client (fast path) or a forward's. */
+export type Channel = 'helper' | 'fast-path' | ForwardScope;
+
 const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 
 export class CredentialService {
@@ -44,12 +53,13 @@ export class CredentialService {
 
   constructor(private readonly deps: CredentialServiceDeps) {}
 
-  /** `channel` says which socket the request came through: the Node helper's or git's cache client (fast path). */
-  async handle(action: CredentialAction, credential: Credential, channel: 'helper' | 'fast-path' = 'helper'): Promise<CredentialAnswer> {
+  async handle(action: CredentialAction, credential: Credential, channel: Channel = 'helper'): Promise<CredentialAnswer> {
     const started = process.hrtime.bigint();
+    const forward = typeof channel === 'string' ? undefined : channel;
+    const channelName = forward ? 'forward' : (channel as 'helper' | 'fast-path');
     let result: Outcome;
     try {
-      result = await this.decide(action, credential);
+      result = await this.decide(action, credential, forward);
     } catch (error) {
       // Not an answer: the daemon hands the request over to a fresh daemon (see both servers).
       if (error instanceof SecretStoreConnectionLostError) throw error;
@@ -59,7 +69,8 @@ export class CredentialService {
     this.deps.log.info(
       {
         action,
-        channel,
+        channel: channelName,
+        forward: forward?.name,
         protocol: credential.protocol,
         host: credential.host,
         path: credential.path,
@@ -70,7 +81,7 @@ export class CredentialService {
       },
       'request',
     );
-    this.deps.events?.publish({ action, channel, host: credential.host, path: credential.path, account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs });
+    this.deps.events?.publish({ action, channel: channelName, host: credential.host, path: credential.path, account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs });
     return result.answer;
   }
 
@@ -91,7 +102,7 @@ export class CredentialService {
     return answer;
   }
 
-  private async decide(action: CredentialAction, credential: Credential): Promise<Outcome> {
+  private async decide(action: CredentialAction, credential: Credential, forward: ForwardScope | undefined): Promise<Outcome> {
     const { protocol, host } = credential;
     if (!host || (protocol !== 'https' && protocol !== 'http')) return { outcome: 'not-ours', answer: NOTHING };
 
@@ -106,6 +117,10 @@ export class CredentialService {
       return { outcome: 'unresolved', answer: action === 'get' ? { attributes: [], messages: [decision.message] } : NOTHING };
     }
     const account = decision.account;
+    if (forward && !forward.accounts.has(account.name)) return { outcome: 'outside-forward', account: account.name, reason: decision.reason, answer: NOTHING };
+    // The far side of a forward is less trusted: its store and erase change nothing here (no
+    // success or rejection recorded, no token dropped); they are only logged.
+    if (forward && action !== 'get') return { outcome: 'ignored-from-forward', account: account.name, reason: decision.reason, answer: NOTHING };
     // Config validation already refuses such accounts; this guard keeps the rule true whatever
     // the router or a future config source hands us.
     if (protocol === 'http' && !isLoopbackHost(hostnameOf(host))) {

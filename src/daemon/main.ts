@@ -26,6 +26,7 @@ import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
+import { Forwards } from './forwards.js';
 import { SocketGuard } from './socket-guard.js';
 import { RequestEvents } from './ui/request-events.js';
 import { productVersion } from '../core/version.js';
@@ -179,7 +180,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => (events.keepsAlive() ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
+    // An open page or an open forward is in use for as long as it lasts, requests or not.
+    idleTimer = setTimeout(() => (events.keepsAlive() || forwards.size > 0 ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
     idleTimer.unref();
   };
 
@@ -199,6 +201,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
+  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs, onConnectionLost });
   const daemon = createDaemonServer({
     service,
     log: logger,
@@ -211,6 +214,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       configDir: where.configDir,
       socketPath: where.socketPath,
       logFile: where.logFile,
+      forwards: forwards.list(),
     }),
     onActivity,
     admit,
@@ -223,6 +227,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     },
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
+    forwards,
   });
 
   const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs, onConnectionLost });
@@ -244,6 +249,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     daemon.server.close();
     fastPath?.close();
     events.close();
+    forwards.closeAll(`the daemon stops: ${reason}`);
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };
