@@ -6,6 +6,7 @@ import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
   DEFAULT_REDIRECT_PORT,
+  describeIdentity,
   inferKind,
   normaliseBaseUrl,
   validateAccountName,
@@ -25,6 +26,8 @@ import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
 import { oauthSettingsFromFlags, setOAuth } from './set-oauth-command.js';
+import { setIdentity } from './identity-command.js';
+import { keepIdentitiesInStep } from './identity-refresh.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
@@ -39,6 +42,7 @@ export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
   git-credential-bitbucket account set-oauth NAME --oauth-client-id ID [--oauth-client-secret-stdin] | --remove
   git-credential-bitbucket account set-email NAME ADDRESS
+  git-credential-bitbucket account set-identity NAME [--name "Full Name"] [--email ADDRESS] | --clear
   git-credential-bitbucket account verify [NAME] [--json]
   git-credential-bitbucket account list [--json]
   git-credential-bitbucket account remove NAME
@@ -55,7 +59,9 @@ The OAuth client's callback URL must be http://127.0.0.1:PORT/ (default port ${D
 --secret-store records where secrets are kept (default: the OS keychain; file is plaintext);
 see \`git-credential-bitbucket secrets --help\`.
 --kind is inferred from the URL (bitbucket.org is cloud, any other host datacenter).
-Default secret kind: api-token on cloud, access-token on datacenter.`;
+Default secret kind: api-token on cloud, access-token on datacenter.
+set-identity: the commit author (user.name, user.email) for repositories whose remote routes to
+the account; \`install\` hands it to git (includeIf, git 2.36+) and keeps it in step with routes.`;
 
 export function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
   return runSubcommand(args, paths, ACCOUNT_USAGE, {
@@ -63,6 +69,7 @@ export function accountCommand(args: string[], paths: ProductPaths): Promise<num
     'set-secret': setSecret,
     'set-oauth': setOAuth,
     'set-email': setEmail,
+    'set-identity': setIdentity,
     verify: verifyAccounts,
     list: listAccounts,
     remove: removeAccount,
@@ -158,6 +165,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   else if (secret !== undefined) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
+  keepIdentitiesInStep(paths, `Account ${name} was added`);
   return 0;
 }
 
@@ -251,8 +259,8 @@ async function listAccounts(args: string[], paths: ProductPaths): Promise<number
     process.stdout.write('No accounts. Add one with `git-credential-bitbucket account add`.\n');
   } else {
     printTable(
-      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE'],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row), describeState(row)]),
+      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', 'COMMITS AS'],
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row), describeState(row), row.identity ? describeIdentity(row.identity) : '-']),
     );
   }
   return 0;
@@ -279,6 +287,7 @@ async function removeAccount(args: string[], paths: ProductPaths): Promise<numbe
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );
+  keepIdentitiesInStep(paths, `Account ${name} was removed`);
   return 0;
 }
 

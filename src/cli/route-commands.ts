@@ -5,6 +5,7 @@ import type { ProductPaths } from '../shared/paths.js';
 import { normaliseRoutePattern } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
 import { addRouteTo } from './route-edit.js';
+import { keepIdentitiesInStep } from './identity-refresh.js';
 import { routeSuggest } from './route-suggest.js';
 import { UserError } from '../core/errors.js';
 import { printJson, printTable, runSubcommand } from './io.js';
@@ -35,6 +36,7 @@ async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
   const pattern = normaliseRoutePattern(rawPattern);
   const outcome = await updateConfig(paths.configFile, (config) => addRouteTo(config, pattern, accountName));
   process.stdout.write(outcome === 'added' ? `Added route ${pattern} → ${accountName}.\n` : `Route ${pattern} → ${accountName} exists already.\n`);
+  keepIdentitiesInStep(paths, `Route ${pattern} was added`);
   return 0;
 }
 
@@ -58,5 +60,6 @@ async function removeRoute(args: string[], paths: ProductPaths): Promise<number>
     config.routes = config.routes.filter((route) => route.pattern !== pattern);
   });
   process.stdout.write(`Removed route ${pattern}.\n`);
+  keepIdentitiesInStep(paths, `Route ${pattern} was removed`);
   return 0;
 }

@@ -10,6 +10,7 @@ import { UserError } from '../core/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
+import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, removalCommands, syncIdentityFiles } from './identities.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
 
 export const INSTALL_USAGE = `Usage:
@@ -21,6 +22,9 @@ install tells git to ask this helper, by absolute path, for every account's base
                                 then, on Linux and macOS, the fast path, then the path of
                                 git-credential-bitbucket
   credential.<url>.useHttpPath  true, when the host has several accounts or any route
+  includeIf.hasconfig:remote.*.url:<glob>.path
+                                for each account with a commit identity (account set-identity):
+                                remotes that route to it get its user.name/user.email (git 2.36+)
 Run it again after \`account add\` for a new host: it adds just what is missing.
 
   --scope S             which git config file: global (default, ~/.gitconfig), system, local (this repository)
@@ -65,7 +69,7 @@ function prepare(
   values: { help?: boolean; scope?: string },
   context: InstallerContext,
   out: (text: string) => void,
-): { scope: Scope; git: Git } | undefined {
+): { scope: Scope; git: Git; version: string } | undefined {
   if (values.help || positionals[0] === 'help') {
     out(INSTALL_USAGE + '\n');
     return undefined;
@@ -73,8 +77,7 @@ function prepare(
   if (positionals.length > 0) throw new UserError(`${command} takes no arguments (got ${positionals.join(' ')}); see --help`);
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
-  git.checkVersion();
-  return { scope, git };
+  return { scope, git, version: git.checkVersion() };
 }
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
@@ -94,7 +97,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   });
   const prepared = prepare('install', positionals, values, context, out);
   if (!prepared) return 0;
-  const { scope, git } = prepared;
+  const { scope, git, version } = prepared;
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -129,18 +132,26 @@ export async function installCommand(args: string[], context: InstallerContext):
     );
   }
 
+  const withIdentities = gitHasRemoteIncludes(version);
+  if (!withIdentities && config.accounts.some((account) => account.identity)) out(oldGitNote(version) + '\n');
+  const identities = withIdentities ? desiredIncludes(config, context.paths) : [];
+  const identityPlan = planIdentities(scope, entries, identities, record.files[file]?.includes);
+  const commands = [...plan.commands, ...identityPlan.commands];
+
   if (dryRun) {
-    if (plan.commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
-    else out(`Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    if (commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
+    else out(`Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     return 0;
   }
-  if (plan.commands.length > 0) git.checkWritable(file);
+  if (commands.length > 0) git.checkWritable(file);
   // Recorded first: if a command fails half-way, uninstall still knows what may be ours.
   const next = { ...record, files: { ...record.files } };
-  if (plan.record.keys.length > 0) next.files[file] = plan.record;
+  if (plan.record.keys.length > 0 || identityPlan.includes.length > 0) next.files[file] = { ...plan.record, includes: identityPlan.includes };
   else delete next.files[file];
   if (JSON.stringify(next) !== JSON.stringify(record)) writeInstallRecord(recordFile, next);
-  runAll(git, plan.commands);
+  // The files first: git never sees an include of a file that is not there yet.
+  syncIdentityFiles(context.paths, config, next);
+  runAll(git, commands);
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');
@@ -155,7 +166,8 @@ export async function installCommand(args: string[], context: InstallerContext):
         return `  unchanged  ${change.key} = ${shownValues}`;
     }
   });
-  const header = plan.commands.length === 0 ? `Nothing to change in ${file} (${scope}); already installed:` : `Installed git-credential-bitbucket in ${file} (${scope}):`;
+  if (withIdentities) lines.push(...describeIdentities(config, identities));
+  const header = commands.length === 0 ? `Nothing to change in ${file} (${scope}); already installed:` : `Installed git-credential-bitbucket in ${file} (${scope}):`;
   out(`${header}\n${lines.join('\n')}\n`);
   return 0;
 }
@@ -183,19 +195,25 @@ export async function uninstallCommand(args: string[], context: InstallerContext
     for (const [other, entry] of Object.entries(record.files)) out(`It changed ${other}: run uninstall --scope ${entry.scope}${entry.scope === 'local' ? ' in that repository' : ''}.\n`);
     return 0;
   }
-  const plan = planUninstall(scope, git.list(scope), installed);
+  const entries = git.list(scope);
+  const plan = planUninstall(scope, entries, installed);
+  const identityCommands = removalCommands(scope, entries, installed.includes ?? []);
+  const commands = [...plan.commands, ...identityCommands];
   if (values['dry-run']) {
-    out(plan.commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     for (const note of plan.notes) out(`Note: ${note}.\n`);
     return 0;
   }
-  if (plan.commands.length > 0) git.checkWritable(file);
-  runAll(git, plan.commands);
+  const config = installed.includes?.length ? readConfig(context.paths.configFile) : undefined;
+  if (commands.length > 0) git.checkWritable(file);
+  runAll(git, commands);
   const next = { ...record, files: { ...record.files } };
   delete next.files[file];
   writeInstallRecord(recordFile, next);
+  if (config) syncIdentityFiles(context.paths, config, next);
   const lines = [
     ...plan.removed.map((key) => `  removed    ${key}`),
+    ...identityCommands.filter((command) => command.includes('--unset-all')).map((command) => `  removed    ${command.at(-2)!}`),
     ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')}`),
     ...plan.notes.map((note) => `  note: ${note}`),
   ];
