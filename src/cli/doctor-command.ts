@@ -16,6 +16,7 @@ import type { SecretStore } from '../core/secrets/secret-store.js';
 import { productVersion } from '../core/version.js';
 import { verifySavedAccount } from './account-verification.js';
 import { daemonInfo } from './daemon-commands.js';
+import { repositoryIdentityChecks } from './identity-doctor.js';
 import { printJson } from './io.js';
 
 export const DOCTOR_USAGE = `Usage:
@@ -23,7 +24,8 @@ export const DOCTOR_USAGE = `Usage:
 
 Checks git, the configuration, the secret store, the daemon, for every account URL the
 credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
-every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
+every account's credentials with Bitbucket (as \`account verify\`), expiry dates, and, in a
+repository, which account its remotes route to and whether git commits as that account's identity.
 Exit code 0 only when every check passes.`;
 
 interface Check {
@@ -68,6 +70,7 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
           : { check: `expiry ${account.name}`, pass: true, detail: `expires ${account.secretExpiresAt!.slice(0, 10)}` },
       );
     }
+    checks.push(...repositoryIdentityChecks(config));
   }
 
   const ok = checks.every((check) => check.pass);
