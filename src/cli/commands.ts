@@ -21,7 +21,7 @@ export interface Command {
 export const COMMANDS: readonly Command[] = [
   {
     name: 'account',
-    synopsis: 'add|set-secret|set-oauth|set-email|set-identity|verify|list|remove',
+    synopsis: 'add|set-secret|set-oauth|set-email|verify|list|remove',
     summary: 'the Bitbucket accounts, their secrets, checked with Bitbucket',
     load: async () => {
       const { accountCommand, ACCOUNT_USAGE } = await import('./account-commands.js');
