@@ -119,6 +119,7 @@ test('the remote URL forms routing accepts get the identity routing picks: user@
     [`https://bitbucket.org/acme/secret-other.git`, WORK_AUTHOR],
     // A username in the URL picks the account before any route.
     [`https://bob@bitbucket.org/acme/widgets.git`, HOME_AUTHOR],
+    [`https://alice@bitbucket.org/acme/secret.git`, WORK_AUTHOR],
     [`https://bitbucket.org/nobody/widgets.git`, GLOBAL_AUTHOR],
     [`https://bitbucket.org.evil.example/acme/widgets.git`, GLOBAL_AUTHOR],
     [`git@bitbucket.org:acme/widgets.git`, GLOBAL_AUTHOR],
@@ -145,28 +146,29 @@ test('a Data Center account alone under its context path gets every repository t
 
 test('route and identity changes after install reach git at once; the includes stay in precedence order', async (t) => {
   const { sandbox, url } = await world(t);
-  await sandbox.addRoute(`${url}/acme/secret`, 'personal');
+  await sandbox.addRoute(`${url}/acme/secret`, 'work');
   await setIdentities(sandbox);
   await ok(sandbox, ['install']);
   const secret = await repoWithRemote(sandbox, 'secret', `${url}/acme/secret.git`);
   const widgets = await repoWithRemote(sandbox, 'widgets', `${url}/acme/widgets.git`);
   t.is(await authorOfNewCommit(sandbox, widgets), GLOBAL_AUTHOR);
 
-  // The less specific route comes later in config.json, yet the more specific one still wins.
-  const added = await ok(sandbox, ['route', 'add', `${url}/acme/*`, 'work']);
+  // The less specific route comes later in config.json and belongs to the later account, yet
+  // the more specific one still wins.
+  const added = await ok(sandbox, ['route', 'add', `${url}/acme/*`, 'personal']);
   t.regex(added, /Updated the commit identity includes/);
-  t.is(await authorOfNewCommit(sandbox, widgets), WORK_AUTHOR);
-  t.is(await authorOfNewCommit(sandbox, secret), HOME_AUTHOR);
+  t.is(await authorOfNewCommit(sandbox, widgets), HOME_AUTHOR);
+  t.is(await authorOfNewCommit(sandbox, secret), WORK_AUTHOR);
 
-  await ok(sandbox, ['account', 'set-identity', 'work', '--email', 'alice@acme-new.example']);
-  t.is(await authorOfNewCommit(sandbox, widgets), 'Alice Work <alice@acme-new.example>', 'a flag left out keeps its value');
+  await ok(sandbox, ['account', 'set-identity', 'personal', '--email', 'alice@home-new.example']);
+  t.is(await authorOfNewCommit(sandbox, widgets), 'Alice Home <alice@home-new.example>', 'a flag left out keeps its value');
 
   await ok(sandbox, ['route', 'remove', `${url}/acme/*`]);
   t.is(await authorOfNewCommit(sandbox, widgets), GLOBAL_AUTHOR);
 
-  await ok(sandbox, ['account', 'set-identity', 'personal', '--clear']);
+  await ok(sandbox, ['account', 'set-identity', 'work', '--clear']);
   t.is(await authorOfNewCommit(sandbox, secret), GLOBAL_AUTHOR);
-  t.false(existsSync(join(sandbox.configHome, 'identities', 'personal.gitconfig')));
+  t.false(existsSync(join(sandbox.configHome, 'identities', 'work.gitconfig')));
 
   // A second account on a host takes the whole host from the first: only its routes remain.
   const sandbox2 = new Sandbox();
