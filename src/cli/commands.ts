@@ -103,6 +103,15 @@ refused).`,
         load: async () => (await account()).setEmail,
       },
       {
+        name: 'set-identity',
+        synopsis: 'NAME [--name "Full Name"] [--email ADDRESS]\nNAME --clear',
+        summary: 'the commit author for repositories whose remote routes to the account',
+        details: `\`install\` hands the identity (user.name, user.email) to git through conditional includes
+(includeIf hasconfig:remote.*.url, git 2.36+) and keeps them in step with the routes. A flag left
+out keeps its value; --clear removes the identity.`,
+        load: async () => (await import('./identity-command.js')).setIdentity,
+      },
+      {
         name: 'verify',
         synopsis: '[NAME] [--json]',
         summary: "check saved accounts with Bitbucket (static secret and OAuth token); exit 0 only when all pass",
@@ -210,7 +219,8 @@ listed in your Bitbucket account settings until you revoke it there.`,
     summary: 'check git, helpers, daemon, store, config; say what to fix',
     details: `Checks git, the configuration, the secret store, the daemon, for every account URL the
 credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
-every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
+every account's credentials with Bitbucket (as \`account verify\`), expiry dates, and, in a
+repository, which account its remotes route to and whether git commits as that account's identity.
 Exit code 0 only when every check passes.`,
     load: async () => (await import('./doctor-command.js')).doctorCommand,
   },
@@ -259,6 +269,9 @@ Through a forward git can only ask (get); what it reports back changes nothing h
                                 then, on Linux and macOS, the fast path, then the path of
                                 git-credential-bitbucket
   credential.<url>.useHttpPath  true, when the host has several accounts or any route
+  includeIf.hasconfig:remote.*.url:<glob>.path
+                                for each account with a commit identity (account set-identity):
+                                remotes that route to it get its user.name/user.email (git 2.36+)
 Run it again after \`account add\` for a new host: it adds just what is missing, and after
 \`account remove\` of a host's last account: it removes what it had added for that host.
 

@@ -96,7 +96,7 @@ export class RouteIndex {
     const visit = (node: PathNode, depth: number): void => {
       for (const entry of node.routes) {
         if (!allowed.has(entry.route.account)) continue;
-        const order = bestScore ? compare(node.specificity, bestScore) : 1;
+        const order = bestScore ? compareSpecificity(node.specificity, bestScore) : 1;
         if (order > 0) {
           best = [entry];
           bestScore = node.specificity;
@@ -145,11 +145,16 @@ export function routeSpecificity(pattern: string): Specificity {
 }
 
 /** A pattern's segments to match; a final `*` adds nothing (`acme/*` covers what `acme` covers). */
-function patternSegments(path: string): string[] {
+export function patternSegments(path: string): string[] {
   return pathSegments(path).filter((segment, i, all) => !(segment === '*' && i === all.length - 1));
 }
 
-function compare(a: Specificity, b: Specificity): number {
+/** The specificity of a route whose pattern path has these segments (from patternSegments). */
+export function specificityOf(segments: readonly string[]): Specificity {
+  return { segments: segments.length, literals: segments.reduce((sum, segment) => sum + segment.replace(/\*/g, '').length, 0) };
+}
+
+export function compareSpecificity(a: Specificity, b: Specificity): number {
   return a.segments - b.segments || a.literals - b.literals;
 }
 
