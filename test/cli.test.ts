@@ -123,7 +123,7 @@ test('--help and unknown sub-commands', async (t) => {
   t.teardown(() => sandbox.cleanup());
   const help = await sandbox.cli(['--help']);
   t.is(help.code, 0);
-  t.regex(help.stdout, /account add\|set-secret\|set-oauth\|set-email\|verify\|list\|remove/);
+  t.regex(help.stdout, /account add\|set-secret\|set-oauth\|set-email\|set-identity\|verify\|list\|remove/);
   for (const command of ['account', 'route', 'daemon']) {
     const usage = await sandbox.cli([command, '--help']);
     t.is(usage.code, 0, command);

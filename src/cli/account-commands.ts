@@ -234,9 +234,11 @@ export async function listAccounts(args: string[], paths: ProductPaths): Promise
   } else if (rows.length === 0) {
     process.stdout.write('No accounts. Add one with `git-credential-bitbucket account add`.\n');
   } else {
+    // The identity column only once some account has one: the table stays narrow until then.
+    const identities = rows.some((row) => row.identity);
     printTable(
-      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', 'COMMITS AS'],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row), row.identity ? describeIdentity(row.identity) : '-']),
+      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', ...(identities ? ['COMMITS AS'] : [])],
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row), ...(identities ? [row.identity ? describeIdentity(row.identity) : '-'] : [])]),
     );
     if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && !row.secretStored))) {
       process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');

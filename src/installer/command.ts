@@ -107,7 +107,8 @@ export async function installCommand(args: string[], context: InstallerContext):
   if (commands.length > 0) git.checkWritable(file);
   // Recorded first, with the leftovers being removed still in it: if a command fails half-way,
   // uninstall (or the next install) still knows what may be ours.
-  const installed = { ...plan.record, ...(identityPlan.includes.length > 0 && { includes: identityPlan.includes }) };
+  // `includes` present (even empty) marks the file as one whose includes later changes keep in step.
+  const installed = { ...plan.record, includes: identityPlan.includes };
   const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
   const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...leaving] });
   if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
