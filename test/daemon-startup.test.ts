@@ -31,7 +31,7 @@ import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type RunResult } from '.
 
 const SECRET = 'ATATT3x-startuptest-5e4d3c2b1a09';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
-const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'main.js');
+const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'daemon.cjs');
 const HOLDER_LOCK = pathToFileURL(join(REPO_ROOT, 'dist', 'shared', 'holder-lock.js')).href;
 /** Far beyond what any outcome here needs; reaching it means the behaviour under test failed. */
 const PATIENT = { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000' };
@@ -82,7 +82,7 @@ const NOBODY = 65534;
  */
 function otherUserUnavailableReason(): string | undefined {
   if (!isRoot) return 'needs root to run the helper as another user (root itself may write anywhere)';
-  const needed = [HELPER, join(REPO_ROOT, 'dist', 'daemon', 'main.js'), join(REPO_ROOT, 'node_modules', 'pino', 'package.json')];
+  const needed = [HELPER, join(REPO_ROOT, 'dist', 'daemon', 'daemon.cjs'), join(REPO_ROOT, 'package.json')];
   const reachable = spawnSync('sh', ['-c', 'for f; do test -r "$f" || exit 1; done', 'sh', ...needed], { uid: NOBODY, gid: NOBODY }).status === 0;
   return reachable ? undefined : `uid ${NOBODY} cannot read this checkout (${REPO_ROOT} is inside a directory only its owner may enter)`;
 }

@@ -71,4 +71,4 @@ export class DaemonStart {
   }
 }
 
-const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/main.js', import.meta.url));
+const DAEMON_ENTRY = fileURLToPath(new URL('../daemon/daemon.cjs', import.meta.url));

@@ -3,6 +3,8 @@
 // the others exit cleanly; a socket file left by a killed daemon is detected and replaced.
 // Nobody sees a detached daemon's stderr, so a start that fails says why in one line where
 // the waiting helpers read it (shared/start-failure.ts), naming only paths that exist.
+// It runs as one CommonJS bundle (dist/daemon/daemon.cjs, see package.json): the first git
+// operation after an idle exit waits for this start, and a bundle costs no module resolution.
 
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
@@ -39,13 +41,18 @@ const isWindows = process.platform === 'win32';
 const paths = productPaths();
 let runtimeDirClaimed = false;
 let log: Logger | undefined;
-try {
-  if (!isWindows) claimRuntimeDir(paths.runtimeDir);
-  runtimeDirClaimed = true;
-  log = openLog(paths);
-  await serve(paths, log);
-} catch (error) {
-  failStart(error);
+// No top-level await: the daemon runs as a CommonJS bundle (see the build in package.json).
+void start();
+
+async function start(): Promise<void> {
+  try {
+    if (!isWindows) claimRuntimeDir(paths.runtimeDir);
+    runtimeDirClaimed = true;
+    log = openLog(paths);
+    await serve(paths, log);
+  } catch (error) {
+    failStart(error);
+  }
 }
 
 /** Says why in the log (once there is one), on stderr, and to the waiting helpers; then exits. */
