@@ -22,8 +22,6 @@ export interface ExchangeOptions {
 
 type RequestBody = DaemonRequest extends infer R ? (R extends DaemonRequest ? Omit<R, 'v'> : never) : never;
 
-const RETRY_INTERVAL_MS = 20;
-
 export async function exchange(paths: ProductPaths, body: RequestBody, options: ExchangeOptions): Promise<DaemonResponse> {
   const request = { v: WIRE_VERSION, ...body } as DaemonRequest;
   const startTimeoutMs = options.startTimeoutMs ?? setting(SETTINGS.startTimeout);
@@ -63,7 +61,7 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
       if (failure) throw new DaemonUnavailableError(failure);
       const now = checkRuntimeDir(paths.runtimeDir);
       if (typeof now === 'string') throw new DaemonUnavailableError(now);
-      await sleep(RETRY_INTERVAL_MS);
+      await start.nextChange(deadline - Date.now());
       last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
       if (last.kind === 'answer' && !isVersionMismatch(last.response)) return last.response;
       if (last.kind === 'failed') throw last.error;
@@ -154,8 +152,4 @@ function setting(definition: Setting): number {
   const { value, problem } = readSetting(definition, process.env);
   if (problem) process.stderr.write(`git-credential-bitbucket: ${problem}\n`);
   return value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

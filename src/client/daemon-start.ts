@@ -2,19 +2,34 @@
 // Of the helpers that find no daemon at the same moment one starts it (the spawn lock) and the
 // others wait for it; every one of them learns of a failed start at its next retry, from the
 // daemon's report (shared/start-failure.ts) or, for the helper that started it, from its exit.
+// The wait ends as soon as something happens rather than at the next poll: the socket directory
+// is watched (inotify on Linux), so the daemon's socket appearing, a start report being written
+// or the started daemon exiting wakes the helper at once; a slow poll stays as a safety net.
 // daemon-client.ts imports this lazily, and the helper bundle leaves it out (package.json):
 // only a git operation that finds no daemon loads it.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { SETTINGS } from '../shared/settings.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readStartFailure, startFailureMessage } from '../shared/start-failure.js';
 
+const isWindows = process.platform === 'win32';
+/**
+ * How often the wait looks again without news: where the socket directory cannot be watched
+ * (Windows names its pipes elsewhere; a system out of inotify watches), and, as a safety net, where it is.
+ */
+const POLL_MS = 20;
+const WATCHED_POLL_MS = 100;
+
 export class DaemonStart {
   private ownsSpawnLock = false;
+  private watcher: FSWatcher | undefined;
+  /** Something happened since the last wait began; the next wait ends at once. */
+  private changed = false;
+  private wake: (() => void) | undefined;
   /** What went wrong with the start this helper made (its own report aside). */
   private problem: string | undefined;
   /** A report already there is about an earlier start, not the one waited for. */
@@ -33,7 +48,9 @@ export class DaemonStart {
     if (this.ownsSpawnLock || this.problem) return;
     try {
       // On Windows the sockets are named pipes, but the locks and the start report live here too.
-      mkdirSync(this.paths.runtimeDir, { recursive: true, ...(process.platform !== 'win32' && { mode: 0o700 }) });
+      mkdirSync(this.paths.runtimeDir, { recursive: true, ...(!isWindows && { mode: 0o700 }) });
+      // Before the spawn, so that not even a daemon quicker than this helper goes unnoticed.
+      this.watchRuntimeDir();
       // No helper waits longer than the largest start timeout allowed.
       if (!tryLock(this.paths.spawnLock, SETTINGS.startTimeout.max)) return;
     } catch (error) {
@@ -49,13 +66,38 @@ export class DaemonStart {
     // pages resident after: RSS 97 MiB at the 10,000th get with only the semi-space limit, 76 with
     // these. 48 MiB of old space is five times the live set: room for a config of 10,000 routes.
     const child = spawn(process.execPath, ['--max-semi-space-size=1', '--optimize-for-size', '--max-old-space-size=48', DAEMON_ENTRY], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
-    child.on('error', (error) => (this.problem = `cannot start the daemon: ${error.message}`));
+    child.on('error', (error) => {
+      this.problem = `cannot start the daemon: ${error.message}`;
+      this.notice();
+    });
     // Exit 0 is a daemon that found another one serving: the wait goes on.
     child.on('exit', (code, signal) => {
       const how = code === null ? `signal ${signal}` : `exit code ${code}`;
       if (code !== 0) this.problem = `the daemon ended at start-up (${how}) without saying why; run \`${process.execPath} ${DAEMON_ENTRY}\` to see its error`;
+      this.notice();
     });
     child.unref();
+  }
+
+  /**
+   * Resolves at the next change in the socket directory (a socket bound, listening or removed; a
+   * start report written), when the daemon started here exits, or after a poll interval (at
+   * most `maxMs`), whichever comes first. A change since the last wait ends this one at once.
+   */
+  nextChange(maxMs: number): Promise<void> {
+    if (this.changed) {
+      this.changed = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.notice(), Math.max(0, Math.min(maxMs, this.watcher ? WATCHED_POLL_MS : POLL_MS)));
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        this.changed = false;
+        resolve();
+      };
+    });
   }
 
   /** Why the daemon waited for cannot start, once that is known. */
@@ -68,6 +110,27 @@ export class DaemonStart {
   release(): void {
     if (this.ownsSpawnLock) releaseLock(this.paths.spawnLock);
     this.ownsSpawnLock = false;
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private notice(): void {
+    this.changed = true;
+    this.wake?.();
+  }
+
+  /** Binding the socket, then chmod-ing it once it listens, each shows up here as an event. */
+  private watchRuntimeDir(): void {
+    if (this.watcher || isWindows) return;
+    try {
+      this.watcher = watch(this.paths.runtimeDir, { persistent: false }, () => this.notice());
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      // No watch to be had (inotify's limit reached): the wait polls.
+    }
   }
 }
 
