@@ -3,6 +3,7 @@
 // this runs on every git operation.
 
 import { existsSync, lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
 import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
@@ -47,11 +48,12 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
   // handover per request, never a loop.
   const deadline = Date.now() + startTimeoutMs;
-  // Loaded only here (a module of its own, not in the bundle): most git operations find the
-  // daemon running and never start one.
-  // Written from the bundle's point of view too: the helper bundle (dist/helper/) leaves this
-  // import as it is, and '../client/' names the same file from there and from here.
-  const { DaemonStart } = await import('../client/daemon-start.js');
+  // Loaded only here: most git operations find the daemon running and never start one. A
+  // CommonJS bundle of its own (package.json), required rather than imported: an import() would
+  // start Node's ESM loader and load four modules, on the path of every cold start.
+  // Written from the helper bundle's point of view too: '../client/' names the same file from
+  // dist/helper/ and from dist/client/.
+  const { DaemonStart } = createRequire(import.meta.url)('../client/daemon-start.cjs') as typeof import('./daemon-start.js');
   const start = new DaemonStart(paths);
   let last: Attempt = first;
   try {

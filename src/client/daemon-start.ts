@@ -5,8 +5,8 @@
 // The wait ends as soon as something happens rather than at the next poll: the socket directory
 // is watched (inotify on Linux), so the daemon's socket appearing, a start report being written
 // or the started daemon exiting wakes the helper at once; a slow poll stays as a safety net.
-// daemon-client.ts imports this lazily, and the helper bundle leaves it out (package.json):
-// only a git operation that finds no daemon loads it.
+// daemon-client.ts requires it lazily as a CommonJS bundle of its own (dist/client/daemon-start.cjs,
+// see package.json), left out of the helper bundle: only a git operation that finds no daemon loads it.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
