@@ -60,12 +60,10 @@ export class DaemonStart {
     this.ownsSpawnLock = true;
     // The daemon runs from "/", so it gets the config home already resolved.
     const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;
-    // A long-lived daemon should stay small (the bench's soak: 10,000 gets over four accounts with
-    // refreshes and 200 held connections). V8 otherwise grows the young generation for good under
-    // a burst, and lets old space climb to ~30 MiB between major GCs (the live set is ~9 MiB), its
-    // pages resident after: RSS 97 MiB at the 10,000th get with only the semi-space limit, 76 with
-    // these. 48 MiB of old space is five times the live set: room for a config of 10,000 routes.
-    const child = spawn(process.execPath, ['--max-semi-space-size=1', '--optimize-for-size', '--max-old-space-size=48', DAEMON_ENTRY], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
+    // No V8 flags here: any flag makes V8 refuse the code cache Node ships for its own modules,
+    // and the daemon's start-up would compile net, crypto and streams from source (+12 ms of CPU).
+    // The daemon sets its memory flags itself, once its modules are loaded (daemon/memory.ts).
+    const child = spawn(process.execPath, [DAEMON_ENTRY], { detached: true, stdio: 'ignore', cwd: '/', env, windowsHide: true });
     child.on('error', (error) => {
       this.problem = `cannot start the daemon: ${error.message}`;
       this.notice();

@@ -26,6 +26,7 @@ import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
+import { favourMemory } from './memory.js';
 import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -45,6 +46,7 @@ let log: Logger | undefined;
 void start();
 
 async function start(): Promise<void> {
+  favourMemory();
   try {
     if (!isWindows) claimRuntimeDir(paths.runtimeDir);
     runtimeDirClaimed = true;
