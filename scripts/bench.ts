@@ -17,8 +17,10 @@
 //   them); 10,000 gets mixing the accounts, our socket and the fast path's credential-cache
 //   format, every answer checked (OAuth tokens with the simulator too); daemon RSS and open fds
 //   every 1,000 gets, refreshes, p50/p99. A wrong or missing answer fails the run.
-// - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
-//   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
+// - cold `get`s (no daemon running), interleaved with `node -e 0`: with the keychain store (a
+//   throwaway gnome-keyring; issue #15's goal), with the file store, and with the file store over
+//   the locks a killed helper and daemon leave behind (`run/spawn.lock`, `run/daemon.lock`,
+//   freshly dated; issue #12).
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
 // idle connections (CI keeps the script alive and its answers correct).
 // The simulator runs as a child process: the timed runs block this process.
@@ -33,6 +35,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
+import { keyringUnavailableReason, startTestKeyring } from '../test/support/keyring.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
 import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
@@ -745,23 +748,51 @@ async function staleLockRecords(): Promise<string[]> {
   return locks.map((lock) => readFileSync(lock, 'utf8'));
 }
 
-/** Cold gets, clean and over stale locks, interleaved; the daemon is stopped before each (untimed). */
-async function coldStarts(rounds: number): Promise<Record<string, Summary>> {
+/** The first get after the daemon has gone idle (issue #15): at most this many times `node -e 0`. */
+const COLD_GET_LIMIT = 2.5;
+
+/**
+ * Cold gets (no daemon running; it is stopped before each, untimed), interleaved with `node -e 0`:
+ * the goal's case (keychain store, static secret, against a throwaway gnome-keyring), the file
+ * store, and the file store over stale locks. Without a Secret Service here the keychain case is
+ * left out, and `keychainProblem` says why.
+ */
+async function coldStarts(rounds: number): Promise<{ timings: Record<string, Summary>; keychainProblem: string | null }> {
+  const addAccount = (p: Profile, ...options: string[]) =>
+    cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', ...options, '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
   const p = profile('cold', {}, 'bitbucket.org');
-  cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
+  addAccount(p);
   profiles.push(p);
   const [spawnRecord, daemonRecord] = await staleLockRecords();
-  const runtime = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
-  const coldGet = (leftovers: boolean) => () => {
-    cli(p, ['daemon', 'stop']);
+  const coldGet = (target: Profile, leftovers: boolean) => () => {
+    cli(target, ['daemon', 'stop']);
     if (leftovers) {
+      const runtime = join(target.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
       mkdirSync(runtime, { recursive: true, mode: 0o700 });
       writeFileSync(join(runtime, 'spawn.lock'), spawnRecord!);
       writeFileSync(join(runtime, 'daemon.lock'), daemonRecord!);
     }
-    return timed(helper, ['get'], p.env, p.request, answers('alice'));
+    return timed(helper, ['get'], target.env, target.request, answers('alice'));
   };
-  return interleaved({ 'cold get': coldGet(false), 'cold get, stale spawn.lock + daemon.lock': coldGet(true) }, rounds);
+  const commands: Record<string, () => number> = { 'node -e 0': () => timed(process.execPath, ['-e', '0'], process.env) };
+  const keychainProblem = keyringUnavailableReason() ?? null;
+  const keyring = keychainProblem === null ? await startTestKeyring() : undefined;
+  let onKeychain: Profile | undefined;
+  try {
+    if (keyring) {
+      // The store a user gets by default, chosen in config.json as `account add` records it.
+      onKeychain = profile('cold-keychain', { ...keyring.env, GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: undefined }, 'bitbucket.org');
+      addAccount(onKeychain, '--secret-store', 'keychain');
+      commands['cold get, keychain store'] = coldGet(onKeychain, false);
+    }
+    commands['cold get, file store'] = coldGet(p, false);
+    commands['cold get, file store, stale spawn.lock + daemon.lock'] = coldGet(p, true);
+    const timings = interleaved(commands, rounds);
+    return { timings, keychainProblem };
+  } finally {
+    if (onKeychain) cli(onKeychain, ['daemon', 'stop']);
+    await keyring?.stop();
+  }
 }
 
 // --- the run ---------------------------------------------------------------------------------------
@@ -873,8 +904,11 @@ try {
   profiles.push(soakP);
   const soaked = await soak(soakP, await addSoakAccounts(soakP, soakCloud, soakDc), soakCloud, soakRequests, soakIdlePerSocket);
   // 7. Cold starts: clean, and over the locks killed processes leave behind.
-  const cold = await coldStarts(smoke ? 2 : 20);
-  const leftoverCostMs = round(cold['cold get, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get']!.medianMs);
+  const { timings: cold, keychainProblem } = await coldStarts(smoke ? 2 : 20);
+  const leftoverCostMs = round(cold['cold get, file store, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get, file store']!.medianMs);
+  const coldRatios = Object.fromEntries(Object.entries(cold).map(([name, t]) => [name, round(t.medianMs / cold['node -e 0']!.medianMs)]));
+  const coldKeychainRatio = coldRatios['cold get, keychain store'] ?? null;
+  if (keychainProblem !== null) notes.push(`cold get, keychain store: not measured (${keychainProblem})`);
 
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
@@ -906,6 +940,12 @@ try {
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
     soak: soakGoal(soaked),
     leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
+    coldGet: {
+      goal: `cold get (no daemon running, keychain store, static secret) ≤ ${COLD_GET_LIMIT} × node -e 0 (medians, interleaved)`,
+      ratio: coldKeychainRatio,
+      met: coldKeychainRatio === null ? null : coldKeychainRatio <= COLD_GET_LIMIT,
+      ...(keychainProblem !== null && { notAvailable: keychainProblem }),
+    },
   };
 
   const results = {
@@ -935,7 +975,7 @@ try {
     },
     memory,
     soak: soaked,
-    coldStarts: cold,
+    coldStarts: { timings: cold, ratiosToNodeE0: coldRatios },
     goals,
   };
 
@@ -945,7 +985,7 @@ try {
   for (const note of notes) console.log(note.split(work).join('<bench dir>'));
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
-  table(cold, () => ({}));
+  table(cold, (name) => ({ '× node -e 0': coldRatios[name]! }));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   const c = results.concurrentAcrossExpiry;
   console.log(
@@ -957,7 +997,7 @@ try {
   // A smoke run is too short to judge anything but correctness.
   const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
   console.log(soakLine(soaked));
-  console.log('goals (issue 8, issue 12):');
+  console.log('goals (issue 8, issue 12, issue 15):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
   console.log(`  ${goals.fastPath.goal}: ${fastRatio === null ? 'fast path not available' : `${fastRatio}×`} — ${verdict(goals.fastPath.met)}`);
   console.log(
@@ -966,6 +1006,7 @@ try {
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
   console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
   console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
+  console.log(`  ${goals.coldGet.goal}: ${coldKeychainRatio === null ? `not measured (${keychainProblem})` : `${coldKeychainRatio}×`} — ${verdict(goals.coldGet.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');
