@@ -1,14 +1,16 @@
-// The native fast path end to end: `install --fast-path` puts git's own credential-cache client in
-// front of the Node helper, and real git clones and pushes get their answers from the daemon's
-// cache socket. The request log's `channel` says which way each request came.
+// The native fast path end to end: `install` (by default on Linux and macOS) puts git's own
+// credential-cache client in front of the Node helper, and real git clones and pushes get their
+// answers from the daemon's cache socket. The request log's `channel` says which way each request
+// came. Where it cannot be set up safely, install goes on without it and says why.
 
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { helperChainFor, helperValueFor } from '../src/installer/helper-value.js';
 import { TestClock } from './support/clock.js';
-import { REPO_ROOT, Sandbox, type LoggedRequest } from './support/sandbox.js';
+import { HELPER, REPO_ROOT, Sandbox, type LoggedRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
@@ -50,12 +52,13 @@ async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sa
   return { sim, sandbox, clock, requests, socket };
 }
 
+/** A plain `install`: the fast path is its default. */
 async function install(sandbox: Sandbox): Promise<void> {
-  const result = await sandbox.cli(['install', '--fast-path']);
+  const result = await sandbox.cli(['install']);
   if (result.code !== 0) throw new Error(`install failed: ${result.stderr}`);
 }
 
-test('install --fast-path: git clones and pushes with answers from the daemon, without starting Node for get', async (t) => {
+test('install sets up the fast path by default: git clones and pushes with answers from the daemon, without starting Node', async (t) => {
   const { sim, sandbox, requests } = await world(t);
   await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
   await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
@@ -154,7 +157,7 @@ test('OAuth through the fast path: across an expiry, one refresh and no failed o
   sandbox.trackSecrets(stored['oauth-refresh'], JSON.parse(stored['oauth-access']).token);
 });
 
-test('install --fast-path refuses sockets in the shared temp directory: git would be told a path another user could take', async (t) => {
+test('sockets in the shared temp directory: --fast-path is refused, a plain install goes on without it and says why', async (t) => {
   const sandbox = new Sandbox();
   // A config home so deep that its run/git-cache.sock is past a socket path's length limit: the
   // daemon then uses /tmp/git-credential-bitbucket-<uid>-<hash>, a name anyone can create first.
@@ -167,7 +170,65 @@ test('install --fast-path refuses sockets in the shared temp directory: git woul
   t.is(refused.code, 1);
   t.regex(refused.stderr, /^git-credential-bitbucket: --fast-path needs a socket directory no other user can take, but the daemon's sockets are in the shared temporary directory \(\/tmp\/git-credential-bitbucket-\d+-[0-9a-f]{8}(-\d+)?\) because .* gives too long a socket path; set XDG_RUNTIME_DIR .*\n$/);
   t.is(readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8'), before);
-  // Without the fast path the Node helper is installed: it checks the directory on every call.
-  t.is((await sandbox.cli(['install'])).code, 0);
+  // By default install goes on without the fast path and says why in one line; the Node helper
+  // it installs checks the directory on every call.
+  const installed = await sandbox.cli(['install']);
+  t.is(installed.code, 0, installed.stderr);
+  const note = installed.stdout.split('\n')[0]!;
+  t.regex(note, /^Installing without the fast path: the daemon's sockets are in the shared temporary directory \(\/tmp\/git-credential-bitbucket-\d+-[0-9a-f]{8}(-\d+)?\) because .* gives too long a socket path, where another user could take the socket's name; set XDG_RUNTIME_DIR .* and run install again to get it\.$/);
+  t.regex(installed.stdout.split('\n')[1]!, /^Installed git-credential-bitbucket in /);
+  const helpers = (await sandbox.git(['config', '--global', '--get-all', 'credential.https://bitbucket.org.helper'])).stdout;
+  t.is(helpers, `\n${HELPER}\n`);
   await sandbox.cli(['daemon', 'stop']);
+});
+
+test('--no-fast-path installs the Node helper alone; a later plain install adds the fast path; both flags are refused', async (t) => {
+  const { sim, sandbox, requests, socket } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  const key = `credential.${sim.url}.helper`;
+  const helpers = async () => (await sandbox.git(['config', '--global', '--get-all', key])).stdout.split('\n').slice(0, -1);
+
+  const before = readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8');
+  const both = await sandbox.cli(['install', '--fast-path', '--no-fast-path']);
+  t.is(both.code, 1);
+  t.regex(both.stderr, /^git-credential-bitbucket: give --fast-path or --no-fast-path, not both\n$/);
+  t.is(readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8'), before);
+
+  const plain = await sandbox.cli(['install', '--no-fast-path']);
+  t.is(plain.code, 0, plain.stderr);
+  t.deepEqual(await helpers(), ['', HELPER]);
+  await sandbox.cli(['daemon', 'start']);
+  const clone = await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets']);
+  t.is(clone.code, 0, clone.stderr);
+  t.deepEqual([...new Set(requests().map((request) => request.channel))], ['helper']);
+
+  const fast = await sandbox.cli(['install']);
+  t.is(fast.code, 0, fast.stderr);
+  t.regex(fast.stdout, new RegExp(`updated +${key.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} = '', then 'cache --socket `));
+  t.deepEqual((await helpers()).slice(0, 2), ['', `cache --socket ${socket} --timeout 1`]);
+  const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
+  t.is(fetch.code, 0, fetch.stderr);
+  t.is(requests().filter((request) => request.action === 'get').at(-1)?.channel, 'fast-path');
+
+  // And uninstall still removes exactly what install added.
+  t.is((await sandbox.cli(['uninstall'])).code, 0);
+  t.is(readFileSync(sandbox.env.GIT_CONFIG_GLOBAL!, 'utf8'), before);
+});
+
+test('Windows keeps the Node helper alone: no fast path by default, a note for --fast-path', (t) => {
+  // Git for Windows' credential-cache has no Unix sockets; this runs on every platform.
+  const paths = { cacheSocketPath: '/run/user/1000/git-credential-bitbucket/git-cache.sock', runtimeInSharedTemp: false, runtimeDir: '/run/user/1000/git-credential-bitbucket', configDir: '/home/u/.config/git-credential-bitbucket' };
+  const helperPath = 'C:\\Users\\u\\AppData\\Roaming\\npm\\node_modules\\git-credential-bitbucket\\dist\\helper\\git-credential-bitbucket.cjs';
+  const plain = { helper: helperValueFor(helperPath, 'win32') };
+  t.deepEqual(helperChainFor({ helperPath, choice: 'default', paths, platform: 'win32' }), plain);
+  t.deepEqual(helperChainFor({ helperPath, choice: 'off', paths, platform: 'win32' }), plain);
+  t.deepEqual(helperChainFor({ helperPath, choice: 'on', paths, platform: 'win32' }), {
+    ...plain,
+    note: 'The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.',
+  });
+  // Linux and macOS: the fast path by default, and --no-fast-path leaves it out.
+  for (const platform of ['linux', 'darwin'] as const) {
+    t.deepEqual(Object.keys(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'default', paths, platform })), ['fastPath', 'helper'], platform);
+    t.deepEqual(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'off', paths, platform }), { helper: '/opt/gcb/h.cjs' }, platform);
+  }
 });

@@ -7,7 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, wr
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
-import { helperValueFor } from '../src/installer/helper-value.js';
+import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from '../src/installer/helper-value.js';
 import { HELPER, REPO_ROOT, Sandbox } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
 
@@ -55,6 +55,11 @@ async function withSimulator(t: { teardown(fn: () => Promise<void> | void): void
   return sim;
 }
 
+/** Our values after a plain install on Linux and macOS: the fast path, then the Node helper that skips `store`. */
+function installedChain(sandbox: Sandbox, helper = HELPER): string[] {
+  return [fastPathValueFor(join(sandbox.configHome, 'run', 'git-cache.sock')), helperAfterFastPathValueFor(helper)];
+}
+
 async function values(sandbox: Sandbox, key: string): Promise<string[]> {
   const result = await sandbox.git(['config', '--global', '--null', '--get-all', key]);
   return result.stdout.split('\0').slice(0, -1);
@@ -76,7 +81,7 @@ test('fresh HOME with only GIT_CONFIG_GLOBAL: install, then a plain git clone su
   t.is(install.code, 0, install.stderr);
   t.regex(install.stdout, new RegExp(`set +credential\\.${escape(sim.url)}\\.helper`));
   t.regex(install.stdout, new RegExp(`set +credential\\.${escape(sim.url)}\\.useHttpPath = true`));
-  t.deepEqual(await values(sandbox, `credential.${sim.url}.helper`), ['', HELPER]);
+  t.deepEqual(await values(sandbox, `credential.${sim.url}.helper`), ['', ...installedChain(sandbox)]);
   t.true(readFileSync(gitconfig, 'utf8').includes(HELPER), 'the helper is named by its absolute path');
 
   const clone = await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets']);
@@ -145,16 +150,16 @@ test('install after account add for a new host adds just that host', async (t) =
   await sandbox.addAccount('corp', 'https://git.corp/bitbucket', 'alice', CORP_TOKEN);
   const dryRun = await sandbox.cli(['install', '--dry-run']);
   t.is(dryRun.code, 0, dryRun.stderr);
-  t.deepEqual(dryRun.stdout.trim().split('\n').slice(1).map((line) => line.trim()), [
-    `git config --global --add credential.https://git.corp/bitbucket.helper ''`,
-    `git config --global --add credential.https://git.corp/bitbucket.helper ${HELPER}`,
-  ]);
+  const planned = dryRun.stdout.trim().split('\n').slice(1).map((line) => line.trim());
+  t.is(planned.length, 3, 'the empty value, the fast path, the helper');
+  t.is(planned[0], `git config --global --add credential.https://git.corp/bitbucket.helper ''`);
+  t.true(planned.every((line) => line.startsWith('git config --global --add credential.https://git.corp/bitbucket.helper ')));
   const install = await sandbox.cli(['install']);
   t.is(install.code, 0, install.stderr);
   t.regex(install.stdout, /unchanged +credential\.https:\/\/bitbucket\.org\.helper/);
   t.regex(install.stdout, /set +credential\.https:\/\/git\.corp\/bitbucket\.helper/);
   t.true(readFileSync(gitconfig, 'utf8').startsWith(cloudOnly), 'the existing keys were not rewritten');
-  t.deepEqual(await values(sandbox, 'credential.https://git.corp/bitbucket.helper'), ['', HELPER]);
+  t.deepEqual(await values(sandbox, 'credential.https://git.corp/bitbucket.helper'), ['', ...installedChain(sandbox)]);
 
   t.is((await sandbox.cli(['uninstall'])).code, 0);
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
@@ -177,7 +182,7 @@ test('a user helper for the same URL: refused without --force, replaced with --f
   const forced = await sandbox.cli(['install', '--force']);
   t.is(forced.code, 0, forced.stderr);
   t.regex(forced.stdout, /replaced +credential\.https:\/\/bitbucket\.org\.helper .*was store/);
-  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', HELPER]);
+  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', ...installedChain(sandbox)]);
   // Still idempotent once replaced.
   const again = await sandbox.cli(['install']);
   t.is(again.code, 0, again.stderr);
@@ -201,7 +206,7 @@ test('--dry-run changes nothing and prints exactly the git config commands insta
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
   t.false(existsSync(recordFile));
   const commands = dryRun.stdout.split('\n').filter((line) => line.startsWith('  git config '));
-  t.is(commands.length, 3);
+  t.is(commands.length, 4, 'helper: the empty value, the fast path, ours; useHttpPath');
 
   // The printed commands, run by a shell, produce exactly what install produces.
   for (const command of commands) {
@@ -226,11 +231,11 @@ test('--keep-other-helpers adds no empty value; a later install without it updat
   const { sandbox, gitconfig } = sandboxWith(t, USER_GITCONFIG);
   await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', ALICE_TOKEN);
   t.is((await sandbox.cli(['install', '--keep-other-helpers'])).code, 0);
-  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), [HELPER]);
+  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), installedChain(sandbox));
   const update = await sandbox.cli(['install']);
   t.is(update.code, 0, update.stderr);
   t.regex(update.stdout, /updated +credential\.https:\/\/bitbucket\.org\.helper/);
-  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', HELPER]);
+  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', ...installedChain(sandbox)]);
   t.is((await sandbox.cli(['uninstall'])).code, 0);
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
 });
@@ -247,15 +252,25 @@ test('a helper path with spaces is quoted so that git runs it: install from ther
   const helper = join(product, 'dist', 'helper', 'git-credential-bitbucket.cjs');
   await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
 
+  // The default (fast path): the Node helper after it is quoted inside a shell function.
   const install = await sandbox.run(process.execPath, [helper, 'install']);
   t.is(install.code, 0, install.stderr);
-  const expected = helper.replace(/ /g, '\\ ');
-  t.deepEqual(await values(sandbox, `credential.${sim.url}.helper`), ['', expected]);
-  t.true(readFileSync(gitconfig, 'utf8').includes(expected.replace(/\\/g, '\\\\')), 'git escapes the backslash in the file');
-
+  t.deepEqual(await values(sandbox, `credential.${sim.url}.helper`), ['', ...installedChain(sandbox, helper)]);
+  // No daemon yet: the fast path finds no socket and git runs the Node helper from its quoted path.
   const clone = await sandbox.git(['clone', '-q', `${sim.url}/acme/widgets.git`, 'widgets']);
   t.is(clone.code, 0, clone.stderr);
   t.true(sim.stats().byUsername.alice!.succeeded > 0);
+  t.is(sandbox.requestLog().find((request) => request.action === 'get')?.channel, 'helper');
+
+  // Without the fast path the path itself is the value, escaped for the shell.
+  const plain = await sandbox.run(process.execPath, [helper, 'install', '--no-fast-path']);
+  t.is(plain.code, 0, plain.stderr);
+  const expected = helper.replace(/ /g, '\\ ');
+  t.deepEqual(await values(sandbox, `credential.${sim.url}.helper`), ['', expected]);
+  t.true(readFileSync(gitconfig, 'utf8').includes(expected.replace(/\\/g, '\\\\')), 'git escapes the backslash in the file');
+  const fetch = await sandbox.git(['fetch', '-q', 'origin'], { cwd: join(sandbox.root, 'widgets') });
+  t.is(fetch.code, 0, fetch.stderr);
+  t.is(sandbox.requestLog().filter((request) => request.action === 'get').at(-1)?.channel, 'helper');
 });
 
 test('scripts/install-helper.ts (npm run install-helper) runs the same installer, pointing git at dist/', async (t) => {
@@ -264,11 +279,12 @@ test('scripts/install-helper.ts (npm run install-helper) runs the same installer
   const script = (args: string[]) => sandbox.run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'install-helper.ts'), ...args], { cwd: REPO_ROOT });
   const dryRun = await script(['--dry-run']);
   t.is(dryRun.code, 0, dryRun.stderr);
-  t.true(dryRun.stdout.includes(`git config --global --add credential.https://bitbucket.org.helper ${HELPER}\n`));
+  t.true(dryRun.stdout.includes(`git config --global --add credential.https://bitbucket.org.helper ''\n`));
+  t.true(dryRun.stdout.includes(HELPER), 'the helper in dist/');
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
   const install = await script(['install']);
   t.is(install.code, 0, install.stderr);
-  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', HELPER]);
+  t.deepEqual(await values(sandbox, 'credential.https://bitbucket.org.helper'), ['', ...installedChain(sandbox)]);
   // The product's own uninstall undoes what the script installed: one record, one implementation.
   const uninstall = await sandbox.cli(['uninstall']);
   t.is(uninstall.code, 0, uninstall.stderr);
@@ -291,7 +307,7 @@ test('--scope local writes the repository config only, and uninstall --scope loc
   t.is(install.code, 0, install.stderr);
   t.true(install.stdout.includes(`${repoConfig} (local)`));
   const local = await sandbox.git(['config', '--local', '--null', '--get-all', 'credential.https://bitbucket.org.helper'], { cwd });
-  t.deepEqual(local.stdout.split('\0').slice(0, -1), ['', HELPER]);
+  t.deepEqual(local.stdout.split('\0').slice(0, -1), ['', ...installedChain(sandbox)]);
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
   const wrongScope = await sandbox.cli(['uninstall'], { cwd });
   t.regex(wrongScope.stdout, /Nothing to uninstall[\s\S]*uninstall --scope local/);

@@ -11,7 +11,7 @@ import { assertAnswer, assertDifferentSecret, assertSameSecret, masked, password
 import { TestClock } from './support/clock.js';
 import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
-import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+import { keyringTests, startBusWithoutSecretService, startTestKeyring, type TestKeyring } from './support/keyring.js';
 
 const SERVICE = 'git-credential-bitbucket';
 const GET_WORK = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
@@ -33,6 +33,13 @@ function answer(username: string, password: string): string {
   return `username=${username}\npassword=${password}\n`;
 }
 
+/** Keys in the kernel keyring (/proc/keys) named for this sandbox's entries: keyring-rs calls them `keyring:<name>@<service>`. */
+function kernelKeys(sandbox: Sandbox): string[] {
+  return readFileSync('/proc/keys', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`keyring:${sandbox.configHome}:`) && line.includes(`@${SERVICE}`));
+}
+
 async function twoAccounts(sandbox: Sandbox, extra: string[] = []): Promise<[string, string]> {
   const work = secret();
   const home = secret();
@@ -43,8 +50,8 @@ async function twoAccounts(sandbox: Sandbox, extra: string[] = []): Promise<[str
   return [work, home];
 }
 
-test('a keytar that does not load: an explicit file store works and status says why; the default keychain fails clearly', async (t) => {
-  const broken = { GIT_CREDENTIAL_BITBUCKET_KEYTAR: join(HELPER, 'no-such-keytar.node') };
+test('a keyring module that does not load: an explicit file store works and status says why; the default keychain fails clearly', async (t) => {
+  const broken = { GIT_CREDENTIAL_BITBUCKET_KEYRING_MODULE: join(HELPER, 'no-such-keyring.node') };
   const sandbox = new Sandbox({ secretStore: 'default', env: broken });
   t.teardown(() => sandbox.cleanup());
   const work = secret();
@@ -53,14 +60,14 @@ test('a keytar that does not load: an explicit file store works and status says 
   assertAnswer(t, (await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
   const status = await sandbox.cli(['status']);
   t.regex(status.stdout, /Secret store: file .*chosen in config\.json — PLAINTEXT/);
-  t.regex(status.stdout, /keychain not usable: .*native module \(keytar\) did not load/);
+  t.regex(status.stdout, /keychain not usable: .*native module \(@napi-rs\/keyring\) did not load/);
 
   const other = new Sandbox({ secretStore: 'default', env: broken });
   t.teardown(() => other.cleanup());
   other.trackSecrets(work);
   const refused = await other.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: work });
   t.is(refused.code, 1);
-  t.regex(refused.stderr, /^git-credential-bitbucket: the keychain secret store cannot be used: its native module \(keytar\) did not load .*file store explicitly/);
+  t.regex(refused.stderr, /^git-credential-bitbucket: the keychain secret store cannot be used: its native module \(@napi-rs\/keyring\) did not load .*file store explicitly/);
   t.is(refused.stderr.trim().split('\n').length, 1);
   t.false(existsSync(join(other.configHome, 'config.json')));
   t.false(existsSync(join(other.configHome, 'secrets.json')));
@@ -81,8 +88,8 @@ test('keychain unreachable (no D-Bus session): one clear error within a bounded 
   t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
 });
 
-// Serial: keytar's findCredentials crashes when another process deletes an item while it lists
-// (see keychain-store.ts), and these tests share one keyring.
+// Serial: these tests share one keyring, and a listing fails (and is tried again) when another
+// process deletes an item while it reads the secrets (see keychain-store.ts).
 keyringTests(test, () => {
   let keyring: TestKeyring;
   test.before(async () => {
@@ -94,10 +101,10 @@ keyringTests(test, () => {
 
   const keychainSandbox = (env: NodeJS.ProcessEnv = {}) => new Sandbox({ secretStore: 'default', env: { ...keyring.env, ...env } });
   /** The keychain entry as another process (secret-tool) reads it from the Secret Service. */
-  const lookup = (sandbox: Sandbox, name: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:${name}`]);
+  const lookup = (sandbox: Sandbox, name: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:${name}`]);
   const entryNames = (sandbox: Sandbox) => {
     const result = keyring.secretTool(['search', '--all', 'service', SERVICE]);
-    const prefix = `attribute.account = ${sandbox.configHome}:`;
+    const prefix = `attribute.username = ${sandbox.configHome}:`;
     return (result.stdout + result.stderr)
       .split('\n')
       .filter((line) => line.startsWith(prefix))
@@ -174,6 +181,57 @@ keyringTests(test, () => {
     t.regex(result.stderr, /the keychain secret store \(Secret Service over D-Bus\) cannot be used/);
     t.is(readFileSync(join(sandbox.configHome, 'config.json'), 'utf8'), config);
     t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+  });
+
+  test.serial('no Secret Service on the bus: account add fails within a bounded time with one clear line; nothing stored, not even in the kernel keyring', async (t) => {
+    const bus = await startBusWithoutSecretService();
+    t.teardown(() => bus.stop());
+    const sandbox = new Sandbox({ secretStore: 'default', env: bus.env });
+    t.teardown(() => sandbox.cleanup());
+    const token = secret();
+    sandbox.trackSecrets(token);
+    const started = Date.now();
+    const result = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: token });
+    t.true(Date.now() - started < BOUNDED_MS);
+    t.is(result.code, 1);
+    t.is(result.stderr.trim().split('\n').length, 1);
+    t.regex(
+      result.stderr,
+      /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: The name org\.freedesktop\.secrets was not provided by any \.service files\. Unlock or start your keyring.*plaintext file store explicitly/,
+    );
+    t.false(existsSync(join(sandbox.configHome, 'config.json')));
+    t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+    // The library's own fallback would have put the entries (the canary first) here.
+    t.deepEqual(kernelKeys(sandbox), [], 'no key of this sandbox in the kernel keyring');
+  });
+
+  test.serial('entries stored by the keytar builds (service/account) are found and moved on first use; nothing is lost', async (t) => {
+    const sandbox = keychainSandbox();
+    t.teardown(() => sandbox.cleanup());
+    await twoAccounts(sandbox);
+    await sandbox.cli(['daemon', 'stop']);
+    // The keyring as a keytar build left it: the same entries under keytar's attributes.
+    const [work, home] = [secret(), secret()];
+    sandbox.trackSecrets(work, home);
+    for (const [name, value] of [['work/static', work], ['home/static', home], ['.canary', 'present 0123abcd']] as const) {
+      const entry = `${sandbox.configHome}:${name}`;
+      t.is(keyring.secretTool(['clear', 'service', SERVICE, 'username', entry]).code, 0);
+      const stored = keyring.secretTool(['store', `--label=Password for '${entry}' on '${SERVICE}'`, 'service', SERVICE, 'account', entry], value);
+      t.is(stored.code, 0, stored.stderr);
+    }
+    t.deepEqual(entryNames(sandbox), [], 'nothing under the attributes this build looks up');
+
+    assertAnswer(t, (await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
+    assertAnswer(t, (await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
+    t.deepEqual(entryNames(sandbox), ['home/static', 'work/static'], 'moved in place: one item each');
+    t.true(lookup(sandbox, 'work/static').stdout === work);
+    const keytarLookup = keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]);
+    t.true(keytarLookup.stdout === work, 'a keytar build run again still finds it');
+
+    const removed = await sandbox.cli(['account', 'remove', 'work']);
+    t.is(removed.code, 0, removed.stderr);
+    t.not(keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]).code, 0, 'account remove deleted the moved item');
+    t.deepEqual(entryNames(sandbox), ['home/static']);
   });
 
   test.serial('secrets migrate: file → keychain → file while the daemon keeps answering', async (t) => {
@@ -314,7 +372,7 @@ keyringTests(test, () => {
       });
       const clock = new TestClock(sandbox, [sim]);
       sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
-      const lookup = (slot: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/${slot}`]).stdout;
+      const lookup = (slot: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:work/${slot}`]).stdout;
       /** The tokens as the Secret Service holds them (joined again when split). */
       const stored = async (slot: string): Promise<string> => {
         const raw = lookup(slot);

@@ -13,7 +13,7 @@ import { loadConfig, type SimUser } from '../fixtures/simulator/config.js';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { REPO_ROOT, Sandbox, type RunResult } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
-import { cleanCloneUrl } from '../src/bitbucket/http.js';
+import { cleanCloneUrl } from '../src/core/hosts/rest/http.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-verify-alice-token-5c7e9a1b3d';
 const ALICE_EXPIRED = 'ATATT3xFfGF0-verify-alice-expired-8d0f2b4c6e';

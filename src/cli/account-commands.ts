@@ -22,8 +22,8 @@ import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../cor
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
-import { verifyCredential } from '../bitbucket/verify.js';
-import type { VerifyRequest } from '../bitbucket/verification.js';
+import { verifyCredential } from '../core/hosts/verify-credential.js';
+import type { VerifyRequest } from '../core/hosts/rest/verification.js';
 import { tellDaemonToReload } from './daemon-commands.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';

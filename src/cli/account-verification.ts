@@ -9,8 +9,8 @@ import type { Config } from '../core/config.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
 import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
-import { verifyCredential } from '../bitbucket/verify.js';
-import { savedAccountHints, type Check, type ProbeCredential, type ProblemCode, type VerifyResult } from '../bitbucket/verification.js';
+import { verifyCredential } from '../core/hosts/verify-credential.js';
+import { savedAccountHints, type Check, type ProbeCredential, type ProblemCode, type VerifyResult } from '../core/hosts/rest/verification.js';
 
 export interface CredentialVerification {
   account: string;

@@ -9,11 +9,9 @@ import { originOf, type Account } from '../core/accounts.js';
 import { readConfig, updateConfig, type Config } from '../core/config.js';
 import { hostFor } from '../core/hosts/host.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
-import { listCloudWorkspaces } from '../bitbucket/cloud-api.js';
-import { listDataCenterProjects } from '../bitbucket/datacenter-api.js';
-import { NetworkProblem } from '../bitbucket/http.js';
+import { NetworkProblem } from '../core/hosts/rest/http.js';
 import { DaemonUnavailableError } from '../client/daemon-client.js';
-import { VerifyFailure } from '../bitbucket/verification.js';
+import { VerifyFailure } from '../core/hosts/rest/verification.js';
 import { accountCredentials } from './account-verification.js';
 import { findAccount } from './account-commands.js';
 import { printJson, printTable } from './io.js';
@@ -118,7 +116,7 @@ async function listSpaces(account: Account, store: ReturnType<typeof openSecretS
     const reasons = sources.map((source) => ('problem' in source ? `${source.label}: ${source.problem.message}` : '')).filter(Boolean);
     throw new UserError(reasons.join('; ') || 'no credential');
   }
-  return account.kind === 'cloud' ? listCloudWorkspaces(account, usable.credential) : listDataCenterProjects(account, usable.credential);
+  return hostFor(account.kind).listSpaces(account, usable.credential);
 }
 
 /** The router picks among all accounts of one origin (context paths only narrow with useHttpPath). */

@@ -3,12 +3,14 @@
 // Order: a path whose meaning depends on the server (dot segments, backslashes) gets no account;
 // then only accounts on the request's scheme and host (and under their context path) are
 // candidates; a username in the remote URL narrows to the account(s) with that username; then
-// the most specific matching route wins; a host with a single candidate needs no route.
-// Anything else is ambiguous, and the answer says which route to add.
+// the most specific matching route wins (found in the compiled index, route-index.ts); a host
+// with a single candidate needs no route. Anything else is ambiguous, and the answer says which
+// route to add.
 
-import { TOKEN_USERNAMES, basePathOf, originOf, parseRoutePattern, type Account, type Route } from './accounts.js';
+import { TOKEN_USERNAMES, type Account } from './accounts.js';
 import type { Config } from './config.js';
 import { hostFor } from './hosts/host.js';
+import { originKey, pathSegments, routeIndexFor, type AccountOnOrigin } from './route-index.js';
 
 export interface RoutingRequest {
   protocol: string;
@@ -27,10 +29,8 @@ export type RouteDecision =
 
 export function routeRequest(request: RoutingRequest, config: Config): RouteDecision {
   const origin = `${request.protocol.toLowerCase()}://${normaliseHost(request.protocol, request.host)}`;
-  const onHost = config.accounts.filter((account) => {
-    const { protocol, host } = originOf(account.url);
-    return `${protocol}://${host}` === origin;
-  });
+  const index = routeIndexFor(config);
+  const onHost = index.accountsOn(origin);
   if (onHost.length === 0) return { kind: 'not-ours' };
   // Before the context-path check: `bitbucket/scm/../../other-app` must not reach an account
   // through the segments the server drops, nor `other/../bitbucket` be waved through as not ours.
@@ -42,13 +42,13 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
     };
   }
 
-  const path = request.path === undefined ? undefined : segments(request.path);
-  let candidates = onHost.filter((account) => path === undefined || startsWith(path, segments(basePathOf(account.url))));
+  const path = request.path === undefined ? undefined : pathSegments(request.path);
+  let candidates = onHost.filter((entry) => path === undefined || startsWith(path, entry.basePath));
   if (candidates.length === 0) return { kind: 'not-ours' };
 
   const username = request.username;
   if (username && !TOKEN_USERNAMES.has(username.toLowerCase())) {
-    const named = candidates.filter((account) => account.username.toLowerCase() === username.toLowerCase());
+    const named = candidates.filter((entry) => entry.account.username.toLowerCase() === username.toLowerCase());
     if (named.length === 0) {
       const shown = printableUsername(username);
       return {
@@ -56,14 +56,14 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
         message: `no account with ${shown ? `username ${shown}` : 'the username in the remote URL'} for ${origin} (accounts there: ${names(candidates)}); add one with \`git-credential-bitbucket account add\` or remove "${shown ?? 'USERNAME'}@" from the remote URL`,
       };
     }
-    if (named.length === 1) return { kind: 'account', account: named[0]!, reason: `username ${username} in the URL` };
+    if (named.length === 1) return { kind: 'account', account: named[0]!.account, reason: `username ${username} in the URL` };
     candidates = named;
   }
 
-  const best = bestRoutes(config.routes, candidates, origin, path);
+  const best = index.bestRoutes(origin, path, new Set(candidates.map((entry) => entry.account.name)));
   const accounts = [...new Set(best.map((route) => route.account))];
   if (accounts.length === 1) {
-    const account = candidates.find((candidate) => candidate.name === accounts[0])!;
+    const account = candidates.find((candidate) => candidate.account.name === accounts[0])!.account;
     return { kind: 'account', account, reason: `route ${best[0]!.pattern}` };
   }
   if (accounts.length > 1) {
@@ -72,7 +72,7 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
       message: `routes ${best.map((route) => `${route.pattern} → ${route.account}`).join(' and ')} are equally specific for ${describe(origin, request.path)}; remove one with \`git-credential-bitbucket route remove PATTERN\``,
     };
   }
-  if (candidates.length === 1) return { kind: 'account', account: candidates[0]!, reason: 'only account for this host' };
+  if (candidates.length === 1) return { kind: 'account', account: candidates[0]!.account, reason: 'only account for this host' };
 
   if (path === undefined) {
     return {
@@ -83,7 +83,7 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
   const suggestion = suggestedRoute(candidates[0]!, origin, request.path ?? '');
   return {
     kind: 'unresolved',
-    message: `no route picks one of the accounts ${names(candidates)} for ${describe(origin, request.path)}; add one, e.g. \`git-credential-bitbucket route add '${suggestion}' ${candidates[0]!.name}\``,
+    message: `no route picks one of the accounts ${names(candidates)} for ${describe(origin, request.path)}; add one, e.g. \`git-credential-bitbucket route add '${suggestion}' ${candidates[0]!.account.name}\``,
   };
 }
 
@@ -92,65 +92,9 @@ export function routeRequest(request: RoutingRequest, config: Config): RouteDeci
  * it does when the host has several accounts or any route.
  */
 export function hostNeedsPath(config: Config, url: string): boolean {
-  const { protocol, host } = originOf(url);
-  const sameHost = (other: string) => {
-    const origin = originOf(other);
-    return origin.protocol === protocol && origin.host === host;
-  };
-  return config.accounts.filter((account) => sameHost(account.url)).length > 1 || config.routes.some((route) => sameHost(route.pattern));
-}
-
-interface Specificity {
-  segments: number;
-  literals: number;
-}
-
-function bestRoutes(routes: readonly Route[], candidates: readonly Account[], origin: string, path: string[] | undefined): Route[] {
-  const allowed = new Set(candidates.map((account) => account.name));
-  let best: Route[] = [];
-  let bestScore: Specificity | undefined;
-  for (const route of routes) {
-    if (!allowed.has(route.account)) continue;
-    const score = matchRoute(route.pattern, origin, path);
-    if (!score) continue;
-    const order = bestScore ? compare(score, bestScore) : 1;
-    if (order > 0) {
-      best = [route];
-      bestScore = score;
-    } else if (order === 0) {
-      best.push(route);
-    }
-  }
-  return best;
-}
-
-/**
- * A route matches when its origin is the request's and each of its path segments matches the
- * request's segment at the same place (`*` = any run of characters within the segment). Without
- * a path from git only host-wide routes can match.
- */
-export function matchRoute(pattern: string, origin: string, path: string[] | undefined): Specificity | undefined {
-  const parsed = parseRoutePattern(pattern);
-  if (`${parsed.origin.protocol}://${parsed.origin.host}` !== origin) return undefined;
-  const wanted = segments(parsed.path).filter((segment, i, all) => !(segment === '*' && i === all.length - 1));
-  if (wanted.length > 0 && path === undefined) return undefined;
-  const actual = path ?? [];
-  if (wanted.length > actual.length) return undefined;
-  let literals = 0;
-  for (let i = 0; i < wanted.length; i++) {
-    if (!globToRegExp(wanted[i]!).test(actual[i]!)) return undefined;
-    literals += wanted[i]!.replace(/\*/g, '').length;
-  }
-  return { segments: wanted.length, literals };
-}
-
-function compare(a: Specificity, b: Specificity): number {
-  return a.segments - b.segments || a.literals - b.literals;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
+  const index = routeIndexFor(config);
+  const origin = originKey(url);
+  return index.accountsOn(origin).length > 1 || index.hasRoutesOn(origin);
 }
 
 /** A "." or ".." segment, also percent-encoded (git decodes the path once; a server may again). */
@@ -177,15 +121,7 @@ function serverDependentPart(path: string): string | undefined {
   return undefined;
 }
 
-/** Lower-cased path segments without a trailing ".git": Bitbucket paths are case-insensitive. */
-function segments(path: string): string[] {
-  return path
-    .split('/')
-    .filter((segment) => segment !== '')
-    .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
-}
-
-function startsWith(path: string[], prefix: string[]): boolean {
+function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
   return prefix.every((segment, i) => path[i] === segment);
 }
 
@@ -196,9 +132,9 @@ function normaliseHost(protocol: string, host: string): string {
 }
 
 /** A route for the workspace or project the path names (as the account's kind spells it), else its first segment. */
-function suggestedRoute(account: Account, origin: string, path: string): string {
+function suggestedRoute({ account, basePath }: AccountOnOrigin, origin: string, path: string): string {
   const parts = path.split('/').filter(Boolean);
-  const space = hostFor(account.kind).spaceOfPath(parts.slice(segments(basePathOf(account.url)).length));
+  const space = hostFor(account.kind).spaceOfPath(parts.slice(basePath.length));
   return space ? hostFor(account.kind).routePattern(account, space) : `${origin}/${parts[0] ? `${parts[0]}/` : ''}*`;
 }
 
@@ -210,8 +146,8 @@ function printableUsername(username: string): string | undefined {
   return username.length <= 32 && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(username) && !/\d{6}/.test(username) ? username : undefined;
 }
 
-function names(accounts: readonly Account[]): string {
-  return accounts.map((account) => account.name).join(', ');
+function names(accounts: readonly AccountOnOrigin[]): string {
+  return accounts.map((entry) => entry.account.name).join(', ');
 }
 
 function describe(origin: string, path: string | undefined): string {

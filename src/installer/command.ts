@@ -8,17 +8,18 @@ import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
-import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from './helper-value.js';
+import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
 
 export const INSTALL_USAGE = `Usage:
-  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force] [--fast-path]
+  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force] [--no-fast-path]
   git-credential-bitbucket uninstall [--scope global|system|local] [--dry-run]
 
 install tells git to ask this helper, by absolute path, for every account's base URL:
   credential.<url>.helper       an empty value (so helpers configured earlier do not answer first),
-                                then the path of git-credential-bitbucket
+                                then, on Linux and macOS, the fast path, then the path of
+                                git-credential-bitbucket
   credential.<url>.useHttpPath  true, when the host has several accounts or any route
 Run it again after \`account add\` for a new host: it adds just what is missing.
 
@@ -26,9 +27,12 @@ Run it again after \`account add\` for a new host: it adds just what is missing.
   --dry-run             print the exact git config commands and change nothing
   --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
   --force               replace a credential helper you configured for the same URL (uninstall restores it)
-  --fast-path           put \`cache --socket <daemon's cache socket> --timeout 1\` before the helper: git's own
-                        C client then gets answers from the daemon without starting Node (Unix only);
-                        the helper after it skips git's \`store\`, which the daemon already got
+  --no-fast-path        leave out the fast path, \`cache --socket <daemon's cache socket> --timeout 1\` before
+                        the helper, through which git's own C client gets answers from the daemon
+                        without starting Node (the helper after it skips git's \`store\`, which the
+                        daemon already got). It goes in by default on Linux and macOS, except where
+                        the daemon's sockets are in the shared temporary directory (install says so)
+  --fast-path           insist on the fast path: refused where it cannot be set up safely
 
 uninstall removes exactly the keys install added and restores what --force replaced.`;
 
@@ -84,6 +88,7 @@ export async function installCommand(args: string[], context: InstallerContext):
       'keep-other-helpers': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'fast-path': { type: 'boolean', default: false },
+      'no-fast-path': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -96,23 +101,9 @@ export async function installCommand(args: string[], context: InstallerContext):
   const helperStat = statSync(helperPath, { throwIfNoEntry: false });
   if (!helperStat?.isFile()) throw new UserError(`the helper ${helperPath} does not exist; build it first (npm run build)`);
   if (process.platform !== 'win32' && (helperStat.mode & 0o111) === 0) throw new UserError(`the helper ${helperPath} is not executable; run chmod +x on it`);
-  let helperValue = helperValueFor(helperPath);
-  let fastPathValue: string | undefined;
-  if (values['fast-path']) {
-    if (process.platform === 'win32') {
-      out('The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.\n');
-    } else if (context.paths.runtimeInSharedTemp) {
-      // git's cache client is told one fixed path and checks nothing about it; in the shared temp
-      // directory another user could own that name by the time git connects, and git's `store`
-      // would hand them the password. Our own helper checks the directory on every call.
-      throw new UserError(
-        `--fast-path needs a socket directory no other user can take, but the daemon's sockets are in the shared temporary directory (${context.paths.runtimeDir}) because ${context.paths.configDir} gives too long a socket path; set XDG_RUNTIME_DIR (or a shorter GIT_CREDENTIAL_BITBUCKET_HOME) and run install again, or install without --fast-path`,
-      );
-    } else {
-      fastPathValue = fastPathValueFor(context.paths.cacheSocketPath);
-      helperValue = helperAfterFastPathValueFor(helperPath);
-    }
-  }
+  if (values['fast-path'] && values['no-fast-path']) throw new UserError('give --fast-path or --no-fast-path, not both');
+  const chain = helperChainFor({ helperPath, choice: values['fast-path'] ? 'on' : values['no-fast-path'] ? 'off' : 'default', paths: context.paths });
+  if (chain.note) out(chain.note + '\n');
 
   const config = readConfig(context.paths.configFile);
   if (config.accounts.length === 0) {
@@ -125,7 +116,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   const plan = planInstall({
     scope,
     entries,
-    desired: desiredKeys(config, helperValue, values['keep-other-helpers'], fastPathValue),
+    desired: desiredKeys(config, chain.helper, values['keep-other-helpers'], chain.fastPath),
     previous: record.files[file],
     force: values.force,
     existingSections: credentialSections(file),

@@ -5,8 +5,11 @@
 // space must keep its leading "/" (or "C:") and have the space escaped for the shell:
 // `/opt/my tools/x.cjs` becomes `/opt/my\ tools/x.cjs`. On Windows git runs the same POSIX sh
 // (from Git for Windows), which reads "\" as an escape, so the path is written with "/".
+// Which values go in: the native fast path before the helper by default on Unix, where it can
+// be set up safely (helperChainFor).
 
 import { UserError } from '../core/errors.js';
+import type { ProductPaths } from '../shared/paths.js';
 
 /** Characters that need no escaping in a POSIX shell word. */
 const SAFE = /[A-Za-z0-9_@%+=:,./\u0080-\uffff-]/u;
@@ -42,6 +45,42 @@ export function helperAfterFastPathValueFor(helperPath: string): string {
   if (/[\n\r\0]/.test(helperPath)) throw new UserError(`the helper's path contains a line break, which git cannot run: ${JSON.stringify(helperPath)}`);
   const quoted = `'${helperPath.replace(/'/g, `'\\''`)}'`;
   return `!f() { test "$1" = store || exec ${quoted} "$@"; }; f`;
+}
+
+/** `--fast-path` (insist), `--no-fast-path` (leave it out), or neither (wherever it can be set up safely). */
+export type FastPathChoice = 'on' | 'off' | 'default';
+
+export interface HelperChain {
+  /** git's cache client asking the daemon, when the fast path goes in. */
+  fastPath?: string;
+  /** Our helper: after the fast path, the shell wrapper that skips `store`. */
+  helper: string;
+  /** One line for the user when a fast path the default or the user wanted is left out. */
+  note?: string;
+}
+
+export function helperChainFor(options: {
+  helperPath: string;
+  choice: FastPathChoice;
+  paths: Pick<ProductPaths, 'cacheSocketPath' | 'runtimeInSharedTemp' | 'runtimeDir' | 'configDir'>;
+  platform?: NodeJS.Platform;
+}): HelperChain {
+  const { helperPath, choice, paths, platform = process.platform } = options;
+  const plain = { helper: helperValueFor(helperPath, platform) };
+  if (choice === 'off') return plain;
+  if (platform === 'win32') {
+    return choice === 'on' ? { ...plain, note: 'The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.' } : plain;
+  }
+  if (paths.runtimeInSharedTemp) {
+    // git's cache client is told one fixed path and checks nothing about it; in the shared temp
+    // directory another user could own that name by the time git connects, and git's `store`
+    // would hand them the password. Our own helper checks the directory on every call.
+    const where = `the daemon's sockets are in the shared temporary directory (${paths.runtimeDir}) because ${paths.configDir} gives too long a socket path`;
+    const fix = 'set XDG_RUNTIME_DIR (or a shorter GIT_CREDENTIAL_BITBUCKET_HOME) and run install again';
+    if (choice === 'on') throw new UserError(`--fast-path needs a socket directory no other user can take, but ${where}; ${fix}, or install without --fast-path`);
+    return { ...plain, note: `Installing without the fast path: ${where}, where another user could take the socket's name; ${fix} to get it.` };
+  }
+  return { fastPath: fastPathValueFor(paths.cacheSocketPath), helper: helperAfterFastPathValueFor(helperPath) };
 }
 
 function shellEscape(path: string): string {

@@ -3,7 +3,8 @@
 // keyring: the bus, the keyring files and the control socket all live in a fresh directory, and
 // only DBUS_SESSION_BUS_ADDRESS from here points a process at it. A test can kill the keyring
 // daemon and start another on the same bus with the same files and password, as a crash and a
-// restart (or a session manager restarting it) would.
+// restart (or a session manager restarting it) would. startBusWithoutSecretService() gives a bus
+// with no keyring at all, as on a headless machine.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { TestFn } from 'ava';
 import { REPO_ROOT } from './sandbox.js';
 import { waitUntil } from './wait.js';
 
-export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools libsecret-1-dev build-essential python3 && npm rebuild keytar';
+export const KEYRING_APT = 'sudo apt-get install -y gnome-keyring dbus libsecret-tools';
 /** A cap, not an expectation: dbus and gnome-keyring start slowly on a loaded machine. */
 const START_TIMEOUT_MS = 60_000;
 const PASSWORD = 'throwaway-test-password';
@@ -23,8 +24,8 @@ export interface TestKeyring {
   /** Environment that points a process at this keyring (and nowhere else). */
   env: { DBUS_SESSION_BUS_ADDRESS: string };
   home: string;
-  /** `secret-tool` against this keyring; never prints what it returns. */
-  secretTool(args: string[]): { code: number | null; stdout: string; stderr: string };
+  /** `secret-tool` against this keyring (`input` on its stdin, for `store`); never prints what it returns. */
+  secretTool(args: string[], input?: string): { code: number | null; stdout: string; stderr: string };
   /** Locks the login collection, as a screen lock or `secret-tool lock` does. */
   lock(): void;
   /**
@@ -52,9 +53,9 @@ export function keyringUnavailableReason(): string | undefined {
   );
   if (missing.length > 0) return `${missing.join(', ')} not installed`;
   try {
-    createRequire(join(REPO_ROOT, 'package.json'))('keytar');
+    createRequire(join(REPO_ROOT, 'package.json'))('@napi-rs/keyring');
   } catch (error) {
-    return `the keytar native module does not load (${(error as Error).message.split('\n')[0]})`;
+    return `the @napi-rs/keyring native module does not load (${(error as Error).message.split('\n')[0]}); run npm ci`;
   }
   return undefined;
 }
@@ -109,8 +110,8 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
   return {
     env: keyringEnv,
     home,
-    secretTool(args) {
-      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 60_000 });
+    secretTool(args, input) {
+      const result = spawnSync('secret-tool', args, { env: toolEnv, encoding: 'utf8', timeout: 60_000, input });
       return { code: result.status, stdout: result.stdout, stderr: result.stderr };
     },
     lock() {
@@ -151,6 +152,31 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
           // gone
         }
       }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A private D-Bus session bus on which nothing provides the Secret Service and nothing is started
+ * on demand: what a headless machine without a keyring daemon has.
+ */
+export async function startBusWithoutSecretService(): Promise<{ env: { DBUS_SESSION_BUS_ADDRESS: string }; stop(): Promise<void> }> {
+  const root = mkdtempSync(join(tmpdir(), 'gcb-bus-'));
+  const child = spawn('dbus-run-session', [`--config-file=${writeBusConfig(root)}`, '--', 'sh', '-c', 'echo "ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; exec cat >/dev/null'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const address = await readAddress(child);
+  return {
+    env: { DBUS_SESSION_BUS_ADDRESS: address },
+    async stop() {
+      child.stdin?.end();
+      await new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once('exit', () => resolve());
+        setTimeout(resolve, 5000).unref();
+      });
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -1,12 +1,18 @@
 // What differs between Bitbucket Cloud and Data Center, behind one interface chosen by the
-// account's kind. Facts: shared/docs/bitbucket-auth.md.
+// account's kind: one folder per kind, and this registry is the only code that picks one (a test
+// holds that), so adding a kind touches one folder and this table. Facts: shared/docs/bitbucket-auth.md.
 
 import type { Account, AccountKind, StaticSecretKind } from '../accounts.js';
-import { cloudHost } from './cloud.js';
-import { dataCenterHost } from './datacenter.js';
+import { cloudHost } from './cloud/cloud-host.js';
+import { dataCenterHost } from './datacenter/datacenter-host.js';
+import type { Check, ProbeCredential, VerifyRequest } from './rest/verification.js';
 
 export interface Host {
   readonly kind: AccountKind;
+  /** The product's name after "Bitbucket", for messages ("Cloud", "Data Center"). */
+  readonly product: string;
+  /** The REST API that tells this kind apart, for messages ("Cloud's /2.0 API"). */
+  readonly apiName: string;
   /** The username git must send with this kind of secret. */
   gitUsername(account: Account, secretKind: StaticSecretKind): string;
   /** Why this kind of secret cannot work here (shown on add and on every use), or undefined. */
@@ -21,6 +27,16 @@ export interface Host {
   spaceOfPath(segments: readonly string[]): string | undefined;
   /** The route pattern that sends every repository of `space` to the account. */
   routePattern(account: Account, space: string): string;
+  /**
+   * Checks a credential through the REST API and git, adding what passed to `checks`; resolves to
+   * the Bitbucket user when the host names one. Throws VerifyFailure (code 'wrong-kind' when the
+   * URL does not answer this kind's API) or NetworkProblem.
+   */
+  verify(request: VerifyRequest, checks: Check[]): Promise<string | undefined>;
+  /** The workspaces (Cloud) or project keys (Data Center) the credential reaches, for `route suggest`. */
+  listSpaces(account: Account, credential: ProbeCredential): Promise<string[]>;
+  /** Whether the account's URL answers this kind's API: asked when another kind's check found none there. */
+  answersApi(account: Account, credential: ProbeCredential): Promise<boolean>;
 }
 
 /** How this kind of Bitbucket speaks OAuth 2.0 (authorization-code grant with refresh). */
@@ -34,8 +50,15 @@ export interface OAuthProfile {
   gitUsername(account: Account): string;
 }
 
+const HOSTS: Record<AccountKind, Host> = { cloud: cloudHost, datacenter: dataCenterHost };
+
 export function hostFor(kind: AccountKind): Host {
-  return kind === 'cloud' ? cloudHost : dataCenterHost;
+  return HOSTS[kind];
+}
+
+/** Every kind of host but `host`, to tell a user which kind a URL really is. */
+export function otherHosts(host: Host): Host[] {
+  return Object.values(HOSTS).filter((other) => other !== host);
 }
 
 export function describeSecretKind(kind: StaticSecretKind): string {

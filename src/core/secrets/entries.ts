@@ -1,5 +1,5 @@
-// A platform store seen as named string entries (keytar's "account" inside our one service
-// name), and the SecretStore built on it. Layers such as the split layer (split-entries.ts) sit
+// A platform store seen as named string entries (the keyring library's "username" inside our one
+// service name), and the SecretStore built on it. Layers such as the split layer (split-entries.ts) sit
 // between the two: they see every entry name, including their own parts.
 
 import { SECRET_SLOTS, type SecretRef, type SecretSlot } from './secret-store.js';

@@ -1,40 +1,63 @@
-// The OS keychain through keytar: Secret Service on Linux (gnome-keyring, KWallet), Keychain on
-// macOS, Credential Manager on Windows. One service name for the product; entries are
-// `<account>/<slot>` (entries.ts). keytar is a native module loaded on first use, by the daemon
-// and the CLI only: the thin helper never imports this file.
+// The OS keychain through @napi-rs/keyring (keyring-rs): Secret Service on Linux (gnome-keyring,
+// KWallet), Keychain on macOS, Credential Manager on Windows. One service name for the product;
+// entries are `<account>/<slot>` (entries.ts). The binding is a prebuilt N-API module shipped as
+// an npm package per platform (nothing compiles at install time), loaded on first use by the
+// daemon and the CLI only: the thin helper never imports this file.
 //
-// Every call is bounded in time, and a keychain that cannot be used (no D-Bus session, daemon
-// gone, collection locked, module missing) is a SecretStoreUnavailableError naming the store and
-// what to do. A locked Secret Service answers "not found" to reads, so a read that finds nothing
-// is confirmed by a probe write before it is believed. A keychain that restarted under us is a
-// SecretStoreConnectionLostError: keytar cannot reconnect inside this process (see below).
+// What the library does, as established against a real gnome-keyring (test/keychain*.test.ts):
+// - On Linux an entry is a Secret Service item with the attributes `service` and `username`
+//   (keytar wrote `service`/`account`: keytar-items.ts moves those on first use). Left to choose,
+//   the library falls back to the kernel keyring (keyutils) when no Secret Service answers: lost
+//   at reboot, bound to one login session. Every entry here is pinned to the Secret Service, so
+//   without one each call fails ("The name org.freedesktop.secrets was not provided…") and
+//   nothing is stored anywhere else.
+// - Only the asynchronous API is used: the synchronous getPassword can turn an error into "no
+//   entry". Asynchronously, reading an existing item of a locked collection fails ("unlock prompt
+//   was dismissed", or a prompt waits: the time limit below ends that), but a name with no item
+//   reads as null even when locked, so a read that finds nothing is confirmed by a probe write.
+// - Constructing an entry opens its own D-Bus connection and Secret Service session,
+//   synchronously (~5 ms; a keyring that does not answer blocks it for the library's 2 s D-Bus
+//   timeout). Entries are therefore kept per name. A keyring daemon that restarts takes those
+//   sessions with it ("The session does not exist"); a fresh entry reaches the new one, so a
+//   failed call on a kept entry is tried once more on a fresh one: the process follows a keyring
+//   restart by itself.
+// - findCredentialsAsync lists through a separate D-Bus stack (zbus) and reads every item's
+//   secret; it returns only items with a `username`, and fails when an item it found is deleted
+//   before it reads it (tried again).
+//
+// Every call is bounded in time, and a keychain that cannot be used (no D-Bus session, no Secret
+// Service, collection locked, module missing) is a SecretStoreUnavailableError naming the store
+// and what to do, never a reason to use another store.
 
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SETTINGS } from '../../shared/settings.js';
 import { EntryNames, EntrySecretOperations, type SecretEntries } from './entries.js';
-import { SecretStoreConnectionLostError, SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretStore } from './secret-store.js';
-import { CappedEntries, SplitEntries, WINDOWS_CREDENTIAL_BLOB_BYTES } from './split-entries.js';
+import { adoptKeytarItems } from './keytar-items.js';
+import { SecretStoreError, SecretStoreUnavailableError, type SecretRef, type SecretStore } from './secret-store.js';
+import { CappedEntries, SplitEntries, WINDOWS_CREDENTIAL_BLOB_BYTES, entrySizeOn } from './split-entries.js';
 
 export const KEYCHAIN_SERVICE = 'git-credential-bitbucket';
+const KEYRING_MODULE = '@napi-rs/keyring';
 export const DEFAULT_KEYCHAIN_TIMEOUT_MS = SETTINGS.keychainTimeout.default;
 const LIST_ATTEMPTS = 5;
+/** Kept entries; past this many (rotated parts have fresh names) the next one starts the set anew. */
+const MAX_KEPT_ENTRIES = 64;
 /** Not a secret: an entry whose presence proves the keychain readable (see probe()). */
 export const CANARY = '.canary';
-/**
- * libsecret resolves the Secret Service's bus name once per process and keeps sending to that
- * connection's unique name (`:1.N`); after the keyring daemon restarts, every call fails with
- * this until the process exits. "The name org.freedesktop.secrets was not provided" is another
- * matter: no keyring at all, which a fresh process would not find either.
- */
-const LOST_CONNECTION = /The name :\d+\.\d+ was not provided by any \.service files/;
+/** Secret Service only: never the kernel keyring (ignored off Linux). */
+const ENTRY_OPTIONS = { linux: { store: 'secret-service' } } as const;
 
-/** The part of keytar's API we use (its own typings are not needed to build). */
-export interface Keytar {
-  getPassword(service: string, account: string): Promise<string | null>;
-  setPassword(service: string, account: string, password: string): Promise<void>;
-  deletePassword(service: string, account: string): Promise<boolean>;
-  findCredentials(service: string): Promise<Array<{ account: string; password: string }>>;
+/** The part of @napi-rs/keyring's asynchronous API we use. */
+export interface KeyringEntry {
+  getPassword(signal?: AbortSignal): Promise<string | null>;
+  setPassword(password: string, signal?: AbortSignal): Promise<void>;
+  deletePassword(signal?: AbortSignal): Promise<boolean>;
+}
+
+export interface KeyringModule {
+  AsyncEntry: new (service: string, username: string, options?: typeof ENTRY_OPTIONS) => KeyringEntry;
+  findCredentialsAsync(service: string, target?: string | null, signal?: AbortSignal | null): Promise<Array<{ account: string; password: string }>>;
 }
 
 export interface KeychainOptions {
@@ -44,8 +67,10 @@ export interface KeychainOptions {
   timeoutMs?: number;
   /** Emulate a per-entry size cap (tests); Windows always gets its 2,560-byte cap. */
   emulatedCapBytes?: number;
-  /** Loads keytar; replaced in tests. */
-  loadKeytar?: () => Keytar;
+  /** Loads the binding; replaced in tests. */
+  loadKeyring?: () => KeyringModule;
+  /** Moves entries an earlier build wrote where this one does not look (default: keytar's items on Linux). */
+  moveLegacyEntries?: (prefix: string, signal: AbortSignal) => Promise<unknown>;
   platform?: NodeJS.Platform;
 }
 
@@ -61,15 +86,21 @@ const ADVICE: Record<string, string> = {
   win32: 'check that Credential Manager is available to this user',
 };
 
+/** The time limit ended a call (or one still stuck): trying again now would not help. */
+class KeychainTimeoutError extends SecretStoreUnavailableError {}
+
+type Bounded = <T>(what: string, call: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+
 export class KeychainSecretStore implements SecretStore {
   readonly name = 'keychain';
   readonly plaintext = false;
   readonly location: string;
   private readonly platform: NodeJS.Platform;
   private readonly timeoutMs: number;
-  private keytar: Keytar | undefined;
+  private module: KeyringModule | undefined;
+  private entries: KeyringEntries | undefined;
   private operations: EntrySecretOperations | undefined;
-  private probed: Promise<void> | undefined;
+  private prepared: Promise<void> | undefined;
   private stuckSince: number | undefined;
 
   constructor(private readonly options: KeychainOptions) {
@@ -80,7 +111,7 @@ export class KeychainSecretStore implements SecretStore {
 
   async get(ref: SecretRef): Promise<string | undefined> {
     const value = await (await this.ready()).get(ref);
-    // A locked Secret Service collection answers "nothing" instead of an error.
+    // A locked Secret Service collection answers "nothing" for a name it holds no item for.
     if (value === undefined) await this.probe();
     return value;
   }
@@ -94,10 +125,7 @@ export class KeychainSecretStore implements SecretStore {
   }
 
   async list(): Promise<SecretRef[]> {
-    const operations = await this.ready();
-    // Listing a locked collection crashes keytar (see probe()): confirm it is unlocked right now.
-    await this.probe();
-    return operations.list();
+    return (await this.ready()).list();
   }
 
   /** Throws SecretStoreUnavailableError unless the keychain can be written and read now. */
@@ -116,7 +144,7 @@ export class KeychainSecretStore implements SecretStore {
     }
   }
 
-  /** Why keytar cannot be loaded, or undefined; talks to no keychain (for `status` with the file store). */
+  /** Why the binding cannot be loaded, or undefined; talks to no keychain (for `status` with the file store). */
   moduleProblem(): string | undefined {
     try {
       this.load();
@@ -129,62 +157,69 @@ export class KeychainSecretStore implements SecretStore {
 
   private async ready(): Promise<EntrySecretOperations> {
     if (!this.operations) {
-      const keytar = this.load();
-      let entries: SecretEntries = new KeytarEntries(keytar, (what, call) => this.bounded(what, call));
+      this.entries = new KeyringEntries(this.load(), (what, call) => this.bounded(what, call));
+      let entries: SecretEntries = this.entries;
       const cap = this.platform === 'win32' ? WINDOWS_CREDENTIAL_BLOB_BYTES : this.options.emulatedCapBytes;
       if (cap !== undefined) {
-        if (this.platform !== 'win32') entries = new CappedEntries(entries, cap);
-        entries = new SplitEntries(entries, cap);
+        const size = entrySizeOn(this.platform);
+        if (this.platform !== 'win32') entries = new CappedEntries(entries, cap, size);
+        entries = new SplitEntries(entries, cap, size);
       }
       this.operations = new EntrySecretOperations(entries, new EntryNames(this.options.prefix));
     }
-    this.probed ??= this.probe().catch((error: unknown) => {
-      this.probed = undefined; // try again next time: the user may have unlocked it meanwhile
+    this.prepared ??= this.prepare().catch((error: unknown) => {
+      this.prepared = undefined; // try again next time: the user may have unlocked it meanwhile
       throw error;
     });
-    await this.probed;
+    await this.prepared;
     return this.operations;
+  }
+
+  /** Once per process: the keychain is usable, and entries of earlier builds are where we look. */
+  private async prepare(): Promise<void> {
+    await this.probe();
+    const move = this.options.moveLegacyEntries ?? (this.platform === 'linux' ? moveKeytarItems : undefined);
+    if (move) await this.bounded('move the entries an earlier version (keytar) stored', (signal) => move(this.options.prefix, signal));
   }
 
   /**
    * Proves the keychain reachable and unlocked: reads the profile's canary entry, writing it the
-   * first time (a locked collection refuses the write). The canary is never deleted: keytar's
-   * findCredentials crashes the process (strdup of NULL) when an item vanishes while it lists,
-   * so this check must not churn entries.
+   * first time (a locked collection refuses the write). The canary is never deleted, so checking
+   * churns no entries under another process's listing.
    */
   private async probe(): Promise<void> {
-    const keytar = this.load();
+    const entries = this.entries!;
     const name = `${this.options.prefix}${CANARY}`;
-    if ((await this.bounded('read its canary entry', () => keytar.getPassword(KEYCHAIN_SERVICE, name))) !== null) return;
+    if ((await entries.read(name, 'read its canary entry')) !== undefined) return;
     const value = `present ${randomBytes(4).toString('hex')}`;
-    await this.bounded('write its canary entry', () => keytar.setPassword(KEYCHAIN_SERVICE, name, value));
-    const back = await this.bounded('read its canary entry', () => keytar.getPassword(KEYCHAIN_SERVICE, name));
-    if (back !== value) throw this.unavailable('it did not return what was just written (locked?)');
+    await entries.write(name, value, 'write its canary entry');
+    if ((await entries.read(name, 'read its canary entry')) !== value) throw this.unavailable('it did not return what was just written (locked?)');
   }
 
-  private load(): Keytar {
-    if (this.keytar) return this.keytar;
+  private load(): KeyringModule {
+    if (this.module) return this.module;
     try {
-      this.keytar = (this.options.loadKeytar ?? loadKeytar)();
+      this.module = (this.options.loadKeyring ?? loadKeyring)();
     } catch (error) {
       const reason = firstLine((error as Error).message);
       throw new SecretStoreUnavailableError(
-        `the keychain secret store cannot be used: its native module (keytar) did not load (${reason}). ` +
-          'Reinstall git-credential-bitbucket with libsecret-1-dev and a C++ toolchain present (`npm rebuild keytar`), ' +
+        `the keychain secret store cannot be used: its native module (${KEYRING_MODULE}) did not load (${reason}). ` +
+          `Reinstall git-credential-bitbucket (\`npm ci\` brings the prebuilt module for this platform, a ${KEYRING_MODULE}-* package), ` +
           'or choose the plaintext file store explicitly (`git-credential-bitbucket secrets --help`)',
       );
     }
-    return this.keytar;
+    return this.module;
   }
 
-  private async bounded<T>(what: string, call: () => Promise<T>): Promise<T> {
+  private async bounded<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
     // A call that timed out still holds one of libuv's few threads until it returns; do not
     // pile more on it (the daemon's file operations share that pool).
     if (this.stuckSince !== undefined) {
-      throw this.unavailable(`an earlier call has not returned for ${formatSeconds(Date.now() - this.stuckSince)} (a prompt may be waiting)`);
+      throw this.unavailable(`an earlier call has not returned for ${formatSeconds(Date.now() - this.stuckSince)} (a prompt may be waiting)`, KeychainTimeoutError);
     }
+    const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const pending = Promise.resolve().then(call);
+    const pending = Promise.resolve().then(() => call(abort.signal));
     const timeout = new Promise<never>((_, reject) => {
       // Not unref'd: a call that never settles must still end in this error.
       timer = setTimeout(() => {
@@ -193,74 +228,119 @@ export class KeychainSecretStore implements SecretStore {
           this.stuckSince = undefined;
         };
         pending.then(settled, settled);
-        reject(this.unavailable(`it did not answer within ${formatSeconds(this.timeoutMs)} (trying to ${what}; a prompt may be waiting)`));
+        abort.abort(); // a call still queued behind a stuck one never starts
+        reject(this.unavailable(`it did not answer within ${formatSeconds(this.timeoutMs)} (trying to ${what}; a prompt may be waiting)`, KeychainTimeoutError));
       }, this.timeoutMs);
     });
     try {
       return await Promise.race([pending, timeout]);
     } catch (error) {
       if (error instanceof SecretStoreError) throw error;
-      const reason = firstLine((error as Error).message ?? String(error));
-      if (LOST_CONNECTION.test(reason)) {
-        throw new SecretStoreConnectionLostError(
-          `the keychain secret store (${keychainLabel(this.platform)}) cannot be used by this process any more: the keyring it was connected to went away (${reason}). Run the command again: a new process connects to the keyring running now`,
-        );
-      }
-      throw this.unavailable(reason);
+      throw this.unavailable(reasonOf(error));
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private unavailable(reason: string): SecretStoreUnavailableError {
+  private unavailable(reason: string, kind = SecretStoreUnavailableError): SecretStoreUnavailableError {
     const advice = ADVICE[this.platform] ?? ADVICE.linux!;
-    return new SecretStoreUnavailableError(
+    return new kind(
       `the keychain secret store (${keychainLabel(this.platform)}) cannot be used: ${reason.replace(/\.$/, '')}. ` +
         `${advice[0]!.toUpperCase()}${advice.slice(1)}, or choose the plaintext file store explicitly (\`git-credential-bitbucket secrets --help\`)`,
     );
   }
 }
 
-/** keytar's calls as named entries of our service. */
-class KeytarEntries implements SecretEntries {
+/** The binding's entries of our service, by name, each call bounded in time. */
+class KeyringEntries implements SecretEntries {
+  private readonly kept = new Map<string, KeyringEntry>();
+
   constructor(
-    private readonly keytar: Keytar,
-    private readonly bounded: <T>(what: string, call: () => Promise<T>) => Promise<T>,
+    private readonly keyring: KeyringModule,
+    private readonly bounded: Bounded,
   ) {}
 
-  async get(name: string): Promise<string | undefined> {
-    return (await this.bounded('read a secret', () => this.keytar.getPassword(KEYCHAIN_SERVICE, name))) ?? undefined;
+  async read(name: string, what = 'read a secret'): Promise<string | undefined> {
+    return (await this.call(name, what, (entry, signal) => entry.getPassword(signal))) ?? undefined;
+  }
+
+  write(name: string, value: string, what = 'store a secret'): Promise<void> {
+    return this.call(name, what, (entry, signal) => entry.setPassword(value, signal));
+  }
+
+  get(name: string): Promise<string | undefined> {
+    return this.read(name);
   }
 
   set(name: string, value: string): Promise<void> {
-    return this.bounded('store a secret', () => this.keytar.setPassword(KEYCHAIN_SERVICE, name, value));
+    return this.write(name, value);
   }
 
-  delete(name: string): Promise<boolean> {
-    return this.bounded('delete a secret', () => this.keytar.deletePassword(KEYCHAIN_SERVICE, name));
+  async delete(name: string): Promise<boolean> {
+    const deleted = await this.call(name, 'delete a secret', (entry, signal) => entry.deletePassword(signal));
+    this.kept.delete(name);
+    return deleted;
   }
 
   async names(): Promise<string[]> {
-    // findCredentials reads every item's secret; an item another process deletes meanwhile (a
-    // probe, a rotated part) makes the whole call fail, so try again.
+    // The listing reads every item's secret; an item another process deletes meanwhile (a
+    // rotated part, a removed account) makes the whole call fail, so try again.
     for (let attempt = 1; ; attempt++) {
       try {
-        const found = await this.bounded('list secrets', () => this.keytar.findCredentials(KEYCHAIN_SERVICE));
+        const found = await this.bounded('list secrets', (signal) => this.keyring.findCredentialsAsync(KEYCHAIN_SERVICE, null, signal));
         return found.map((credential) => credential.account);
       } catch (error) {
-        if (attempt >= LIST_ATTEMPTS || !/No such secret item|does not exist/i.test((error as Error).message)) throw error;
+        if (attempt >= LIST_ATTEMPTS || !/No such secret item|does not exist|UnknownObject/i.test((error as Error).message)) throw error;
       }
     }
   }
+
+  /**
+   * One call on the entry for `name`. A kept entry's session dies with the keyring daemon that
+   * opened it; after a failure the call is tried once more on a fresh entry, which connects to
+   * whatever keyring runs now (and fails the same way when the problem is the keyring itself).
+   */
+  private async call<T>(name: string, what: string, use: (entry: KeyringEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
+    const kept = this.kept.get(name);
+    if (kept) {
+      try {
+        return await this.bounded(what, (signal) => use(kept, signal));
+      } catch (error) {
+        this.kept.clear();
+        if (error instanceof KeychainTimeoutError) throw error;
+      }
+    }
+    return this.bounded(what, (signal) => use(this.fresh(name), signal));
+  }
+
+  private fresh(name: string): KeyringEntry {
+    const entry = new this.keyring.AsyncEntry(KEYCHAIN_SERVICE, name, ENTRY_OPTIONS);
+    if (this.kept.size >= MAX_KEPT_ENTRIES) this.kept.clear();
+    this.kept.set(name, entry);
+    return entry;
+  }
+}
+
+function moveKeytarItems(prefix: string, signal: AbortSignal): Promise<unknown> {
+  return adoptKeytarItems(KEYCHAIN_SERVICE, prefix, process.env, signal);
 }
 
 /**
- * keytar through require: it is a CommonJS native addon. GIT_CREDENTIAL_BITBUCKET_KEYTAR names
- * another module in its place (tests use it to simulate a module that does not load).
+ * The binding through require: it is a CommonJS native addon. GIT_CREDENTIAL_BITBUCKET_KEYRING_MODULE
+ * names another module in its place (tests use it to simulate a module that does not load).
  */
-export function loadKeytar(): Keytar {
+export function loadKeyring(): KeyringModule {
   const require = createRequire(import.meta.url);
-  return require(process.env.GIT_CREDENTIAL_BITBUCKET_KEYTAR || 'keytar') as Keytar;
+  return require(process.env.GIT_CREDENTIAL_BITBUCKET_KEYRING_MODULE || KEYRING_MODULE) as KeyringModule;
+}
+
+/** The library's error as one line a user can act on, without the layers' prefixes. */
+export function reasonOf(error: unknown): string {
+  const message = firstLine((error as Error)?.message ?? String(error));
+  const bare = message.replace(/^(?:Platform failure: |Couldn't access platform storage: |zbus error: |DBus error: |org\.freedesktop\.DBus\.Error\.\w+: )+/g, '');
+  if (/autolaunch|DBUS_SESSION_BUS_ADDRESS/.test(bare)) return `no D-Bus session bus was found (DBUS_SESSION_BUS_ADDRESS is not set; ${bare.replace(/\.$/, '')})`;
+  if (/unlock prompt was dismissed|IsLocked/.test(bare)) return `the keyring is locked (${bare.replace(/\.$/, '')})`;
+  return bare;
 }
 
 function firstLine(text: string): string {

@@ -1,5 +1,5 @@
 // Chooses the secret store for this configuration: the one place that does (the daemon and the
-// CLI call it; the thin helper never does, so it never loads keytar).
+// CLI call it; the thin helper never does, so it never loads the keyring module).
 //
 // Selection, first match wins:
 //   1. GIT_CREDENTIAL_BITBUCKET_SECRET_STORE=keychain|file (an explicit choice for this process:
@@ -171,7 +171,7 @@ export async function reportSecretStore(store: SelectedSecretStore): Promise<Sec
     location: store.location,
     chosenBy: selection.reason,
     migration: selection.migration ? { from: selection.migration.from, to: selection.migration.to } : null,
-    // The file store in use: only whether keytar loads (the "says why"), no keychain traffic.
+    // The file store in use: only whether the keyring module loads (the "says why"), no keychain traffic.
     keychainProblem: (selection.kind === 'keychain' ? await keychain.problem() : keychain.moduleProblem()) ?? null,
   };
 }

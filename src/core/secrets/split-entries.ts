@@ -1,12 +1,14 @@
 // The split layer: a store whose entries are capped (Windows Credential Manager: 2,560 bytes per
 // blob) still holds an OAuth token of several kilobytes. A value that does not fit is written as
 // parts, then committed by one write of its head entry; a reader sees the old value or the new
-// one, never a mix.
+// one, never a mix. The cap counts what the platform stores: keyring-rs writes a Windows
+// password as UTF-16 (2,560 bytes are 1,280 UTF-16 code units), elsewhere entries are UTF-8.
 //
 // Format, for the entry NAME:
 //   NAME                  the value itself when it fits and does not start with the marker, else
 //                         the head: `gcb-split:v1:<generation>:<parts>:<bytes>:<sha256 of value>`
-//   NAME#<generation>.<i> part i (0-based) of that generation, each at most the cap in UTF-8 bytes
+//   NAME#<generation>.<i> part i (0-based) of that generation, each at most the cap as the
+//                         platform counts it (EntrySize); <bytes> is the value's UTF-8 length
 // Writing: new parts under a fresh random generation → the head (the commit point) → delete the
 // parts of the generation the head replaced. Killed before the head is written: the old value
 // stays whole (the new parts are orphans, removed when the entry is deleted). A head whose parts
@@ -26,10 +28,25 @@ const PART = /#[0-9a-f]{8}\.[0-9]{1,5}$/;
 /** A reader that raced a writer deleting the parts it was about to read tries again. */
 const READ_ATTEMPTS = 3;
 
+/** How a platform store counts an entry against its cap, in bytes. */
+export interface EntrySize {
+  of(text: string): number;
+}
+
+export const UTF8_SIZE: EntrySize = { of: (text) => Buffer.byteLength(text, 'utf8') };
+/** Two bytes per UTF-16 code unit: a character outside the BMP (a surrogate pair) takes four. */
+export const UTF16_SIZE: EntrySize = { of: (text) => text.length * 2 };
+
+/** What the platform's store holds per entry: UTF-16 in Windows Credential Manager, UTF-8 elsewhere. */
+export function entrySizeOn(platform: NodeJS.Platform): EntrySize {
+  return platform === 'win32' ? UTF16_SIZE : UTF8_SIZE;
+}
+
 export class SplitEntries implements SecretEntries {
   constructor(
     private readonly inner: SecretEntries,
     readonly capBytes: number,
+    private readonly size: EntrySize = UTF8_SIZE,
   ) {
     if (!(capBytes >= MIN_CAP_BYTES)) throw new Error(`a split layer needs a cap of at least ${MIN_CAP_BYTES} bytes`);
   }
@@ -57,11 +74,11 @@ export class SplitEntries implements SecretEntries {
 
   async set(name: string, value: string): Promise<void> {
     const replaced = parseHead((await this.inner.get(name)) ?? '');
-    if (Buffer.byteLength(value) <= this.capBytes && !value.startsWith(SPLIT_MARKER)) {
+    if (this.size.of(value) <= this.capBytes && !value.startsWith(SPLIT_MARKER)) {
       await this.inner.set(name, value);
     } else {
       const generation = randomBytes(4).toString('hex');
-      const parts = splitUtf8(value, this.capBytes);
+      const parts = splitParts(value, this.capBytes, this.size);
       for (const [i, part] of parts.entries()) await this.inner.set(partName(name, generation, i), part);
       await this.inner.set(name, `${SPLIT_MARKER}${generation}:${parts.length}:${Buffer.byteLength(value)}:${sha256(value)}`);
     }
@@ -89,6 +106,7 @@ export class CappedEntries implements SecretEntries {
   constructor(
     private readonly inner: SecretEntries,
     readonly capBytes: number,
+    private readonly size: EntrySize = UTF8_SIZE,
   ) {}
 
   get(name: string): Promise<string | undefined> {
@@ -96,7 +114,7 @@ export class CappedEntries implements SecretEntries {
   }
 
   async set(name: string, value: string): Promise<void> {
-    const bytes = Buffer.byteLength(value);
+    const bytes = this.size.of(value);
     if (bytes > this.capBytes) throw new SecretStoreError(`the entry ${name} has ${bytes} bytes; this store holds at most ${this.capBytes}`);
     await this.inner.set(name, value);
   }
@@ -120,13 +138,13 @@ function partName(name: string, generation: string, index: number): string {
   return `${name}#${generation}.${index}`;
 }
 
-/** Splits on code point boundaries so that every part is valid UTF-8 of at most `maxBytes`. */
-export function splitUtf8(value: string, maxBytes: number): string[] {
+/** Splits on code point boundaries (no part ends in half a character) into parts of at most `maxBytes` each. */
+export function splitParts(value: string, maxBytes: number, size: EntrySize = UTF8_SIZE): string[] {
   const parts: string[] = [];
   let current = '';
   let currentBytes = 0;
   for (const char of value) {
-    const bytes = Buffer.byteLength(char);
+    const bytes = size.of(char);
     if (currentBytes + bytes > maxBytes) {
       parts.push(current);
       current = '';

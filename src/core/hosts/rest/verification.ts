@@ -1,6 +1,6 @@
 // What a credential check takes and gives back, shared by the Cloud and Data Center checks.
 
-import type { Account, StaticSecretKind } from '../core/accounts.js';
+import type { Account, StaticSecretKind } from '../../accounts.js';
 import type { NetworkProblemKind } from './http.js';
 
 /** The credential as git would send it. */

@@ -6,10 +6,10 @@
 // A missing scope comes back as 403 "Your credentials lack one or more required privilege scopes"
 // with `detail.required` (seen in gildas/bitbucket-cli#56), which we quote.
 
-import { TOKEN_USERNAMES, type Account } from '../core/accounts.js';
-import { apiGet, cleanCloneUrl, sameOriginLink, withQuery, type ApiResponse, type Authorization } from './http.js';
-import { probeGit, type ProbeTarget } from './git-probe.js';
-import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
+import { TOKEN_USERNAMES, type Account } from '../../accounts.js';
+import { apiGet, cleanCloneUrl, sameOriginLink, withQuery, type ApiResponse, type Authorization } from '../rest/http.js';
+import { probeGit, type ProbeTarget } from '../rest/git-probe.js';
+import { MAX_PAGES, addSpaceName, arrayField, stringField } from '../rest/json.js';
 import {
   VerifyFailure,
   recordedExpiryPassed,
@@ -18,7 +18,7 @@ import {
   type Check,
   type ProbeCredential,
   type VerifyRequest,
-} from './verification.js';
+} from '../rest/verification.js';
 
 const API_TOKENS_PAGE = 'https://id.atlassian.com/manage-profile/security/api-tokens';
 const READ_SCOPE = 'read:repository:bitbucket';
@@ -29,7 +29,7 @@ const USER_SCOPES = new Set(['read:user:bitbucket', 'account']);
 const APP_PASSWORD_PREFIX = 'ATBB';
 
 /** https://bitbucket.org → https://api.bitbucket.org/2.0; a stand-in (the simulator) serves /2.0 itself. */
-export function cloudRestBase(account: Pick<Account, 'url'>): string {
+function cloudRestBase(account: Pick<Account, 'url'>): string {
   const url = new URL(account.url);
   return url.hostname === 'bitbucket.org' ? 'https://api.bitbucket.org/2.0' : `${account.url}/2.0`;
 }
@@ -77,7 +77,8 @@ export async function verifyCloud(request: VerifyRequest, checks: Check[]): Prom
     // Access tokens belong to a repository, project or workspace; /2.0/user has no user for them.
     checks.push({ name: 'credential', status: 'pass', detail: 'Bitbucket Cloud accepts the access token (it belongs to a repository, project or workspace, not a user)' });
   } else if (me.status === 404) {
-    throw await wrongKind(account, credential);
+    // No Cloud API here; the caller asks the other kinds whether the URL is theirs.
+    throw new VerifyFailure('wrong-kind', `${account.url} does not answer Bitbucket Cloud's API (${rest}/user: 404): check the URL, or use --kind datacenter for a self-hosted Bitbucket`);
   } else {
     throw unexpectedAnswer(`${rest}/user`, me.status, me.headers, errorMessage(me));
   }
@@ -230,17 +231,13 @@ function describeScopeGap(credential: ProbeCredential, scopes: string[]): string
   return `the token lacks the scope ${list}: create a token with ${[...new Set([...scopes, READ_SCOPE, WRITE_SCOPE])].join(', ')} at ${API_TOKENS_PAGE}`;
 }
 
-/** Is this URL Data Center rather than Cloud? Asked after Cloud's /2.0 answered 404. */
-async function wrongKind(account: Account, credential: ProbeCredential): Promise<VerifyFailure> {
-  const answer = await apiGet(withQuery(`${account.url}/rest/api/1.0/repos`, { limit: 1 }), { scheme: 'basic', username: account.username, secret: credential.secret }).catch(() => undefined);
-  const json = answer?.json as Record<string, unknown> | undefined;
-  if (json && (Array.isArray(json.errors) || Array.isArray(json.values))) {
-    return new VerifyFailure('wrong-kind', `${account.url} is Bitbucket Data Center, not Cloud (it answers /rest/api/1.0): use --kind datacenter`);
-  }
-  return new VerifyFailure('wrong-kind', `${account.url} does not answer Bitbucket Cloud's API (${cloudRestBase(account)}/user: 404): check the URL, or use --kind datacenter for a self-hosted Bitbucket`);
+/** Does the account's URL answer Cloud's /2.0 API? Its error object comes even without a credential. */
+export async function answersCloudApi(account: Account): Promise<boolean> {
+  const answer = await apiGet(`${cloudRestBase(account)}/user`, undefined).catch(() => undefined);
+  return (answer?.json as { type?: unknown } | undefined)?.type === 'error';
 }
 
-export function missingScopes(answer: ApiResponse): string[] | undefined {
+function missingScopes(answer: ApiResponse): string[] | undefined {
   const detail = (answer.json as { error?: { detail?: { required?: unknown } } } | undefined)?.error?.detail;
   const required = detail?.required;
   return Array.isArray(required) && required.every((scope) => typeof scope === 'string') && required.length > 0 ? (required as string[]) : undefined;

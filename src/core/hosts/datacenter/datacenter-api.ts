@@ -4,12 +4,11 @@
 // works alone as a Bearer token, and Data Center names the authenticated user in X-AUSERNAME:
 // that is how a wrong username (an e-mail, say) is told apart from a wrong token.
 
-import { isBearerOnly, type Account } from '../core/accounts.js';
-import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from './http.js';
-import { cloudRestBase } from './cloud-api.js';
-import { probeGit } from './git-probe.js';
-import { MAX_PAGES, addSpaceName, arrayField, stringField } from './json.js';
-import { VerifyFailure, recordedExpiryPassed, savedAccountHints, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from './verification.js';
+import { isBearerOnly, type Account } from '../../accounts.js';
+import { apiGet, cleanCloneUrl, withQuery, type ApiResponse, type Authorization } from '../rest/http.js';
+import { probeGit } from '../rest/git-probe.js';
+import { MAX_PAGES, addSpaceName, arrayField, stringField } from '../rest/json.js';
+import { VerifyFailure, recordedExpiryPassed, savedAccountHints, unexpectedAnswer, type Check, type ProbeCredential, type VerifyRequest } from '../rest/verification.js';
 
 function authorization(account: Account, credential: ProbeCredential): Authorization {
   return isBearerOnly(credential.kind === 'oauth' ? undefined : credential.kind)
@@ -23,7 +22,11 @@ export async function verifyDataCenter(request: VerifyRequest, checks: Check[]):
   const answer = await apiGet(reposUrl, authorization(account, credential));
   if (answer.status === 401) throw await refusal(request, reposUrl);
   if (answer.status === 404 || (answer.status === 200 && !Array.isArray((answer.json as { values?: unknown } | undefined)?.values))) {
-    throw await wrongKind(account);
+    // No Data Center API here; the caller asks the other kinds whether the URL is theirs.
+    throw new VerifyFailure(
+      'wrong-kind',
+      `${account.url} does not answer Bitbucket Data Center's REST API (${account.url}/rest/api/1.0): check the URL; it must include the context path, e.g. https://git.example.com/bitbucket`,
+    );
   }
   if (answer.status === 403) {
     const what = credential.kind === 'password' ? 'the user' : 'the token';
@@ -121,16 +124,11 @@ async function refusal(request: VerifyRequest, url: string): Promise<VerifyFailu
   );
 }
 
-/** Is this URL Cloud (or no Bitbucket at all) rather than Data Center? Asked after a 404. */
-async function wrongKind(account: Account): Promise<VerifyFailure> {
-  const answer = await apiGet(`${cloudRestBase(account)}/user`, undefined).catch(() => undefined);
-  if ((answer?.json as { type?: unknown } | undefined)?.type === 'error') {
-    return new VerifyFailure('wrong-kind', `${account.url} is Bitbucket Cloud, not Data Center (it answers Cloud's /2.0 API): use --kind cloud`);
-  }
-  return new VerifyFailure(
-    'wrong-kind',
-    `${account.url} does not answer Bitbucket Data Center's REST API (${account.url}/rest/api/1.0): check the URL; it must include the context path, e.g. https://git.example.com/bitbucket`,
-  );
+/** Does the account's URL answer Data Center's REST API (a listing, or its error list)? */
+export async function answersDataCenterApi(account: Account, credential: ProbeCredential): Promise<boolean> {
+  const answer = await apiGet(withQuery(`${account.url}/rest/api/1.0/repos`, { limit: 1 }), { scheme: 'basic', username: account.username, secret: credential.secret }).catch(() => undefined);
+  const json = answer?.json as Record<string, unknown> | undefined;
+  return Boolean(json && (Array.isArray(json.errors) || Array.isArray(json.values)));
 }
 
 function dcMessage(answer: ApiResponse): string | undefined {

@@ -1,9 +1,11 @@
-// Bitbucket Cloud (bitbucket.org).
+// Bitbucket Cloud (bitbucket.org): everything the rest of the product needs to know about it.
 
-import type { Host } from './host.js';
+import type { Host } from '../host.js';
 
 export const cloudHost: Host = {
   kind: 'cloud',
+  product: 'Cloud',
+  apiName: "Cloud's /2.0 API",
   defaultSecretKind: 'api-token',
   gitUsername(account, secretKind) {
     // Repository, project and workspace access tokens authenticate as x-token-auth; API tokens
@@ -32,4 +34,8 @@ export const cloudHost: Host = {
     }
     return undefined;
   },
+  // The REST module loads only when a command talks to Bitbucket: the daemon never does.
+  verify: async (request, checks) => (await import('./cloud-api.js')).verifyCloud(request, checks),
+  listSpaces: async (account, credential) => (await import('./cloud-api.js')).listCloudWorkspaces(account, credential),
+  answersApi: async (account) => (await import('./cloud-api.js')).answersCloudApi(account),
 };

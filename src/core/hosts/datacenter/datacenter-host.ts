@@ -1,9 +1,12 @@
-// Bitbucket Data Center (self-hosted, often under a context path such as /bitbucket).
+// Bitbucket Data Center (self-hosted, often under a context path such as /bitbucket): everything
+// the rest of the product needs to know about it.
 
-import type { Host } from './host.js';
+import type { Host } from '../host.js';
 
 export const dataCenterHost: Host = {
   kind: 'datacenter',
+  product: 'Data Center',
+  apiName: '/rest/api/1.0',
   defaultSecretKind: 'access-token',
   gitUsername(account) {
     // A personal access token, like the account password, goes with the user's slug. Project and
@@ -26,4 +29,8 @@ export const dataCenterHost: Host = {
     }
     return undefined;
   },
+  // The REST module loads only when a command talks to Bitbucket: the daemon never does.
+  verify: async (request, checks) => (await import('./datacenter-api.js')).verifyDataCenter(request, checks),
+  listSpaces: async (account, credential) => (await import('./datacenter-api.js')).listDataCenterProjects(account, credential),
+  answersApi: async (account, credential) => (await import('./datacenter-api.js')).answersDataCenterApi(account, credential),
 };
