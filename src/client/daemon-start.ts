@@ -24,6 +24,11 @@ const isWindows = process.platform === 'win32';
 const POLL_MS = 20;
 const WATCHED_POLL_MS = 100;
 
+export interface DaemonStartOptions {
+  /** Replaces the poll interval (tests make it long, to see the watch alone at work). */
+  pollMs?: number;
+}
+
 export class DaemonStart {
   private ownsSpawnLock = false;
   private watcher: FSWatcher | undefined;
@@ -35,7 +40,10 @@ export class DaemonStart {
   /** A report already there is about an earlier start, not the one waited for. */
   private readonly earlierReport: string | undefined;
 
-  constructor(private readonly paths: ProductPaths) {
+  constructor(
+    private readonly paths: ProductPaths,
+    private readonly options: DaemonStartOptions = {},
+  ) {
     this.earlierReport = readStartFailure(paths.startFailure);
   }
 
@@ -88,7 +96,7 @@ export class DaemonStart {
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.notice(), Math.max(0, Math.min(maxMs, this.watcher ? WATCHED_POLL_MS : POLL_MS)));
+      const timer = setTimeout(() => this.notice(), Math.max(0, Math.min(maxMs, this.options.pollMs ?? (this.watcher ? WATCHED_POLL_MS : POLL_MS))));
       this.wake = () => {
         clearTimeout(timer);
         this.wake = undefined;
