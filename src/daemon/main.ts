@@ -330,7 +330,9 @@ function askToExit(socketPath: string): Promise<void> {
   });
 }
 
+/** Whether something listens at `socketPath`; with nothing there (every cold start) no connection is tried. */
 function isAnswering(socketPath: string): Promise<boolean> {
+  if (!isWindows && lstatSync(socketPath, { throwIfNoEntry: false }) === undefined) return Promise.resolve(false);
   return new Promise((resolve) => {
     const probe = connect(socketPath);
     const done = (alive: boolean) => {
