@@ -123,17 +123,52 @@ test('a rotated refresh token the store refuses is kept in memory and stored on 
   t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-2-xxxxxxxx');
 });
 
-test('a login during a refresh wins: the refresh result is not stored over it', async (t) => {
-  const { endpoint, manager, store } = await setup(t);
-  endpoint.next.push(async (refreshToken) => {
-    // `login` stores a new grant while the token request is under way.
-    await store.set({ account: 'work', slot: 'oauth-refresh' }, 'refresh-from-login');
-    return { accessToken: 'access-old-grant-xxxx', refreshToken: `${refreshToken}-rotated`, expiresAt: Date.now() + 3600_000 };
+test('a login during a refresh waits for it and wins: the refresh result is not kept over it', async (t) => {
+  const { clock, endpoint, manager, store } = await setup(t);
+  let loggedIn: Promise<boolean> | undefined;
+  endpoint.next.push((refreshToken) => {
+    // `login` hands over a new grant while the token request is under way.
+    loggedIn = manager.login(account, { token: 'access-from-login', expiresAt: clock.now + 3600_000 }, 'refresh-from-login');
+    return { accessToken: 'access-old-grant-xxxx', refreshToken: `${refreshToken}-rotated`, expiresAt: clock.now + 3600_000 };
   });
   const result = await manager.accessToken(account);
-  t.like(result, { kind: 'token', token: 'access-old-grant-xxxx' }, 'the valid token is still handed out once');
+  t.like(result, { kind: 'token', token: 'access-old-grant-xxxx' }, 'the get that started the refresh gets its token');
+  t.true(await loggedIn!, 'the login replaced a grant');
   t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-from-login');
-  t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined, 'nothing of the old grant was stored');
+  t.like(await manager.accessToken(account), { kind: 'token', token: 'access-from-login' });
+  t.is(await manager.currentToken(account), 'access-from-login');
+  t.is(endpoint.calls.length, 1);
+});
+
+test('logout drops both tokens, waits for a refresh under way, and the next get needs login', async (t) => {
+  const { endpoint, manager, store } = await setup(t);
+  let loggedOut: Promise<boolean> | undefined;
+  endpoint.next.push(() => {
+    loggedOut = manager.logout('work');
+    return endpoint.rotate();
+  });
+  t.like(await manager.accessToken(account), { kind: 'token', token: 'access-1-xxxxxxxx' });
+  t.true(await loggedOut!);
+  t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), undefined, 'the rotated refresh token stored by the refresh is gone too');
+  t.is(await store.get({ account: 'work', slot: 'oauth-access' }), undefined);
+  t.is(await manager.currentToken(account), undefined);
+  t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
+  t.false(await manager.logout('work'), 'nothing left to drop');
+  t.is(endpoint.calls.length, 1);
+});
+
+test('logout also drops a rotated refresh token the store refused', async (t) => {
+  const { clock, endpoint, manager, store } = await setup(t);
+  const set = store.set.bind(store);
+  store.set = async (ref, value) => {
+    if (ref.slot === 'oauth-refresh') throw new Error('keychain locked');
+    await set(ref, value);
+  };
+  await manager.accessToken(account);
+  t.true(await manager.logout('work'));
+  clock.now += 3600_000;
+  t.like(await manager.accessToken(account), { kind: 'needs-login' }, 'the token kept in memory went with the logout');
+  t.is(endpoint.calls.length, 1);
 });
 
 test('a restarted manager continues from the stored refresh token and never sends an old one', async (t) => {
@@ -145,17 +180,18 @@ test('a restarted manager continues from the stored refresh token and never send
   t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-1-xxxxxxxx']);
 });
 
-test('invalid_grant: needs login, no more attempts with that token; a new login clears it', async (t) => {
-  const { endpoint, manager, store, states } = await setup(t);
+test('invalid_grant: needs login, no more attempts with that token, also after a restart; a new login clears it', async (t) => {
+  const { endpoint, manager, store, states, make } = await setup(t);
   endpoint.next.push(() => new OAuthRejectedError('invalid_grant', 'invalid_grant: token revoked'));
   t.like(await manager.accessToken(account), { kind: 'needs-login' });
   t.like(await manager.accessToken(account), { kind: 'needs-login' });
   t.is(endpoint.calls.length, 1, 'a rejected refresh token is not sent again');
   t.truthy(states.get('work').needsLogin);
   t.is(await store.get({ account: 'work', slot: 'oauth-refresh' }), 'refresh-0-initial', 'nothing is deleted');
-  await store.set({ account: 'work', slot: 'oauth-refresh' }, 'refresh-from-login');
-  manager.reload('work');
-  t.like(await manager.accessToken(account), { kind: 'token' });
+  t.like(await make().accessToken(account), { kind: 'needs-login' }, 'a restarted daemon remembers the refusal');
+  t.is(endpoint.calls.length, 1);
+  await manager.login(account, { token: 'access-from-login', expiresAt: 1 }, 'refresh-from-login');
+  t.like(await manager.accessToken(account), { kind: 'token' }, 'the login ended "needs login" without a restart');
   t.deepEqual(endpoint.calls, ['refresh-0-initial', 'refresh-from-login']);
   t.is(states.get('work').needsLogin, undefined);
 });
@@ -192,4 +228,12 @@ test('an account that never logged in needs login, without a token request', asy
   await store.delete({ account: 'work', slot: 'oauth-refresh' });
   t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
   t.is(endpoint.calls.length, 0);
+});
+
+test('after a refused refresh token and a logout, a restarted daemon says "not logged in", not "rejected"', async (t) => {
+  const { endpoint, manager, make } = await setup(t);
+  endpoint.next.push(() => new OAuthRejectedError('invalid_grant', 'invalid_grant: token revoked'));
+  t.like(await manager.accessToken(account), { kind: 'needs-login', reason: 'OAuth refresh was rejected (invalid_grant: token revoked)' });
+  t.true(await manager.logout('work'));
+  t.like(await make().accessToken(account), { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' });
 });

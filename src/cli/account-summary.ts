@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
+import { parseStoredAccessToken } from '../core/oauth/stored-token.js';
 import type { ProductPaths } from '../shared/paths.js';
 
 export interface AccountSummary {
@@ -81,18 +82,25 @@ export function describeAuth(summary: AccountSummary): string {
   return fixed ? `${oauth}; ${fixed} as fallback${summary.method === 'static' ? ' (in use)' : ''}` : oauth;
 }
 
+/**
+ * The AUTH column of `account list`: a few words, so that one OAuth account does not widen the
+ * table past a terminal ("OAuth + API token"); `status` and `--json` carry the details.
+ */
+export function describeAuthBriefly(summary: AccountSummary): string {
+  const expiry = summary.secretExpiresAt ? `, ${summary.expiryWarning ? 'EXPIRES' : 'expires'} ${summary.secretExpiresAt.slice(0, 10)}` : '';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' MISSING'}${expiry}` : null;
+  if (!summary.oauth) return fixed ?? 'no secret';
+  if (!summary.oauth.needsLogin) return fixed ? `OAuth + ${fixed}` : 'OAuth';
+  return fixed ? `OAuth NEEDS LOGIN; ${fixed}${summary.method === 'static' ? ' in use' : ''}` : 'OAuth NEEDS LOGIN';
+}
+
 export function describeState(summary: AccountSummary): string {
   if (summary.rejectedAt) return `REJECTED at ${summary.rejectedAt}${summary.rejectedPath ? ` for ${summary.rejectedPath}` : ''}`;
   return summary.lastSuccessAt ? `last success ${summary.lastSuccessAt}` : 'not used yet';
 }
 
-/** The expiry of the stored access token (written by `login` and by the daemon's refreshes). */
+/** The expiry of the stored access token (written by the daemon at login and at each refresh). */
 function storedExpiry(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const expiresAt = (JSON.parse(value) as { expiresAt?: unknown }).expiresAt;
-    return typeof expiresAt === 'number' ? new Date(expiresAt).toISOString() : undefined;
-  } catch {
-    return undefined;
-  }
+  const access = parseStoredAccessToken(value);
+  return access && new Date(access.expiresAt).toISOString();
 }

@@ -1,26 +1,21 @@
 // `login NAME [--no-browser] [--timeout SECONDS]`: the OAuth authorization-code flow. Nothing is
-// stored until Bitbucket has issued tokens, so a failed or cancelled login changes nothing.
+// stored until Bitbucket has issued tokens, so a failed or cancelled login changes nothing; the
+// tokens then go to the daemon, which stores them (it is the only writer of OAuth tokens). The
+// daemon is started before the browser opens, so a daemon that cannot start fails the login
+// before anyone grants access.
 
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { hostFor } from '../core/hosts/host.js';
 import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../core/oauth/oauth-client.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { findAccount, onePositional } from './account-commands.js';
-import { tellDaemonToReload } from './daemon-commands.js';
+import { requireDaemon, storeLogin } from './oauth-session.js';
 import { UserError } from '../core/errors.js';
 import { listenForRedirect } from './loopback-redirect.js';
 import { openBrowser } from './open-browser.js';
-
-export const LOGIN_USAGE = `Usage:
-  git-credential-bitbucket login NAME [--no-browser] [--timeout SECONDS]
-
-Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
-http://127.0.0.1:PORT/ and the tokens go to the secret store. With --no-browser (SSH sessions,
-machines without a browser) it prints the URL and reads the address the browser was sent to
-after the grant (or just its code) from stdin.`;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
@@ -28,15 +23,11 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'no-browser': { type: 'boolean', default: false }, timeout: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: { 'no-browser': { type: 'boolean', default: false }, timeout: { type: 'string' } },
   });
-  if (values.help) {
-    process.stdout.write(LOGIN_USAGE + '\n');
-    return 0;
-  }
   const account = findAccount(readConfig(paths.configFile).accounts, onePositional(positionals, 'NAME'));
   if (!account.oauth) {
-    throw new UserError(`account ${account.name} has no OAuth client; add the account again with --oauth-client-id (and --oauth-client-secret-stdin)`);
+    throw new UserError(`account ${account.name} has no OAuth client; set one with \`git-credential-bitbucket account set-oauth ${account.name} --oauth-client-id ID\` (and --oauth-client-secret-stdin)`);
   }
   const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(values.timeout);
   if (!(timeoutSeconds > 0)) throw new UserError('--timeout takes a number of seconds');
@@ -44,8 +35,10 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   const store = openSecretStore(paths);
   const clientSecret = await store.get({ account: account.name, slot: 'oauth-client-secret' });
   if (clientSecret === undefined && hostFor(account.kind).oauth.requiresClientSecret) {
-    throw new UserError(`account ${account.name} has no OAuth client secret in the ${store.name} store; add the account again with --oauth-client-secret-stdin`);
+    throw new UserError(`account ${account.name} has no OAuth client secret in the ${store.name} store; pipe it to \`git-credential-bitbucket account set-oauth ${account.name} --oauth-client-id ${account.oauth.clientId} --oauth-client-secret-stdin\``);
   }
+  const failed = `login of account ${account.name} failed (nothing was stored)`;
+  await requireDaemon(paths, failed);
   const client = new OAuthClient();
   const request = await client.authorizationRequest(account);
 
@@ -72,11 +65,7 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   if (tokens.refreshToken === undefined) {
     throw new UserError(`Bitbucket issued no refresh token for account ${account.name}; check the OAuth client's settings. Nothing was stored`);
   }
-  // Refresh token first: it is what keeps the account working.
-  await store.set({ account: account.name, slot: 'oauth-refresh' }, tokens.refreshToken);
-  await store.set({ account: account.name, slot: 'oauth-access' }, JSON.stringify({ token: tokens.accessToken, expiresAt: tokens.expiresAt }));
-  // A running daemon may hold the old tokens in memory.
-  await tellDaemonToReload(paths, account.name);
+  await storeLogin(paths, account.name, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt }, failed);
   process.stdout.write(`Logged in account ${account.name} with OAuth; access token valid until ${new Date(tokens.expiresAt).toISOString()}.\n`);
   return 0;
 }

@@ -6,9 +6,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { LIST_KEYS, MAX_CREDENTIAL_INPUT_BYTES, SCALAR_KEYS, type Credential } from '../shared/credential-protocol.js';
-import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, type DaemonInfo, type DaemonRequest, type DaemonResponse, type OAuthTokens } from '../shared/wire.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
+import type { OAuthSessions } from './oauth/sessions.js';
 import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 
 export interface ServerHooks {
@@ -21,8 +22,10 @@ export interface ServerHooks {
   connectionTimeoutMs: number;
   /** A request arrived (resets the idle timer). */
   onActivity(): void;
-  /** The CLI changed an account's secrets (after `login`). */
-  onReload(account: string | undefined): void;
+  /** `login` and `logout` from the CLI: the daemon writes the OAuth tokens. */
+  oauth: OAuthSessions;
+  /** The CLI changed an account's secrets (all accounts', and perhaps the store, when absent). */
+  onSecretsChanged(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
   /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
@@ -98,8 +101,14 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       case 'ping':
         send(socket, { v: WIRE_VERSION, type: 'pong', ...hooks.info() });
         return;
-      case 'reload':
-        hooks.onReload(request.account);
+      case 'oauth-login':
+        send(socket, { v: WIRE_VERSION, type: 'oauth-session', ...(await hooks.oauth.login(request.account, request.tokens)) });
+        return;
+      case 'oauth-logout':
+        send(socket, { v: WIRE_VERSION, type: 'oauth-session', ...(await hooks.oauth.logout(request.account)) });
+        return;
+      case 'secrets-changed':
+        hooks.onSecretsChanged(request.account);
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         return;
       case 'stop':
@@ -150,13 +159,18 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
   if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
-  if (message.type === 'reload') {
-    if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'reload names an account by its name') };
-    return message.account === undefined ? { v: WIRE_VERSION, type: 'reload' } : { v: WIRE_VERSION, type: 'reload', account: message.account };
+  if (message.type === 'oauth-token' || message.type === 'oauth-logout') {
+    if (typeof message.account !== 'string') return { error: failure('bad-request', `${message.type} names an account by its name`) };
+    return { v: WIRE_VERSION, type: message.type, account: message.account };
   }
-  if (message.type === 'oauth-token') {
-    if (typeof message.account !== 'string') return { error: failure('bad-request', 'oauth-token names an account by its name') };
-    return { v: WIRE_VERSION, type: 'oauth-token', account: message.account };
+  if (message.type === 'oauth-login') {
+    const tokens = parseTokens(message.tokens);
+    if (typeof message.account !== 'string' || !tokens) return { error: failure('bad-request', 'oauth-login names an account and carries its tokens') };
+    return { v: WIRE_VERSION, type: 'oauth-login', account: message.account, tokens };
+  }
+  if (message.type === 'secrets-changed') {
+    if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'secrets-changed names an account by its name') };
+    return message.account === undefined ? { v: WIRE_VERSION, type: 'secrets-changed' } : { v: WIRE_VERSION, type: 'secrets-changed', account: message.account };
   }
   if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
   if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {
@@ -189,6 +203,15 @@ function parseCredentialObject(raw: unknown): Credential | undefined {
     }
   }
   return credential;
+}
+
+/** The answer never repeats what was wrong with a token: the message could end up in a log. */
+function parseTokens(raw: unknown): OAuthTokens | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { accessToken, refreshToken, expiresAt } = raw as Record<string, unknown>;
+  if (!isAttributeValue(accessToken) || !isAttributeValue(refreshToken) || accessToken === '' || refreshToken === '') return undefined;
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) return undefined;
+  return { accessToken, refreshToken, expiresAt };
 }
 
 function isAttributeValue(value: unknown): value is string {

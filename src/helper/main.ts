@@ -47,10 +47,9 @@ async function main(command: string | undefined): Promise<void> {
   if (command !== undefined && GIT_ACTIONS.has(command)) {
     await runGitAction(command as CredentialAction);
   } else {
-    // The command table (cli/commands.ts) says which words are commands; loading it loads no command.
-    const { isCommandWord, runCli } = await import('../cli/main.js');
-    // Any other word is an action git may add in future: helpers must ignore it, silently.
-    if (!isCommandWord(command)) return;
+    // Every other word goes to the CLI, which also tells a person's typo from an action git may
+    // add (helpers must ignore those, silently): loading it loads no command.
+    const { runCli } = await import('../cli/main.js');
     process.exitCode = await runCli(process.argv.slice(2));
     // Output drains first; a keychain call that never returns (an unanswered unlock prompt) must
     // not keep the command alive after it has reported the problem.

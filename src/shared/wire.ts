@@ -17,8 +17,16 @@ export type DaemonRequest =
   | { v: number; type: 'ping' }
   /** The account's current OAuth access token, refreshed if due, for `account verify` (never the refresh token). */
   | { v: number; type: 'oauth-token'; account: string }
-  /** Secrets of `account` (all accounts when absent) changed outside the daemon: re-read them. */
-  | { v: number; type: 'reload'; account?: string }
+  /** `login`: the daemon stores the new grant (it is the only writer of OAuth tokens). Never logged. */
+  | { v: number; type: 'oauth-login'; account: string; tokens: OAuthTokens }
+  /** `logout`, `account set-oauth`, `account remove`: the daemon drops the account's OAuth tokens. */
+  | { v: number; type: 'oauth-logout'; account: string }
+  /**
+   * The CLI changed secrets in the store itself (`account add|set-secret|remove`; without an
+   * account, `secrets migrate`): the daemon drops what it holds of them and, for a migration,
+   * chooses the store again.
+   */
+  | { v: number; type: 'secrets-changed'; account?: string }
   | { v: number; type: 'stop' };
 
 export interface DaemonInfo {
@@ -36,9 +44,21 @@ export type DaemonResponse =
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
+  | ({ v: number; type: 'oauth-session' } & OAuthSessionAnswer)
   | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
+
+/** A grant as `login` received it from Bitbucket. */
+export interface OAuthTokens {
+  accessToken: string;
+  refreshToken: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+}
+
+/** `hadTokens`: the account held OAuth tokens before (replaced by a login, dropped by a logout). */
+export type OAuthSessionAnswer = { ok: true; hadTokens: boolean } | { ok: false; problem: string };
 
 export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal';
 

@@ -1,28 +1,20 @@
-// Hands out OAuth access tokens: the cached one while it stays valid for the safety margin,
-// otherwise a fresh one. Per account, one refresh at a time (single flight: concurrent gets share
-// it); the refresh token always comes from the secret store, so a restarted daemon continues
-// where the last one stopped; a rotated refresh token is persisted before the new access token
-// is handed out. A rejected refresh marks the account as needing login; a network failure keeps
-// everything, serves a still-valid token if there is one, and backs off before trying again.
+// Hands out OAuth access tokens and is the only writer of an account's OAuth tokens: refreshes,
+// `login` (the CLI hands the new grant over) and `logout` all happen here, so what the daemon
+// holds in memory and what the store holds never drift apart. The rules are pure functions of
+// one state per account (state.ts); this module does the I/O around them. Per account, one
+// operation at a time: concurrent gets share one refresh (single flight), and a login or logout
+// waits for a refresh under way instead of racing it. The refresh token always comes from the
+// secret store, so a restarted daemon continues where the last one stopped; a rotated refresh
+// token is stored before the new access token is handed out.
 
 import type { Logger } from 'pino';
 import type { Account } from '../../core/accounts.js';
 import { needsLogin, type AccountStateBook } from '../../core/account-state.js';
-import type { SecretStore } from '../../core/secrets/secret-store.js';
+import type { SecretRef, SecretStore } from '../../core/secrets/secret-store.js';
 import { now as clockNow } from '../../core/clock.js';
-import { OAuthRejectedError, OAuthUnavailableError, type TokenSet } from '../../core/oauth/oauth-client.js';
-
-export type AccessTokenResult =
-  | { kind: 'token'; token: string; expiresAt: number }
-  /** No usable refresh token: never logged in, or Bitbucket refused it. */
-  | { kind: 'needs-login'; reason: string }
-  /** The token endpoint failed and no valid access token is left. */
-  | { kind: 'unavailable'; reason: string };
-
-interface CachedToken {
-  token: string;
-  expiresAt: number;
-}
+import type { TokenSet } from '../../core/oauth/oauth-client.js';
+import { formatStoredAccessToken, parseStoredAccessToken, type AccessToken } from '../../core/oauth/stored-token.js';
+import { NOT_LOGGED_IN, afterErase, afterLogin, afterRefresh, loadedState, plan, refreshFailure, refreshTokenSaved, type AccessTokenResult, type OAuthState, type RefreshOutcome } from './state.js';
 
 /** The network step, injected: OAuthClient in the daemon, a scripted fake in unit tests. */
 export interface TokenRefresher {
@@ -40,16 +32,19 @@ export interface TokenManagerDeps {
   now?(): number;
 }
 
-const BACKOFF_START_MS = 1000;
-const BACKOFF_MAX_MS = 60_000;
+/** One account's state and the machinery that keeps its operations in order. */
+interface Lane {
+  /** Undefined until read from the store (and again after a logout). */
+  state?: OAuthState;
+  /** The get being answered, which later gets join. */
+  serving?: Promise<AccessTokenResult>;
+  /** Settles when the last queued operation has. */
+  queue: Promise<void>;
+}
 
 export class TokenManager {
-  /** Keyed by account identity (name, URL, client): a removed and re-added name starts afresh. */
-  private readonly cache = new Map<string, CachedToken>();
-  private readonly inFlight = new Map<string, Promise<AccessTokenResult>>();
-  private readonly backoff = new Map<string, { until: number; delayMs: number; reason: string }>();
-  /** A rotated refresh token the store refused to take: kept here and stored again next time. */
-  private readonly unsaved = new Map<string, string>();
+  /** Keyed by account name; the state inside says which account of that name it belongs to. */
+  private readonly lanes = new Map<string, Lane>();
   private readonly now: () => number;
 
   constructor(private readonly deps: TokenManagerDeps) {
@@ -57,137 +52,164 @@ export class TokenManager {
   }
 
   accessToken(account: Account): Promise<AccessTokenResult> {
-    // Join a refresh under way before awaiting anything: a caller that awaited the store first
+    // Join a get under way before awaiting anything: a caller that awaited the store first
     // could arrive after that refresh ended and start a second one.
-    const key = identity(account);
-    const flight = this.inFlight.get(key);
-    if (flight) return flight;
-    const started = this.serve(account).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, started);
-    return started;
+    const lane = this.lane(account.name);
+    if (lane.serving) return lane.serving;
+    const serving = this.exclusive(lane, () => this.serve(account)).finally(() => {
+      if (lane.serving === serving) lane.serving = undefined;
+    });
+    lane.serving = serving;
+    return serving;
   }
 
   /** The access token we currently hold for the account, to recognise it in store/erase. */
   async currentToken(account: Account): Promise<string | undefined> {
-    return (await this.cached(account))?.token;
+    return (await this.load(account)).access?.token;
   }
 
   /** git's erase for our access token: drop it so the next get refreshes. Nothing else goes. */
-  async forget(account: Account): Promise<void> {
-    this.cache.delete(identity(account));
-    await this.deps.store.delete({ account: account.name, slot: 'oauth-access' });
+  forget(account: Account): Promise<void> {
+    const lane = this.lane(account.name);
+    return this.exclusive(lane, async () => {
+      lane.state = afterErase(await this.load(account));
+      await this.deps.store.delete(ref(account.name, 'oauth-access'));
+    });
   }
 
-  /** After `login`, `account add` or `account remove`: read that account from the store next time. */
-  reload(account?: string): void {
-    for (const map of [this.cache, this.backoff, this.unsaved]) {
-      for (const key of [...map.keys()]) if (account === undefined || key.startsWith(`${account}\n`)) map.delete(key);
+  /** `login` handed over a new grant: it replaces the old one. Returns whether tokens were there before. */
+  login(account: Account, access: AccessToken, refreshToken: string): Promise<boolean> {
+    const lane = this.lane(account.name);
+    return this.exclusive(lane, async () => {
+      const replaced = (await this.deps.store.get(ref(account.name, 'oauth-refresh'))) !== undefined;
+      // The refresh token first: it is what keeps the account working.
+      await this.deps.store.set(ref(account.name, 'oauth-refresh'), refreshToken);
+      lane.state = afterLogin(identity(account), access);
+      await this.storeAccessToken(account.name, access);
+      return replaced;
+    });
+  }
+
+  /**
+   * `logout` or `account remove`: drop the account's OAuth tokens, in the store and here. By name:
+   * the account may already be gone from config.json. Returns whether there were any.
+   */
+  logout(name: string): Promise<boolean> {
+    const lane = this.lane(name);
+    return this.exclusive(lane, async () => {
+      // A rotated token not yet stored goes with the state, whatever the store says next.
+      lane.state = undefined;
+      const refresh = await this.deps.store.delete(ref(name, 'oauth-refresh'));
+      const access = await this.deps.store.delete(ref(name, 'oauth-access'));
+      return refresh || access;
+    });
+  }
+
+  private lane(name: string): Lane {
+    let lane = this.lanes.get(name);
+    if (!lane) this.lanes.set(name, (lane = { queue: Promise.resolve() }));
+    return lane;
+  }
+
+  private exclusive<T>(lane: Lane, task: () => Promise<T>): Promise<T> {
+    const run = lane.queue.then(task);
+    lane.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** The account's state, read from the store and the state file the first time. */
+  private async load(account: Account): Promise<OAuthState> {
+    const lane = this.lane(account.name);
+    const id = identity(account);
+    if (lane.state?.identity === id) return lane.state;
+    const stored = parseStoredAccessToken(await this.deps.store.get(ref(account.name, 'oauth-access')));
+    // A refusal recorded by an earlier daemon holds while the store has the refused token (with
+    // none at all, the account simply is not logged in).
+    const recorded = this.deps.states.get(account.name);
+    let refused: string | undefined;
+    if (recorded.needsLogin) {
+      const refresh = await this.deps.store.get(ref(account.name, 'oauth-refresh'));
+      if (refresh !== undefined && needsLogin(recorded, refresh)) refused = recorded.needsLogin.reason;
     }
-  }
-
-  private async cached(account: Account): Promise<CachedToken | undefined> {
-    const key = identity(account);
-    const inMemory = this.cache.get(key);
-    if (inMemory) return inMemory;
-    const stored = parseStoredToken(await this.deps.store.get({ account: account.name, slot: 'oauth-access' }));
-    if (stored) this.cache.set(key, stored);
-    return stored;
+    // currentToken() loads outside the queue: keep what an operation set meanwhile.
+    if (lane.state?.identity === id) return lane.state;
+    lane.state = loadedState(id, stored, refused);
+    return lane.state;
   }
 
   private async serve(account: Account): Promise<AccessTokenResult> {
-    const cached = await this.cached(account);
-    if (cached && cached.expiresAt - this.now() > this.deps.marginMs()) return { kind: 'token', ...cached };
-    return this.refresh(account, cached);
+    const state = await this.load(account);
+    const next = plan(state, this.now(), this.deps.marginMs());
+    return next.kind === 'answer' ? next.result : this.refresh(account);
   }
 
-  private async refresh(account: Account, cached: CachedToken | undefined): Promise<AccessTokenResult> {
+  private async refresh(account: Account): Promise<AccessTokenResult> {
     const name = account.name;
-    const key = identity(account);
-    const stillValid = cached && cached.expiresAt > this.now() ? cached : undefined;
-
-    const waiting = this.backoff.get(key);
-    if (waiting && this.now() < waiting.until) {
-      return stillValid ? { kind: 'token', ...stillValid } : { kind: 'unavailable', reason: `${waiting.reason}; next try in ${Math.ceil((waiting.until - this.now()) / 1000)} s` };
-    }
-
-    await this.saveUnsavedRefreshToken(account);
-    const refreshToken = this.unsaved.get(key) ?? (await this.deps.store.get({ account: name, slot: 'oauth-refresh' }));
-    if (refreshToken === undefined) return { kind: 'needs-login', reason: 'it has not logged in with OAuth yet' };
-    const status = this.deps.states.get(name);
-    if (needsLogin(status, refreshToken)) {
-      return { kind: 'needs-login', reason: `OAuth refresh was rejected (${status.needsLogin!.reason})` };
-    }
-    const clientSecret = await this.deps.store.get({ account: name, slot: 'oauth-client-secret' });
+    const lane = this.lane(name);
+    await this.saveUnsavedRefreshToken(lane, name);
+    const refreshToken = lane.state!.unsavedRefresh ?? (await this.deps.store.get(ref(name, 'oauth-refresh')));
+    if (refreshToken === undefined) return { kind: 'needs-login', reason: NOT_LOGGED_IN };
+    const clientSecret = await this.deps.store.get(ref(name, 'oauth-client-secret'));
 
     const started = this.now();
-    let tokens: TokenSet;
+    let outcome: RefreshOutcome;
     try {
-      tokens = await this.deps.client.refresh(account, clientSecret, refreshToken);
+      const tokens = await this.deps.client.refresh(account, clientSecret, refreshToken);
+      outcome = { kind: 'issued', access: { token: tokens.accessToken, expiresAt: tokens.expiresAt }, ...(tokens.refreshToken !== undefined && { refreshToken: tokens.refreshToken }) };
     } catch (error) {
-      if (error instanceof OAuthRejectedError && NEEDS_LOGIN_ERRORS.has(error.code)) {
-        this.deps.states.markNeedsLogin(name, refreshToken, error.message);
-        this.deps.log.warn({ account: name, error: error.code }, 'oauth refresh rejected');
-        return { kind: 'needs-login', reason: `OAuth refresh was rejected (${error.message})` };
-      }
-      if (error instanceof OAuthRejectedError || error instanceof OAuthUnavailableError) {
-        const delayMs = Math.min(BACKOFF_MAX_MS, waiting ? waiting.delayMs * 2 : BACKOFF_START_MS);
-        this.backoff.set(key, { until: this.now() + delayMs, delayMs, reason: error.message });
-        this.deps.log.warn({ account: name, reason: error.message, retryInMs: delayMs }, 'oauth refresh failed');
-        return stillValid ? { kind: 'token', ...stillValid } : { kind: 'unavailable', reason: error.message };
-      }
-      throw error;
+      const failure = refreshFailure(error);
+      if (!failure) throw error;
+      outcome = failure;
     }
-    const fresh: CachedToken = { token: tokens.accessToken, expiresAt: tokens.expiresAt };
-    // `login` may have stored a new grant while this refresh was under way: that one wins, and
-    // this token (valid, but of the old grant) is handed out once without being kept.
-    if (!this.unsaved.has(key) && (await this.deps.store.get({ account: name, slot: 'oauth-refresh' })) !== refreshToken) {
-      return { kind: 'token', ...fresh };
+    const { state, result, rotated } = afterRefresh(lane.state!, refreshToken, outcome, this.now());
+    lane.state = state;
+    switch (outcome.kind) {
+      case 'rejected':
+        this.deps.states.markNeedsLogin(name, refreshToken, outcome.reason);
+        this.deps.log.warn({ account: name, error: outcome.code }, 'oauth refresh rejected');
+        break;
+      case 'failed':
+        this.deps.log.warn({ account: name, reason: outcome.reason, retryInMs: state.backoff!.delayMs }, 'oauth refresh failed');
+        break;
+      case 'issued':
+        // The new refresh token first: once Bitbucket rotated it, the old one dies soon, and a
+        // crash after handing out the access token must not lose the only one that works.
+        await this.saveUnsavedRefreshToken(lane, name);
+        await this.storeAccessToken(name, outcome.access);
+        this.deps.states.markRefreshed(name, outcome.access.expiresAt);
+        this.deps.log.info({ account: name, expiresAt: new Date(outcome.access.expiresAt).toISOString(), rotated: rotated !== undefined, latencyMs: this.now() - started }, 'oauth refresh');
+        break;
     }
-    const rotated = tokens.refreshToken !== undefined && tokens.refreshToken !== refreshToken;
-    // The new refresh token first: once Bitbucket rotated it, the old one dies soon, and a crash
-    // after handing out the access token must not lose the only one that works.
-    if (rotated) {
-      this.unsaved.set(key, tokens.refreshToken!);
-      await this.saveUnsavedRefreshToken(account);
-    }
-    await this.deps.store.set({ account: name, slot: 'oauth-access' }, JSON.stringify(fresh)).catch((error: Error) =>
-      this.deps.log.warn({ account: name, reason: error.message }, 'could not store the access token; it is kept in memory'),
-    );
-    this.cache.set(key, fresh);
-    this.backoff.delete(key);
-    this.deps.states.markRefreshed(name, fresh.expiresAt);
-    this.deps.log.info({ account: name, expiresAt: new Date(fresh.expiresAt).toISOString(), rotated, latencyMs: this.now() - started }, 'oauth refresh');
-    return { kind: 'token', ...fresh };
+    return result;
   }
 
-  /** Stores a rotated refresh token the store refused earlier; on failure it stays in memory. */
-  private async saveUnsavedRefreshToken(account: Account): Promise<void> {
-    const key = identity(account);
-    const token = this.unsaved.get(key);
+  /** Stores a rotated refresh token the store has not taken yet; on failure it stays in memory. */
+  private async saveUnsavedRefreshToken(lane: Lane, name: string): Promise<void> {
+    const token = lane.state?.unsavedRefresh;
     if (token === undefined) return;
     try {
-      await this.deps.store.set({ account: account.name, slot: 'oauth-refresh' }, token);
-      this.unsaved.delete(key);
+      await this.deps.store.set(ref(name, 'oauth-refresh'), token);
+      lane.state = refreshTokenSaved(lane.state!, token);
     } catch (error) {
-      this.deps.log.warn({ account: account.name, reason: (error as Error).message }, 'could not store the rotated refresh token; kept in memory, retried on the next refresh');
+      this.deps.log.warn({ account: name, reason: (error as Error).message }, 'could not store the rotated refresh token; kept in memory, retried on the next refresh');
     }
+  }
+
+  /** The access token only spares a refresh after a restart: a store that refuses it costs nothing now. */
+  private async storeAccessToken(name: string, access: AccessToken): Promise<void> {
+    await this.deps.store.set(ref(name, 'oauth-access'), formatStoredAccessToken(access)).catch((error: Error) =>
+      this.deps.log.warn({ account: name, reason: error.message }, 'could not store the access token; it is kept in memory'),
+    );
   }
 }
 
-/** Only these mean the grant itself is gone or the client is refused: retrying cannot help. */
-const NEEDS_LOGIN_ERRORS: ReadonlySet<string> = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+function ref(account: string, slot: SecretRef['slot']): SecretRef {
+  return { account, slot };
+}
 
 function identity(account: Account): string {
   return `${account.name}\n${account.url}\n${account.oauth?.clientId ?? ''}`;
-}
-
-function parseStoredToken(value: string | undefined): CachedToken | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(value) as Partial<CachedToken>;
-    if (typeof parsed.token === 'string' && typeof parsed.expiresAt === 'number') return { token: parsed.token, expiresAt: parsed.expiresAt };
-  } catch {
-    // an unreadable cached token is just a missing one: the next get refreshes
-  }
-  return undefined;
 }
