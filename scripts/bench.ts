@@ -21,8 +21,10 @@
 //   secret in memory and against one that asks the keychain every time (cache off), next to `git
 //   credential-cache get`, and the daemon's own time per get (its log's `latencyMs`); against a
 //   throwaway gnome-keyring (test/support/keyring.ts), skipped with a note where none can start;
-// - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
-//   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
+// - cold `get`s (no daemon running), interleaved with `node -e 0`: with the keychain store (a
+//   throwaway gnome-keyring; issue #15's goal), with the file store, and with the file store over
+//   the locks a killed helper and daemon leave behind (`run/spawn.lock`, `run/daemon.lock`,
+//   freshly dated; issue #12).
 // - routing with many routes (issue #15): the daemon's own latency (`latencyMs` in its log) for a
 //   static get with 0, 1,000 and 10,000 routes in config.json, and a fast-path get with 3,000 routes
 //   next to the same get with 2;
@@ -32,8 +34,8 @@
 // - the ui page (issue 16): helper get with and without a page open, request-to-page latency at
 //   10 requests a second (p50/p95), daemon RSS with a page open and idle for a minute.
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
-// idle connections (CI keeps the script alive and its answers correct). `--only routing,installed`
-// runs just those sections (a full run is long on a busy machine) and writes no results file.
+// idle connections (CI keeps the script alive and its answers correct). `--only routing,installed,cold,soak`
+// (any of them) runs just those sections (a full run is long on a busy machine) and writes no results file.
 // The simulator runs as a child process: the timed runs block this process.
 // Every secret here is a fake one, and no command's output is ever printed (it holds the secret).
 
@@ -139,6 +141,9 @@ function helpers(...values: string[]): string[] {
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
+
+/** A goal's verdict; a smoke run is too short to judge anything but correctness. */
+const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
 
 interface Summary {
   runs: number;
@@ -705,6 +710,17 @@ async function soak(p: Profile, targets: SoakTarget[], sim: Simulator, total: nu
 
 type SoakResult = Awaited<ReturnType<typeof soak>>;
 
+/** The soak with its two simulators and its profile. */
+async function soakSection(): Promise<SoakResult> {
+  const soakCloud = await startSoakCloud();
+  sims.push(soakCloud.child);
+  const soakDc = await startSoakDataCenter();
+  sims.push(soakDc.child);
+  const soakP = soakProfile(soakCloud.host);
+  profiles.push(soakP);
+  return soak(soakP, await addSoakAccounts(soakP, soakCloud, soakDc), soakCloud, soakRequests, soakIdlePerSocket);
+}
+
 /** The highest RSS read after more than `from` and at most `to` gets; null if a reading failed. */
 function peakRss(samples: Array<{ requests: number; rssMiB: number | null }>, from: number, to: number): number | null {
   const window = samples.filter((sample) => sample.requests > from && sample.requests <= to);
@@ -764,23 +780,78 @@ async function staleLockRecords(): Promise<string[]> {
   return locks.map((lock) => readFileSync(lock, 'utf8'));
 }
 
-/** Cold gets, clean and over stale locks, interleaved; the daemon is stopped before each (untimed). */
-async function coldStarts(rounds: number): Promise<Record<string, Summary>> {
+/** The first get after the daemon has gone idle (issue #15): at most this many times `node -e 0`. */
+const COLD_GET_LIMIT = 2.5;
+
+/**
+ * Cold gets (no daemon running; it is stopped before each, untimed), interleaved with `node -e 0`:
+ * the goal's case (keychain store, static secret, against a throwaway gnome-keyring), the file
+ * store, and the file store over stale locks. Without a Secret Service here the keychain case is
+ * left out, and `keychainProblem` says why.
+ */
+async function coldStarts(rounds: number): Promise<{ timings: Record<string, Summary>; keychainProblem: string | null }> {
+  const addAccount = (p: Profile, ...options: string[]) =>
+    cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', ...options, '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
   const p = profile('cold', {}, 'bitbucket.org');
-  cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
+  addAccount(p);
   profiles.push(p);
   const [spawnRecord, daemonRecord] = await staleLockRecords();
-  const runtime = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
-  const coldGet = (leftovers: boolean) => () => {
-    cli(p, ['daemon', 'stop']);
+  const coldGet = (target: Profile, leftovers: boolean) => () => {
+    cli(target, ['daemon', 'stop']);
     if (leftovers) {
+      const runtime = join(target.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run');
       mkdirSync(runtime, { recursive: true, mode: 0o700 });
       writeFileSync(join(runtime, 'spawn.lock'), spawnRecord!);
       writeFileSync(join(runtime, 'daemon.lock'), daemonRecord!);
     }
-    return timed(helper, ['get'], p.env, p.request, answers('alice'));
+    return timed(helper, ['get'], target.env, target.request, answers('alice'));
   };
-  return interleaved({ 'cold get': coldGet(false), 'cold get, stale spawn.lock + daemon.lock': coldGet(true) }, rounds);
+  const commands: Record<string, () => number> = { 'node -e 0': () => timed(process.execPath, ['-e', '0'], process.env) };
+  const keychainProblem = keyringUnavailableReason() ?? null;
+  if (keychainProblem === null) {
+    const keyring = await startTestKeyring();
+    keyrings.push(keyring);
+    // The store a user gets by default, chosen in config.json as `account add` records it.
+    const onKeychain = profile('cold-keychain', { ...keyring.env, GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: undefined }, 'bitbucket.org');
+    addAccount(onKeychain, '--secret-store', 'keychain');
+    profiles.push(onKeychain);
+    commands[COLD_KEYCHAIN] = coldGet(onKeychain, false);
+  }
+  commands[COLD_FILE] = coldGet(p, false);
+  commands[COLD_STALE] = coldGet(p, true);
+  return { timings: interleaved(commands, rounds), keychainProblem };
+}
+
+const COLD_KEYCHAIN = 'cold get, keychain store';
+const COLD_FILE = 'cold get, file store';
+const COLD_STALE = 'cold get, file store, stale spawn.lock + daemon.lock';
+
+/** Each cold get's median over `node -e 0`'s, and the two goals judged from them. */
+function coldFigures({ timings, keychainProblem }: Awaited<ReturnType<typeof coldStarts>>) {
+  const ratios = Object.fromEntries(Object.entries(timings).map(([name, t]) => [name, round(t.medianMs / timings['node -e 0']!.medianMs)]));
+  const keychainRatio = ratios[COLD_KEYCHAIN] ?? null;
+  const leftoverCostMs = round(timings[COLD_STALE]!.medianMs - timings[COLD_FILE]!.medianMs);
+  return {
+    ratios,
+    leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
+    coldGet: {
+      goal: `cold get (no daemon running, keychain store, static secret) ≤ ${COLD_GET_LIMIT} × node -e 0 (medians, interleaved)`,
+      ratio: keychainRatio,
+      met: keychainRatio === null ? null : keychainRatio <= COLD_GET_LIMIT,
+      ...(keychainProblem !== null && { notAvailable: keychainProblem }),
+    },
+  };
+}
+
+function printColdTable(cold: Awaited<ReturnType<typeof coldStarts>>, figures: ReturnType<typeof coldFigures>): void {
+  console.table(Object.fromEntries(Object.entries(cold.timings).map(([name, t]) => [name, { runs: t.runs, 'median ms': t.medianMs, 'p99 ms': t.p99Ms, '× node -e 0': figures.ratios[name]! }])));
+}
+
+function coldGoalLines(cold: Awaited<ReturnType<typeof coldStarts>>, { leftovers, coldGet }: ReturnType<typeof coldFigures>): string[] {
+  return [
+    `  ${leftovers.goal}: ${leftovers.extraMs >= 0 ? '+' : ''}${leftovers.extraMs} ms — ${verdict(leftovers.met)}`,
+    `  ${coldGet.goal}: ${coldGet.ratio === null ? `not measured (${cold.keychainProblem})` : `${coldGet.ratio}×`} — ${verdict(coldGet.met)}`,
+  ];
 }
 
 // --- routing with many routes (issue #15 item 4) ----------------------------------------------------
@@ -973,7 +1044,7 @@ function printForward(result: Record<string, Summary> | string): void {
 
 // --- `--only`: some sections alone ------------------------------------------------------------------
 
-const ONLY_SECTIONS = ['routing', 'installed', 'forward'] as const;
+const ONLY_SECTIONS = ['routing', 'installed', 'cold', 'soak', 'forward'] as const;
 
 function onlySections(): Array<(typeof ONLY_SECTIONS)[number]> | undefined {
   const at = process.argv.indexOf('--only');
@@ -986,6 +1057,18 @@ function onlySections(): Array<(typeof ONLY_SECTIONS)[number]> | undefined {
 
 async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>): Promise<void> {
   console.log(`git-credential-bitbucket bench, sections ${sections.join(', ')}: ${process.version}, ${cpus().length} CPUs, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}, ${iterations} runs after ${warmup} warm-up${smoke ? ' (smoke)' : ''}`);
+  if (sections.includes('cold')) {
+    const cold = await coldStarts(smoke ? 2 : 20);
+    const figures = coldFigures(cold);
+    printColdTable(cold, figures);
+    for (const line of coldGoalLines(cold, figures)) console.log(line);
+  }
+  if (sections.includes('soak')) {
+    const soaked = await soakSection();
+    console.log(soakLine(soaked));
+    console.log(`  ${soakGoal(soaked).goal}: ${soakFigures(soaked)} — ${verdict(soakGoal(soaked).met)}`);
+    assertSoakCorrect(soaked);
+  }
   if (sections.includes('routing')) {
     const routing = await routingAtScale();
     printRouting(routing);
@@ -1211,16 +1294,11 @@ if (only) {
 
   // 6. The soak: one daemon, four accounts on two hosts, idle connections on both sockets, an
   //    OAuth access token expiring every few seconds.
-  const soakCloud = await startSoakCloud();
-  sims.push(soakCloud.child);
-  const soakDc = await startSoakDataCenter();
-  sims.push(soakDc.child);
-  const soakP = soakProfile(soakCloud.host);
-  profiles.push(soakP);
-  const soaked = await soak(soakP, await addSoakAccounts(soakP, soakCloud, soakDc), soakCloud, soakRequests, soakIdlePerSocket);
+  const soaked = await soakSection();
   // 7. Cold starts: clean, and over the locks killed processes leave behind.
   const cold = await coldStarts(smoke ? 2 : 20);
-  const leftoverCostMs = round(cold['cold get, stale spawn.lock + daemon.lock']!.medianMs - cold['cold get']!.medianMs);
+  const coldFigured = coldFigures(cold);
+  if (cold.keychainProblem !== null) notes.push(`cold get, keychain store: not measured (${cold.keychainProblem})`);
   // 8. Routing with many routes: daemon-side latency, and the fast path with 3,000 routes.
   const routing = await routingAtScale();
 
@@ -1279,7 +1357,8 @@ if (only) {
     },
     concurrent: { goal: '200 concurrent gets: every one answered correctly', answered: burst.answered, met: burst.answered === 200 },
     soak: soakGoal(soaked),
-    leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
+    leftovers: coldFigured.leftovers,
+    coldGet: coldFigured.coldGet,
     routing: routingGoal(routing),
     installedLsRemote: installedGoal(ratiosToUrlBaseline),
     keychain: keychain ? keychain.goal : { goal: 'keychain store on the fast path', met: null },
@@ -1319,7 +1398,7 @@ if (only) {
     },
     memory,
     soak: soaked,
-    coldStarts: cold,
+    coldStarts: { timings: cold.timings, ratiosToNodeE0: coldFigured.ratios },
     routing,
     keychain: keychain ?? null,
     uiPage,
@@ -1332,7 +1411,7 @@ if (only) {
   for (const note of notes) console.log(note.split(work).join('<bench dir>'));
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
-  table(cold, () => ({}));
+  printColdTable(cold, coldFigured);
   if (keychain) {
     const cacheMs = keychain.timings['git credential-cache get']!.medianMs;
     table(keychain.timings, (name) => ({ '× credential-cache': round(keychain.timings[name]!.medianMs / cacheMs) }));
@@ -1349,8 +1428,6 @@ if (only) {
   console.log(
     `daemon RSS over ${memory.requests} gets (batches of ${memory.batch}, ${memory.answered} answered, ${memory.wallMs} ms): ` + memory.samples.map((s) => `${s.requests}: ${s.rssMiB}`).join(', ') + ' MiB',
   );
-  // A smoke run is too short to judge anything but correctness.
-  const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
   console.log(soakLine(soaked));
   console.log('goals (issue 8, issue 12, issue 15, issue 16):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
@@ -1360,7 +1437,7 @@ if (only) {
   );
   console.log(`  ${goals.concurrent.goal}: ${burst.answered}/200 — ${verdict(goals.concurrent.met)}`);
   console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
-  console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
+  for (const line of coldGoalLines(cold, coldFigured)) console.log(line);
   console.log(`  ${goals.routing.goal}: ${goals.routing.ratio}× — ${verdict(goals.routing.met)}`);
   console.log(`  ${goals.installedLsRemote.goal}: ${goals.installedLsRemote.ratio === null ? 'keychain not available' : `${goals.installedLsRemote.ratio}×`} — ${verdict(goals.installedLsRemote.met)}`);
   console.log(

@@ -26,12 +26,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { builtinModules } from 'node:module';
+import { DaemonStart } from '../src/client/daemon-start.js';
+import { tryLock } from '../src/shared/holder-lock.js';
 import { productPaths } from '../src/shared/paths.js';
 import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type RunResult } from './support/sandbox.js';
 
 const SECRET = 'ATATT3x-startuptest-5e4d3c2b1a09';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
-const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'main.js');
+const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'daemon.cjs');
 const HOLDER_LOCK = pathToFileURL(join(REPO_ROOT, 'dist', 'shared', 'holder-lock.js')).href;
 /** Far beyond what any outcome here needs; reaching it means the behaviour under test failed. */
 const PATIENT = { GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000' };
@@ -82,7 +85,7 @@ const NOBODY = 65534;
  */
 function otherUserUnavailableReason(): string | undefined {
   if (!isRoot) return 'needs root to run the helper as another user (root itself may write anywhere)';
-  const needed = [HELPER, join(REPO_ROOT, 'dist', 'daemon', 'main.js'), join(REPO_ROOT, 'node_modules', 'pino', 'package.json')];
+  const needed = [HELPER, join(REPO_ROOT, 'dist', 'daemon', 'daemon.cjs'), join(REPO_ROOT, 'package.json')];
   const reachable = spawnSync('sh', ['-c', 'for f; do test -r "$f" || exit 1; done', 'sh', ...needed], { uid: NOBODY, gid: NOBODY }).status === 0;
   return reachable ? undefined : `uid ${NOBODY} cannot read this checkout (${REPO_ROOT} is inside a directory only its owner may enter)`;
 }
@@ -272,4 +275,44 @@ test('the /tmp fallback: a link or another user\'s directory at the usual name i
     t.is(lstatSync(path).uid, 4242);
   }
   t.true(lstatSync(join(third, 'daemon.sock')).isSocket());
+});
+
+test('the daemon a helper starts is the bundle, with no V8 flag on its command line', async (t) => {
+  const sandbox = await sandboxWithAccount();
+  t.teardown(() => sandbox.cleanup());
+  const answer = await sandbox.helper('get', GET);
+  t.is(answer.stdout, ANSWER, answer.stderr);
+  const [pid] = sandbox.daemonPids();
+  t.truthy(pid);
+  // Any V8 flag would make V8 refuse the code cache of Node's own modules (daemon/memory.ts).
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  t.deepEqual(argv, [process.execPath, DAEMON]);
+});
+
+test('the daemon bundle loads nothing at start but Node built-ins; undici waits for the first network call', (t) => {
+  // The native keychain module comes in through createRequire when first used; everything else is inside.
+  const bundle = readFileSync(DAEMON, 'utf8');
+  const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((match) => match[1]!);
+  t.true(required.length > 0);
+  t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:') && !builtinModules.includes(specifier)), []);
+  // undici (the network stack, 800 KB) only with the first network call: an OAuth refresh, not a static secret.
+  t.deepEqual([...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]), ['undici']);
+});
+
+test('a helper waiting for the daemon wakes when the socket directory changes, not at the next poll', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'gcb-wait-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const paths = productPaths({ GIT_CREDENTIAL_BITBUCKET_HOME: root });
+  mkdirSync(paths.runtimeDir, { recursive: true, mode: 0o700 });
+  // Another helper is starting the daemon: this one only waits (and spawns nothing).
+  t.true(tryLock(paths.spawnLock, 120_000));
+  // A poll far beyond the test's timeout: only the directory watch can end the wait.
+  const start = new DaemonStart(paths, { pollMs: 3_600_000 });
+  t.teardown(() => start.release());
+  start.spawnUnlessStarting();
+  t.is(start.failure(), undefined);
+  const woken = start.nextChange(3_600_000);
+  writeFileSync(join(paths.runtimeDir, 'daemon.sock'), ''); // what bind() does, as far as the directory shows
+  await woken;
+  t.pass();
 });

@@ -12,7 +12,7 @@ import { WAIT_CAP_MS, waitFor } from './support/wait.js';
 
 const SECRET = 'ATATT3x-daemontest-9b8c7d6e5f4a3b2c';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
-const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'main.js');
+const DAEMON = join(REPO_ROOT, 'dist', 'daemon', 'daemon.cjs');
 
 async function sandboxWithAccount(): Promise<Sandbox> {
   const sandbox = new Sandbox();

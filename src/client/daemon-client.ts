@@ -3,6 +3,7 @@
 // this runs on every git operation.
 
 import { existsSync, lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
 import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
@@ -21,8 +22,6 @@ export interface ExchangeOptions {
 }
 
 type RequestBody = DaemonRequest extends infer R ? (R extends DaemonRequest ? Omit<R, 'v'> : never) : never;
-
-const RETRY_INTERVAL_MS = 20;
 
 export async function exchange(paths: ProductPaths, body: RequestBody, options: ExchangeOptions): Promise<DaemonResponse> {
   const request = { v: WIRE_VERSION, ...body } as DaemonRequest;
@@ -49,11 +48,12 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
   // handover per request, never a loop.
   const deadline = Date.now() + startTimeoutMs;
-  // Loaded only here (a module of its own, not in the bundle): most git operations find the
-  // daemon running and never start one.
-  // Written from the bundle's point of view too: the helper bundle (dist/helper/) leaves this
-  // import as it is, and '../client/' names the same file from there and from here.
-  const { DaemonStart } = await import('../client/daemon-start.js');
+  // Loaded only here: most git operations find the daemon running and never start one. A
+  // CommonJS bundle of its own (package.json), required rather than imported: an import() would
+  // start Node's ESM loader and load four modules, on the path of every cold start.
+  // Written from the helper bundle's point of view too: '../client/' names the same file from
+  // dist/helper/ and from dist/client/.
+  const { DaemonStart } = createRequire(import.meta.url)('../client/daemon-start.cjs') as typeof import('./daemon-start.js');
   const start = new DaemonStart(paths);
   let last: Attempt = first;
   try {
@@ -63,7 +63,7 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
       if (failure) throw new DaemonUnavailableError(failure);
       const now = checkRuntimeDir(paths.runtimeDir);
       if (typeof now === 'string') throw new DaemonUnavailableError(now);
-      await sleep(RETRY_INTERVAL_MS);
+      await start.nextChange(deadline - Date.now());
       last = await tryExchange(paths.socketPath, request, answerTimeoutMs);
       if (last.kind === 'answer' && !isVersionMismatch(last.response)) return last.response;
       if (last.kind === 'failed') throw last.error;
@@ -154,8 +154,4 @@ function setting(definition: Setting): number {
   const { value, problem } = readSetting(definition, process.env);
   if (problem) process.stderr.write(`git-credential-bitbucket: ${problem}\n`);
   return value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import lockfile from 'proper-lockfile';
+import type lockfile from 'proper-lockfile';
 
 /**
  * A private file or directory could not be written, locked or kept private. The message is for
@@ -217,6 +217,10 @@ const LOCK_STALE_MS = 10_000;
 const LOCK_ATTEMPTS = 70;
 const LOCK_RETRY_MS = 180;
 
+/** proper-lockfile (and graceful-fs, which patches fs as it loads) on the first lock: a daemon's first answer takes none. */
+let properLockfile: Promise<typeof lockfile> | undefined;
+const loadLockfile = () => (properLockfile ??= import('proper-lockfile').then((module) => module.default));
+
 /** Runs `task` while holding the lock that guards `path` (the file itself need not exist). */
 export async function withFileLock<T>(path: string, task: () => T | Promise<T>): Promise<T> {
   let release: (() => Promise<void>) | undefined;
@@ -225,7 +229,7 @@ export async function withFileLock<T>(path: string, task: () => T | Promise<T>):
   for (let attempt = 1; release === undefined; attempt++) {
     try {
       ensurePrivateDir(dirname(path));
-      release = await lockfile.lock(path, { realpath: false, stale: LOCK_STALE_MS, retries: 0 });
+      release = await (await loadLockfile()).lock(path, { realpath: false, stale: LOCK_STALE_MS, retries: 0 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw asPrivateFileError(error, dirname(path), (cause, fix) => `cannot lock ${path} to change it: ${cause}, so it was left unchanged; ${fix}`);

@@ -3,6 +3,8 @@
 // the others exit cleanly; a socket file left by a killed daemon is detected and replaced.
 // Nobody sees a detached daemon's stderr, so a start that fails says why in one line where
 // the waiting helpers read it (shared/start-failure.ts), naming only paths that exist.
+// It runs as one CommonJS bundle (dist/daemon/daemon.cjs, see package.json): the first git
+// operation after an idle exit waits for this start, and a bundle costs no module resolution.
 
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
@@ -29,6 +31,7 @@ import { createDaemonServer } from './server.js';
 import { Forwards } from './forwards.js';
 import { SocketGuard } from './socket-guard.js';
 import { RequestEvents } from './ui/request-events.js';
+import { favourMemory } from './memory.js';
 import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -44,13 +47,19 @@ const isWindows = process.platform === 'win32';
 const paths = productPaths();
 let runtimeDirClaimed = false;
 let log: Logger | undefined;
-try {
-  if (!isWindows) claimRuntimeDir(paths.runtimeDir);
-  runtimeDirClaimed = true;
-  log = openLog(paths);
-  await serve(paths, log);
-} catch (error) {
-  failStart(error);
+// No top-level await: the daemon runs as a CommonJS bundle (see the build in package.json).
+void start();
+
+async function start(): Promise<void> {
+  favourMemory();
+  try {
+    if (!isWindows) claimRuntimeDir(paths.runtimeDir);
+    runtimeDirClaimed = true;
+    log = openLog(paths);
+    await serve(paths, log);
+  } catch (error) {
+    failStart(error);
+  }
 }
 
 /** Says why in the log (once there is one), on stderr, and to the waiting helpers; then exits. */
@@ -347,7 +356,9 @@ function askToExit(socketPath: string): Promise<void> {
   });
 }
 
+/** Whether something listens at `socketPath`; with nothing there (every cold start) no connection is tried. */
 function isAnswering(socketPath: string): Promise<boolean> {
+  if (!isWindows && lstatSync(socketPath, { throwIfNoEntry: false }) === undefined) return Promise.resolve(false);
   return new Promise((resolve) => {
     const probe = connect(socketPath);
     const done = (alive: boolean) => {

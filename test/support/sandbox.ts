@@ -200,7 +200,7 @@ export class Sandbox {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-        if (!cmdline.includes(join('daemon', 'main.js'))) continue;
+        if (!cmdline.includes(join('daemon', 'daemon.cjs'))) continue;
         const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
         const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
         if (/\) Z /.test(stat)) continue;
