@@ -230,7 +230,7 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
   t.true(required.length > 0);
   t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
   const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
-  t.deepEqual(imported, ['../cli/main.js', '../client/daemon-start.js']);
+  t.deepEqual(imported, ['../cli/main.js', '../client/daemon-start.js', './trace.js']);
 });
 
 test('the command table loads no command: --version and a word git may add pay for none of them', (t) => {
