@@ -224,6 +224,18 @@ Exit code 0 only when every check passes.`,
     ],
   },
   {
+    name: 'trace',
+    synopsis: '[--json]',
+    summary: "follow the daemon's decisions as git asks: account, why, time (the fast path too)",
+    details: `Prints one line per get/store/erase the daemon answers, through the Node helper or git's own
+cache client (the fast path), until Ctrl-C: the time (UTC), the action, the channel, host and path,
+the account, the outcome and why (the route, or the line git's user was told), and the daemon's
+time. --json prints each as one JSON object. Never a secret. Starts the daemon if none runs.
+For the helper's own part, set GIT_CREDENTIAL_BITBUCKET_TRACE=1 (stderr) or to an absolute file
+path: the helper then writes what git asked, the daemon's decision and its own time.`,
+    load: async () => (await import('./trace-command.js')).traceCommand,
+  },
+  {
     name: 'ui',
     synopsis: '[--port N] [--no-open]',
     summary: 'a local page: accounts, routes, live requests, doctor',
