@@ -54,15 +54,25 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
     problem = error.message;
   }
   const stored = new Set(refs.map((ref) => `${ref.account}/${ref.slot}`));
+  /** A read that fails (the keychain locked meanwhile) makes this and the later accounts unknown. */
+  const read = async (ref: SecretRef): Promise<string | undefined> => {
+    if (problem !== null) return undefined;
+    try {
+      return await store.get(ref);
+    } catch (error) {
+      if (!(error instanceof SecretStoreError)) throw error;
+      problem = error.message;
+      return undefined;
+    }
+  };
   const summaries: AccountSummary[] = [];
   for (const account of config.accounts) {
     const state = states.get(account.name) ?? {};
-    const secretStored = problem === null ? stored.has(`${account.name}/static`) : null;
     let oauth: AccountSummary['oauth'] = null;
     if (account.oauth) {
-      const refresh = problem === null ? await store.get({ account: account.name, slot: 'oauth-refresh' }) : undefined;
+      const refresh = await read({ account: account.name, slot: 'oauth-refresh' });
+      const access = storedExpiry(await read({ account: account.name, slot: 'oauth-access' }));
       const blocked = problem === null ? needsLogin(state, refresh) : null;
-      const access = problem === null ? storedExpiry(await store.get({ account: account.name, slot: 'oauth-access' })) : undefined;
       oauth = {
         clientId: account.oauth.clientId,
         needsLogin: blocked,
@@ -71,6 +81,7 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
         lastRefreshAt: state.lastRefreshAt ?? null,
       };
     }
+    const secretStored = problem === null ? stored.has(`${account.name}/static`) : null;
     summaries.push({
       name: account.name,
       kind: account.kind,
