@@ -182,10 +182,11 @@ again: it completes the move and loses nothing.`,
     summary: 'log an account in with OAuth (browser or pasted code)',
     details: `Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
 http://127.0.0.1:PORT/ and the daemon stores the tokens in the secret store (it is started
-first; a daemon that cannot start fails the login, and nothing is stored). With --no-browser
-(SSH sessions, machines without a browser) it prints the URL and reads the address the browser
-was sent to after the grant (or just its code) from stdin. --timeout: how long to wait for the
-browser (default 300 s).`,
+first; a daemon that cannot start fails the login, and nothing is stored). Meanwhile it reads
+stdin too: a browser on another machine ends on http://127.0.0.1:PORT/?code=… (the page may fail
+to load there); paste that address, or just the code, and press Enter. Without a display it opens
+no browser and says so. --no-browser: no listener, only the paste (the first line decides).
+--timeout: how long to wait for the browser or the paste (default 300 s).`,
     load: async () => (await import('./login-command.js')).loginCommand,
   },
   {
