@@ -22,7 +22,7 @@ import { readConfig, updateConfig } from '../core/config.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
-import { describeAuthBriefly, describeState, summariseAccounts } from './account-summary.js';
+import { UNKNOWN_MARK, describeAuthBriefly, describeState, secretStoreProblemOf, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
@@ -240,11 +240,15 @@ export async function listAccounts(args: string[], paths: ProductPaths): Promise
       ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', ...(identities ? ['COMMITS AS'] : [])],
       rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row), ...(identities ? [row.identity ? describeIdentity(row.identity) : '-'] : [])]),
     );
-    if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && !row.secretStored))) {
+    if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && row.secretStored === false))) {
       process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');
     }
   }
-  return 0;
+  // The accounts are listed all the same; only what needs the store is marked.
+  const problem = secretStoreProblemOf(rows);
+  if (problem === null) return 0;
+  process.stderr.write(`git-credential-bitbucket: ${UNKNOWN_MARK} marks what is unknown because the secret store cannot be read: ${problem}\n`);
+  return 1;
 }
 
 export async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {

@@ -1,12 +1,14 @@
 // One account as `status` and `account list` show it: settings, which authentication is in use,
-// and what the daemon learnt. Never a secret: only whether one is stored.
+// and what the daemon learnt. Never a secret: only whether one is stored. A secret store that
+// cannot be read (keychain unreachable or locked, a headless machine) hides nothing else: what
+// needs the store is marked unknown (null, shown as UNKNOWN_MARK) and the problem is named.
 
 import { needsLogin, readAccountStates } from '../core/account-state.js';
 import type { CommitIdentity } from '../core/accounts.js';
 import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
-import type { SecretStore } from '../core/secrets/secret-store.js';
+import { SecretStoreError, type SecretRef, type SecretStore } from '../core/secrets/secret-store.js';
 import { parseStoredAccessToken } from '../core/oauth/stored-token.js';
 import type { ProductPaths } from '../shared/paths.js';
 
@@ -15,16 +17,18 @@ export interface AccountSummary {
   kind: string;
   url: string;
   username: string;
-  /** The authentication git gets now: OAuth, the static secret (first choice or fallback), or none. */
-  method: 'oauth' | 'static' | 'none';
+  /** The authentication git gets now: OAuth, the static secret (first choice or fallback), none, or unknown (store unreadable). */
+  method: 'oauth' | 'static' | 'none' | 'unknown';
   secretKind: string | null;
-  secretStored: boolean;
+  /** null: not known, the secret store cannot be read (secretStoreProblem says why). */
+  secretStored: boolean | null;
   secretExpiresAt: string | null;
   /** Set when the static secret expires within two weeks or has expired. */
   expiryWarning: string | null;
   oauth: null | {
     clientId: string;
-    needsLogin: boolean;
+    /** null: not known, the secret store cannot be read. */
+    needsLogin: boolean | null;
     needsLoginReason: string | null;
     accessExpiresAt: string | null;
     lastRefreshAt: string | null;
@@ -34,33 +38,59 @@ export interface AccountSummary {
   lastSuccessAt: string | null;
   /** The commit author for its repositories (account set-identity), or null for git's own. */
   identity: CommitIdentity | null;
+  /** Why the fields that need the secret store are unknown (null when it was read). */
+  secretStoreProblem: string | null;
 }
+
+/** How `status` and `account list` show a fact that needs the unreadable secret store. */
+export const UNKNOWN_MARK = '?';
 
 export async function summariseAccounts(config: Config, store: SecretStore, paths: ProductPaths): Promise<AccountSummary[]> {
   const states = readAccountStates(paths.stateFile);
-  const stored = new Set((await store.list()).map((ref) => `${ref.account}/${ref.slot}`));
+  // One failed look is enough: every further call would wait out the same timeout.
+  let problem: string | null = null;
+  let refs: SecretRef[] = [];
+  try {
+    refs = await store.list();
+  } catch (error) {
+    if (!(error instanceof SecretStoreError)) throw error;
+    problem = error.message;
+  }
+  const stored = new Set(refs.map((ref) => `${ref.account}/${ref.slot}`));
+  /** A read that fails (the keychain locked meanwhile) makes this and the later accounts unknown. */
+  const read = async (ref: SecretRef): Promise<string | undefined> => {
+    if (problem !== null) return undefined;
+    try {
+      return await store.get(ref);
+    } catch (error) {
+      if (!(error instanceof SecretStoreError)) throw error;
+      problem = error.message;
+      return undefined;
+    }
+  };
   const summaries: AccountSummary[] = [];
   for (const account of config.accounts) {
     const state = states.get(account.name) ?? {};
-    const secretStored = stored.has(`${account.name}/static`);
     let oauth: AccountSummary['oauth'] = null;
     if (account.oauth) {
-      const refresh = await store.get({ account: account.name, slot: 'oauth-refresh' });
-      const blocked = needsLogin(state, refresh);
+      const refresh = await read({ account: account.name, slot: 'oauth-refresh' });
+      const access = storedExpiry(await read({ account: account.name, slot: 'oauth-access' }));
+      const blocked = problem === null ? needsLogin(state, refresh) : null;
       oauth = {
         clientId: account.oauth.clientId,
         needsLogin: blocked,
         needsLoginReason: blocked ? (refresh === undefined ? 'not logged in yet' : (state.needsLogin?.reason ?? null)) : null,
-        accessExpiresAt: storedExpiry(await store.get({ account: account.name, slot: 'oauth-access' })) ?? state.accessExpiresAt ?? null,
+        accessExpiresAt: access ?? state.accessExpiresAt ?? null,
         lastRefreshAt: state.lastRefreshAt ?? null,
       };
     }
+    const secretStored = problem === null ? stored.has(`${account.name}/static`) : null;
     summaries.push({
       name: account.name,
       kind: account.kind,
       url: account.url,
       username: account.username,
-      method: oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
+      method: problem !== null ? 'unknown' : oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
       secretKind: account.secretKind ?? null,
       secretStored,
       secretExpiresAt: account.secretExpiresAt ?? null,
@@ -70,17 +100,26 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
       rejectedPath: state.rejectedPath ?? null,
       lastSuccessAt: state.lastSuccessAt ?? null,
       identity: account.identity ?? null,
+      secretStoreProblem: problem,
     });
   }
   return summaries;
 }
 
+/** The problem that made some of the summaries unknown, if any. */
+export function secretStoreProblemOf(summaries: readonly AccountSummary[]): string | null {
+  return summaries.find((summary) => summary.secretStoreProblem !== null)?.secretStoreProblem ?? null;
+}
+
 /** "OAuth (token until …), API token as fallback" and the like. */
 export function describeAuth(summary: AccountSummary): string {
   const expiry = summary.expiryWarning ? ` — WARNING: ${summary.expiryWarning}` : summary.secretExpiresAt ? ` (expires ${summary.secretExpiresAt.slice(0, 10)})` : '';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' (MISSING from the store)'}${expiry}` : null;
+  const stored = summary.secretStored === null ? ` (stored: ${UNKNOWN_MARK})` : summary.secretStored ? '' : ' (MISSING from the store)';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${stored}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
-  const oauth = summary.oauth.needsLogin
+  const oauth = summary.oauth.needsLogin === null
+    ? `OAuth (logged in: ${UNKNOWN_MARK})${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`
+    : summary.oauth.needsLogin
     ? `OAuth NEEDS LOGIN (${summary.oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${summary.name}\``
     : `OAuth${summary.oauth.accessExpiresAt ? `, access token until ${summary.oauth.accessExpiresAt}` : ''}${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`;
   return fixed ? `${oauth}; ${fixed} as fallback${summary.method === 'static' ? ' (in use)' : ''}` : oauth;
@@ -92,8 +131,10 @@ export function describeAuth(summary: AccountSummary): string {
  */
 export function describeAuthBriefly(summary: AccountSummary): string {
   const expiry = summary.secretExpiresAt ? `, ${summary.expiryWarning ? 'EXPIRES' : 'expires'} ${summary.secretExpiresAt.slice(0, 10)}` : '';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' MISSING'}${expiry}` : null;
+  const stored = summary.secretStored === null ? ` ${UNKNOWN_MARK}` : summary.secretStored ? '' : ' MISSING';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${stored}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
+  if (summary.oauth.needsLogin === null) return fixed ? `OAuth ${UNKNOWN_MARK} + ${fixed}` : `OAuth ${UNKNOWN_MARK}`;
   if (!summary.oauth.needsLogin) return fixed ? `OAuth + ${fixed}` : 'OAuth';
   return fixed ? `OAuth NEEDS LOGIN; ${fixed}${summary.method === 'static' ? ' in use' : ''}` : 'OAuth NEEDS LOGIN';
 }

@@ -191,10 +191,11 @@ again: it completes the move and loses nothing.`,
     summary: 'log an account in with OAuth (browser or pasted code)',
     details: `Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
 http://127.0.0.1:PORT/ and the daemon stores the tokens in the secret store (it is started
-first; a daemon that cannot start fails the login, and nothing is stored). With --no-browser
-(SSH sessions, machines without a browser) it prints the URL and reads the address the browser
-was sent to after the grant (or just its code) from stdin. --timeout: how long to wait for the
-browser (default 300 s).`,
+first; a daemon that cannot start fails the login, and nothing is stored). Meanwhile it reads
+stdin too: a browser on another machine ends on http://127.0.0.1:PORT/?code=… (the page may fail
+to load there); paste that address, or just the code, and press Enter. Without a display it opens
+no browser and says so. --no-browser: no listener, only the paste (the first line decides).
+--timeout: how long to wait for the browser or the paste (default 300 s).`,
     load: async () => (await import('./login-command.js')).loginCommand,
   },
   {
@@ -232,6 +233,18 @@ Exit code 0 only when every check passes.`,
       { name: 'stop', synopsis: '', summary: 'stop it (the next git operation starts it again)', load: async () => (await daemon()).stopDaemon },
       { name: 'status', synopsis: '[--json]', summary: 'whether it runs; exit 3 when it does not', load: async () => (await daemon()).daemonStatus },
     ],
+  },
+  {
+    name: 'trace',
+    synopsis: '[--json]',
+    summary: "follow the daemon's decisions as git asks: account, why, time (the fast path too)",
+    details: `Prints one line per get/store/erase the daemon answers, through the Node helper or git's own
+cache client (the fast path), until Ctrl-C: the time (UTC), the action, the channel, host and path,
+the account, the outcome and why (the route, or the line git's user was told), and the daemon's
+time. --json prints each as one JSON object. Never a secret. Starts the daemon if none runs.
+For the helper's own part, set GIT_CREDENTIAL_BITBUCKET_TRACE=1 (stderr) or to an absolute file
+path: the helper then writes what git asked, the daemon's decision and its own time.`,
+    load: async () => (await import('./trace-command.js')).traceCommand,
   },
   {
     name: 'ui',

@@ -2,20 +2,22 @@
 // stored until Bitbucket has issued tokens, so a failed or cancelled login changes nothing; the
 // tokens then go to the daemon, which stores them (it is the only writer of OAuth tokens). The
 // daemon is started before the browser opens, so a daemon that cannot start fails the login
-// before anyone grants access.
+// before anyone grants access. The answer comes from the loopback listener or, always, pasted on
+// stdin: on a server the browser is on another machine (or none opens), and the person should not
+// have to know that in advance and start again with --no-browser.
 
-import { createInterface } from 'node:readline';
 import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { hostFor } from '../core/hosts/host.js';
-import { OAuthClient, OAuthRejectedError, OAuthUnavailableError, type AuthorizationRequest } from '../core/oauth/oauth-client.js';
+import { OAuthClient, OAuthRejectedError, OAuthUnavailableError } from '../core/oauth/oauth-client.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { findAccount, onePositional } from './account-commands.js';
 import { requireDaemon, storeLogin } from './oauth-session.js';
 import { UserError } from '../core/errors.js';
 import { listenForRedirect } from './loopback-redirect.js';
-import { openBrowser } from './open-browser.js';
+import { browserUnavailable, openBrowser } from './open-browser.js';
+import { waitForPaste, type PastedRedirect } from './pasted-redirect.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
@@ -42,16 +44,39 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   const client = new OAuthClient();
   const request = await client.authorizationRequest(account);
 
-  let redirect: URLSearchParams;
-  let expectedState: string | undefined = request.state;
+  let answer: PastedRedirect;
   if (values['no-browser']) {
-    ({ redirect, expectedState } = await readPastedRedirect(request));
+    process.stdout.write(
+      `Open this URL in a browser, log in and grant access:\n  ${request.url}\n` +
+        `The browser is then sent to ${request.redirectUri}?code=… (the page may fail to load: that is fine).\n` +
+        'Paste that whole address (or just the code) here and press Enter:\n',
+    );
+    answer = await waitForPaste(request, 'only').pasted;
   } else {
     const wait = await listenForRedirect(account.oauth.redirectPort, request.state, timeoutSeconds * 1000);
-    process.stdout.write(`Opening Bitbucket in your browser to log in account ${account.name}. If nothing opens, visit:\n  ${request.url}\n`);
-    openBrowser(request.url);
-    redirect = await wait.redirect;
+    const paste = waitForPaste(request, 'alongside');
+    const unavailable = browserUnavailable();
+    process.stdout.write(
+      (unavailable
+        ? `No browser can be opened here (${unavailable}). To log in account ${account.name}, open this address in a browser on any machine:\n`
+        : `Opening Bitbucket in your browser to log in account ${account.name}. If nothing opens, visit this address (on any machine):\n`) +
+        `  ${request.url}\n` +
+        `After "Grant access" the browser comes back here by itself. From another machine it shows ${request.redirectUri}?code=… instead (the page may fail to load): ` +
+        `paste that whole address (or just the code) here and press Enter. Waiting up to ${timeoutSeconds} s.\n`,
+    );
+    if (!unavailable) {
+      openBrowser(request.url, (problem) =>
+        process.stderr.write(`git-credential-bitbucket: could not open a browser (${problem}); open the address above in a browser and paste the address it is sent to here\n`),
+      );
+    }
+    try {
+      answer = await Promise.race([wait.redirect.then((redirect) => ({ redirect, expectedState: request.state })), paste.pasted]);
+    } finally {
+      wait.close();
+      paste.close();
+    }
   }
+  const { redirect, expectedState } = answer;
 
   let tokens;
   try {
@@ -68,38 +93,4 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
   await storeLogin(paths, account.name, { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt }, failed);
   process.stdout.write(`Logged in account ${account.name} with OAuth; access token valid until ${new Date(tokens.expiresAt).toISOString()}.\n`);
   return 0;
-}
-
-async function readPastedRedirect(request: AuthorizationRequest): Promise<{ redirect: URLSearchParams; expectedState: string | undefined }> {
-  process.stdout.write(
-    `Open this URL in a browser, log in and grant access:\n  ${request.url}\n` +
-      `The browser is then sent to ${request.redirectUri}?code=… (the page may fail to load: that is fine).\n` +
-      'Paste that whole address (or just the code) here and press Enter:\n',
-  );
-  const line = await readLine();
-  const pasted = line.trim();
-  if (pasted === '') throw new UserError('nothing was pasted; nothing was stored');
-  if (/^https?:\/\//i.test(pasted)) {
-    const params = new URL(pasted).searchParams;
-    if (!params.has('code') && !params.has('error')) throw new UserError('the pasted address has no code; paste the address the browser was sent to after "Grant access"');
-    // A full redirect carries the state, and it must be ours.
-    return { redirect: params, expectedState: request.state };
-  }
-  if (!/^[\x21-\x7e]+$/.test(pasted)) throw new UserError('that does not look like an authorization code');
-  return { redirect: new URLSearchParams({ code: pasted }), expectedState: undefined };
-}
-
-function readLine(): Promise<string> {
-  return new Promise((resolve) => {
-    const lines = createInterface({ input: process.stdin });
-    let answered = false;
-    lines.once('line', (line) => {
-      answered = true;
-      lines.close();
-      resolve(line);
-    });
-    lines.once('close', () => {
-      if (!answered) resolve('');
-    });
-  });
 }

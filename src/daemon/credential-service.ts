@@ -6,7 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Credential } from '../shared/credential-protocol.js';
-import type { CredentialAction, OAuthTokenAnswer } from '../shared/wire.js';
+import type { CredentialAction, OAuthTokenAnswer, RequestDecision } from '../shared/wire.js';
 import { hostnameOf, isBearerOnly, isLoopbackHost, type Account } from '../core/accounts.js';
 import type { AccountStateBook } from '../core/account-state.js';
 import type { ConfigSource } from '../core/config.js';
@@ -53,7 +53,7 @@ export class CredentialService {
 
   constructor(private readonly deps: CredentialServiceDeps) {}
 
-  async handle(action: CredentialAction, credential: Credential, channel: Channel = 'helper'): Promise<CredentialAnswer> {
+  async handle(action: CredentialAction, credential: Credential, channel: Channel = 'helper'): Promise<CredentialAnswer & { decision: RequestDecision }> {
     const started = process.hrtime.bigint();
     const forward = typeof channel === 'string' ? undefined : channel;
     const channelName = forward ? 'forward' : (channel as 'helper' | 'fast-path');
@@ -81,8 +81,9 @@ export class CredentialService {
       },
       'request',
     );
-    this.deps.events?.publish({ action, channel: channelName, host: credential.host, path: credential.path, account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs });
-    return result.answer;
+    const decision: RequestDecision = { account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs };
+    this.deps.events?.publish({ action, channel: channelName, host: credential.host, path: credential.path, ...decision });
+    return { ...result.answer, decision };
   }
 
   /** An account's OAuth access token for `account verify`: the same token (and refresh) git would get. */

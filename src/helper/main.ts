@@ -7,7 +7,7 @@
 
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { productPaths } from '../shared/paths.js';
-import type { CredentialAction } from '../shared/wire.js';
+import type { CredentialAction, DaemonResponse } from '../shared/wire.js';
 import { exchange } from '../client/daemon-client.js';
 import { UnreadableInputError, readRequest } from './stdin.js';
 
@@ -30,8 +30,9 @@ async function runGitAction(action: CredentialAction): Promise<void> {
     process.stderr.write(`${PREFIX}ignored a malformed request from git: ${error.message}\n`);
     return;
   }
+  let response: DaemonResponse | Error;
   try {
-    const response = await exchange(productPaths(), { type: 'credential', action, credential }, { autoStart: true });
+    response = await exchange(productPaths(), { type: 'credential', action, credential }, { autoStart: true });
     if (response.type === 'credential') {
       for (const message of response.messages) process.stderr.write(PREFIX + message + '\n');
       if (action === 'get' && response.attributes.length > 0) process.stdout.write(formatCredential(response.attributes));
@@ -39,8 +40,12 @@ async function runGitAction(action: CredentialAction): Promise<void> {
       process.stderr.write(PREFIX + response.message + '\n');
     }
   } catch (error) {
-    process.stderr.write(`${PREFIX}${(error as Error).message}; git will ask elsewhere\n`);
+    response = error as Error;
+    process.stderr.write(`${PREFIX}${response.message}; git will ask elsewhere\n`);
   }
+  // Loaded only when asked for: with the variable unset, tracing costs git this one lookup.
+  const trace = process.env.GIT_CREDENTIAL_BITBUCKET_TRACE;
+  if (trace) (await import('./trace.js')).traceRequest(trace, action, credential, response);
 }
 
 async function main(command: string | undefined): Promise<void> {

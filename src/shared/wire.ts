@@ -60,7 +60,8 @@ export interface ForwardInfo {
 }
 
 export type DaemonResponse =
-  | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[] }
+  /** `decision` (absent from daemons before it existed) is for GIT_CREDENTIAL_BITBUCKET_TRACE; the helper prints it only then. */
+  | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[]; decision?: RequestDecision }
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
   | ({ v: number; type: 'forward-opened' } & ForwardInfo)
@@ -83,6 +84,9 @@ export interface RequestEvent {
   why?: string;
   latencyMs: number;
 }
+
+/** The daemon's part of a RequestEvent, returned with its answer for the helper's trace: never a secret. */
+export type RequestDecision = Pick<RequestEvent, 'account' | 'outcome' | 'why' | 'latencyMs'>;
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
