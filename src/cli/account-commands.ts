@@ -17,6 +17,7 @@ import {
 } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
+import { validateSecretEnvName } from '../core/secrets/env-secret.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
@@ -32,7 +33,8 @@ import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io
 export const ACCOUNT_USAGE = `Usage:
   git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
                                        [--email ADDRESS] [--no-verify]
-                                       [--secret-stdin [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]]
+                                       [--secret-stdin | --secret-env VARIABLE]
+                                       [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]
                                        [--secret-store keychain|file]
                                        [--oauth-client-id ID [--oauth-client-secret-stdin]
                                         [--redirect-port N] [--scopes "SCOPE ..."]]
@@ -48,6 +50,9 @@ saved when the check fails, and the message says what to fix. Bitbucket Cloud's 
 an API token only with the Atlassian account e-mail, so Cloud API tokens need --email (git
 itself uses the username). \`account verify\` checks saved accounts the same way, OAuth included.
 
+--secret-env VARIABLE keeps the static secret out of every file: it is read from that environment
+variable each time git needs it (CI runners; see \`git-credential-bitbucket ci-setup --help\`), and
+config.json records only the variable's name.
 Secrets are read from stdin, one per line (with both flags: the static secret first, then the
 OAuth client secret) and kept in the secret store, never in config.json. With an OAuth client,
 run \`git-credential-bitbucket login NAME\` next; the static secret, if any, is the fallback.
@@ -80,6 +85,7 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
       'no-verify': { type: 'boolean', default: false },
       kind: { type: 'string' },
       'secret-stdin': { type: 'boolean', default: false },
+      'secret-env': { type: 'string' },
       'secret-kind': { type: 'string' },
       'secret-store': { type: 'string' },
       expires: { type: 'string' },
@@ -100,11 +106,13 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const selectedStore = openSecretStore(paths);
   let store: SecretStore = selectedStore;
   const chosenStore = values['secret-store'] === undefined ? undefined : parseSecretStoreKind(values['secret-store']);
-  if (values['secret-stdin']) {
+  if (values['secret-stdin'] && values['secret-env'] !== undefined) throw new UserError('--secret-stdin and --secret-env exclude each other: the secret is either stored or read from the environment');
+  if (values['secret-env'] !== undefined) account.secretEnv = validateSecretEnvName(values['secret-env']);
+  if (values['secret-stdin'] || account.secretEnv) {
     account.secretKind = usableSecretKind(kind, values['secret-kind']);
     if (values.expires !== undefined) account.secretExpiresAt = parseExpiry(values.expires);
   } else if (values['secret-kind'] || values.expires) {
-    throw new UserError('--secret-kind and --expires go with --secret-stdin');
+    throw new UserError('--secret-kind and --expires go with --secret-stdin or --secret-env');
   }
   const clientId = values['oauth-client-id'];
   if (clientId !== undefined) {
@@ -123,9 +131,10 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   const piped = wanted > 0 ? await readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
+  const checked = account.secretEnv && !values['no-verify'] ? envSecretToCheck(account.secretEnv) : secret;
   const verified =
-    secret !== undefined && !values['no-verify']
-      ? await verifyBeforeSaving(account, secret, {
+    checked !== undefined && !values['no-verify']
+      ? await verifyBeforeSaving(account, checked, {
           hints: [],
           renewHint: 'run `account add` again with the right one',
           emailHint: 'add --email ADDRESS, or --no-verify to save it unchecked',
@@ -151,13 +160,15 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
     for (const slot of written) await store.delete({ account: name, slot });
     throw error;
   });
-  const secretNote = account.secretKind
-    ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
-    : 'no static secret';
+  const secretNote = account.secretEnv
+    ? `${describeSecretKind(account.secretKind!)} from environment variable ${account.secretEnv} (read when git needs it, never stored)`
+    : account.secretKind
+      ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
+      : 'no static secret';
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
-  else if (secret !== undefined) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
+  else if (secret !== undefined || account.secretEnv) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
   return 0;
 }
 
@@ -176,6 +187,9 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
   const config = readConfig(paths.configFile);
   const account = findAccount(config.accounts, name);
+  if (account.secretEnv) {
+    throw new UserError(`account ${name} takes its secret from the environment variable ${account.secretEnv}, so a stored one would never be used; change the variable, or remove the account and add it again with --secret-stdin`);
+  }
   const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
   const [secret] = (await readSecretsFromStdin(1)) as [string];
   const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
@@ -230,7 +244,7 @@ async function verifyAccounts(args: string[], paths: ProductPaths): Promise<numb
 }
 
 /** Checks a secret before anything is saved; a failure is the user's to fix, so it is a UserError. */
-async function verifyBeforeSaving(account: Account, secret: string, request: Pick<VerifyRequest, 'hints' | 'renewHint' | 'emailHint'>): Promise<CredentialVerification> {
+export async function verifyBeforeSaving(account: Account, secret: string, request: Pick<VerifyRequest, 'hints' | 'renewHint' | 'emailHint'>): Promise<CredentialVerification> {
   const secretKind = account.secretKind!;
   const result = await verifyCredential({ account, credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret }, ...request });
   if (!result.ok) {
@@ -291,6 +305,13 @@ export function findAccount(accounts: Account[], name: string): Account {
   return account;
 }
 
+/** The value of --secret-env's variable, for the check before saving; unset is the user's to fix. */
+function envSecretToCheck(variable: string): string {
+  const value = process.env[variable];
+  if (!value) throw new UserError(`environment variable ${variable} is not set here, so the secret cannot be checked; set it, or add --no-verify. Nothing was saved.`);
+  return value;
+}
+
 function parseSecretStoreKind(kind: string): SecretStoreKind {
   if (!(SECRET_STORE_KINDS as readonly string[]).includes(kind)) throw new UserError(`--secret-store must be one of ${SECRET_STORE_KINDS.join(', ')}`);
   return kind as SecretStoreKind;
@@ -301,7 +322,7 @@ function parseKind(kind: string): AccountKind {
   return kind as AccountKind;
 }
 
-function usableSecretKind(kind: AccountKind, requested: string | undefined): StaticSecretKind {
+export function usableSecretKind(kind: AccountKind, requested: string | undefined): StaticSecretKind {
   const host = hostFor(kind);
   const secretKind = requested ?? host.defaultSecretKind;
   if (!(STATIC_SECRET_KINDS as readonly string[]).includes(secretKind)) {

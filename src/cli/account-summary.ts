@@ -6,6 +6,7 @@ import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
+import { describeSecretEnv } from '../core/secrets/env-secret.js';
 import { parseStoredAccessToken } from '../core/oauth/stored-token.js';
 import type { ProductPaths } from '../shared/paths.js';
 
@@ -17,6 +18,9 @@ export interface AccountSummary {
   /** The authentication git gets now: OAuth, the static secret (first choice or fallback), or none. */
   method: 'oauth' | 'static' | 'none';
   secretKind: string | null;
+  /** The environment variable holding the static secret, when it is not in the store. */
+  secretEnv: string | null;
+  /** Stored, or (secretEnv) set in this process's environment. */
   secretStored: boolean;
   secretExpiresAt: string | null;
   /** Set when the static secret expires within two weeks or has expired. */
@@ -35,11 +39,13 @@ export interface AccountSummary {
 
 export async function summariseAccounts(config: Config, store: SecretStore, paths: ProductPaths): Promise<AccountSummary[]> {
   const states = readAccountStates(paths.stateFile);
-  const stored = new Set((await store.list()).map((ref) => `${ref.account}/${ref.slot}`));
+  // Accounts whose secrets all come from the environment (a CI runner) need no store, which there may be none of.
+  const storeUsed = config.accounts.some((account) => !account.secretEnv || account.oauth);
+  const stored = new Set(storeUsed ? (await store.list()).map((ref) => `${ref.account}/${ref.slot}`) : []);
   const summaries: AccountSummary[] = [];
   for (const account of config.accounts) {
     const state = states.get(account.name) ?? {};
-    const secretStored = stored.has(`${account.name}/static`);
+    const secretStored = account.secretEnv ? Boolean(process.env[account.secretEnv]) : stored.has(`${account.name}/static`);
     let oauth: AccountSummary['oauth'] = null;
     if (account.oauth) {
       const refresh = await store.get({ account: account.name, slot: 'oauth-refresh' });
@@ -59,6 +65,7 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
       username: account.username,
       method: oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
       secretKind: account.secretKind ?? null,
+      secretEnv: account.secretEnv ?? null,
       secretStored,
       secretExpiresAt: account.secretExpiresAt ?? null,
       expiryWarning: expiryNotice(account, WARN_DAYS)?.message ?? null,
@@ -74,7 +81,8 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
 /** "OAuth (token until …), API token as fallback" and the like. */
 export function describeAuth(summary: AccountSummary): string {
   const expiry = summary.expiryWarning ? ` — WARNING: ${summary.expiryWarning}` : summary.secretExpiresAt ? ` (expires ${summary.secretExpiresAt.slice(0, 10)})` : '';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${summary.secretStored ? '' : ' (MISSING from the store)'}${expiry}` : null;
+  const source = summary.secretEnv ? ` ${describeSecretEnv(summary.secretEnv, process.env)}` : summary.secretStored ? '' : ' (MISSING from the store)';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
   const oauth = summary.oauth.needsLogin
     ? `OAuth NEEDS LOGIN (${summary.oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${summary.name}\``

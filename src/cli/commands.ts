@@ -89,6 +89,15 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'ci-setup',
+    synopsis: '[--no-verify] [--no-install]',
+    summary: 'set up a CI runner from GCB_* environment variables',
+    load: async () => {
+      const { ciSetupCommand, CI_SETUP_USAGE } = await import('./ci-setup-command.js');
+      return { run: ciSetupCommand, usage: CI_SETUP_USAGE };
+    },
+  },
+  {
     name: 'install',
     synopsis: '[--scope S] [--dry-run]',
     summary: 'tell git to use this helper for every account URL',

@@ -39,8 +39,8 @@ export class CredentialService {
 
   constructor(private readonly deps: CredentialServiceDeps) {}
 
-  /** `channel` says which socket the request came through: the Node helper's or git's cache client (fast path). */
-  async handle(action: CredentialAction, credential: Credential, channel: 'helper' | 'fast-path' = 'helper'): Promise<CredentialAnswer> {
+  /** `channel` says where the request came from: the Node helper's socket, git's cache client (fast path), or the helper's own process (in-process.ts). */
+  async handle(action: CredentialAction, credential: Credential, channel: 'helper' | 'fast-path' | 'in-process' = 'helper'): Promise<CredentialAnswer> {
     const started = process.hrtime.bigint();
     let result: Outcome;
     try {
