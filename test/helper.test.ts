@@ -223,14 +223,15 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
   t.true(seen.has(join(dirname(HELPER_MODULES), '..', 'client', 'daemon-client.js')));
   t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}${sep}`) || file.includes(`${join('dist', 'cli')}${sep}`)));
 
-  // The bundle git actually runs: only built-in modules at load time; the CLI and the code
-  // that starts the daemon (needed only when none runs) come in through dynamic import().
+  // The bundle git actually runs: only built-in modules at load time; the CLI, the code that
+  // starts the daemon (needed only when none runs) and the daemon's answerer for daemonless runs
+  // (CI) come in through dynamic import().
   const bundle = readFileSync(HELPER, 'utf8');
   const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)|\brequire\('([^']+)'\)/g)].map((match) => match[1] ?? match[2]!);
   t.true(required.length > 0);
   t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
   const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
-  t.deepEqual(imported, ['../cli/main.js', '../client/daemon-start.js']);
+  t.deepEqual(imported, ['../cli/main.js', '../client/daemon-start.js', '../daemon/in-process.js']);
 });
 
 test('the command table loads no command: --version and a word git may add pay for none of them', (t) => {
