@@ -57,9 +57,10 @@ async function answer(action: CredentialAction, credential: Credential): Promise
   }
   // Not in the bundle (see build): only daemonless runs load the daemon's code.
   const { answerInProcess } = await import('../daemon/in-process.js');
-  // A keychain connection left open must not keep git waiting once the answer is out.
+  const answered = await answerInProcess(paths, action, credential);
+  // Armed once answered (a refresh may take a while): a keychain connection left open must not keep git waiting.
   setTimeout(() => process.exit(), 1000).unref();
-  return { v: WIRE_VERSION, type: 'credential', ...(await answerInProcess(paths, action, credential)) };
+  return { v: WIRE_VERSION, type: 'credential', ...answered };
 }
 
 async function main(command: string | undefined): Promise<void> {
