@@ -17,6 +17,10 @@
 //   them); 10,000 gets mixing the accounts, our socket and the fast path's credential-cache
 //   format, every answer checked (OAuth tokens with the simulator too); daemon RSS and open fds
 //   every 1,000 gets, refreshes, p50/p99. A wrong or missing answer fails the run.
+// - the keychain store (issue #15): the fast path's `get` against a daemon that keeps the static
+//   secret in memory and against one that asks the keychain every time (cache off), next to `git
+//   credential-cache get`, and the daemon's own time per get (its log's `latencyMs`); against a
+//   throwaway gnome-keyring (test/support/keyring.ts), skipped with a note where none can start;
 // - a cold `get` (no daemon running) with the locks a killed helper and daemon leave behind
 //   (`run/spawn.lock`, `run/daemon.lock`, freshly dated) next to a clean cold `get` (issue #12).
 // - routing with many routes (issue #15): the daemon's own latency (`latencyMs` in its log) for a
@@ -947,6 +951,82 @@ async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>):
   }
 }
 
+// --- the keychain store: a secret kept in memory against a D-Bus call per get --------------------
+
+/** Goals (issue #15): the fast path with the keychain store close to git's own cache, the daemon's share tiny. */
+const KEYCHAIN_FAST_PATH_GOAL = 1.3;
+const KEYCHAIN_DAEMON_P50_GOAL_MS = 0.5;
+
+/** A static account in the keychain store, daemon started and answering on both sockets. */
+function keychainProfile(name: string, keyring: TestKeyring, cacheMs: number | undefined): Profile {
+  const p = profile(name, { GIT_CREDENTIAL_BITBUCKET_SECRET_STORE: 'keychain', ...keyring.env, ...(cacheMs !== undefined && { GIT_CREDENTIAL_BITBUCKET_SECRET_CACHE_MS: String(cacheMs) }) }, 'bitbucket.org');
+  profiles.push(p);
+  cli(p, ['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], API_TOKEN + '\n');
+  cli(p, ['daemon', 'start']);
+  return p;
+}
+
+/** The daemon's own time (`latencyMs` in its log) for the last `count` fast-path gets it answered. */
+function daemonLatencies(p: Profile, count: number): number[] {
+  const log = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'state', 'daemon.log');
+  const gets = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('"msg":"request"'))
+    .map((line) => JSON.parse(line) as { action: string; channel: string; outcome: string; latencyMs: number })
+    .filter((entry) => entry.action === 'get' && entry.channel === 'fast-path' && entry.outcome === 'answered');
+  return gets.slice(-count).map((entry) => entry.latencyMs);
+}
+
+/**
+ * The fast path's `get` with the keychain store, the secret kept in memory (the default) and
+ * asked for on every get (cache off), interleaved with `git credential-cache get`; then the
+ * daemon's own time per get from its log. Undefined (with a note) when no keyring can run here.
+ */
+async function keychainFastPath(cacheSocket: string, request: string, rounds: number, notes: string[]) {
+  const unavailable = keyringUnavailableReason();
+  if (unavailable) {
+    notes.push(`keychain store: not measured (${unavailable})`);
+    return undefined;
+  }
+  const keyring = await startTestKeyring();
+  try {
+    const cached = keychainProfile('keychain', keyring, undefined);
+    const uncached = keychainProfile('keychain-uncached', keyring, 0);
+    const sockets = { cached: fastPath(cached), uncached: fastPath(uncached) };
+    if (!sockets.cached.available || !sockets.uncached.available) {
+      notes.push(`keychain store: fast path not available (${[sockets.cached, sockets.uncached].map((f) => (f.available ? 'ok' : f.reason.split(work).join('<bench dir>'))).join('; ')})`);
+      return undefined;
+    }
+    const fastGet = (socket: string) => () => timed('git', ['credential-cache', '--socket', socket, 'get'], cached.env, request, answers('alice'));
+    const timings = interleaved(
+      {
+        'git credential-cache get': fastGet(cacheSocket),
+        'fast path get, keychain store (secret in memory)': fastGet(sockets.cached.socket),
+        'fast path get, keychain store (cache off: D-Bus per get)': fastGet(sockets.uncached.socket),
+      },
+      rounds,
+    );
+    const daemon = { cached: summary(daemonLatencies(cached, rounds)), uncached: summary(daemonLatencies(uncached, rounds)) };
+    const ratio = round(timings['fast path get, keychain store (secret in memory)']!.medianMs / timings['git credential-cache get']!.medianMs);
+    return {
+      timings,
+      ratioToCredentialCache: ratio,
+      ratioCacheOff: round(timings['fast path get, keychain store (cache off: D-Bus per get)']!.medianMs / timings['git credential-cache get']!.medianMs),
+      daemonLatencyMs: daemon,
+      goal: {
+        goal: `keychain store: fast-path get ≤ ${KEYCHAIN_FAST_PATH_GOAL} × git credential-cache get; daemon p50 for a secret in memory ≤ ${KEYCHAIN_DAEMON_P50_GOAL_MS} ms`,
+        met: ratio <= KEYCHAIN_FAST_PATH_GOAL && daemon.cached.medianMs <= KEYCHAIN_DAEMON_P50_GOAL_MS,
+      },
+    };
+  } finally {
+    for (const name of ['keychain', 'keychain-uncached']) {
+      const p = profiles.find((candidate) => candidate.name === name);
+      if (p) spawnSync(process.execPath, [helper, 'daemon', 'stop'], { env: p.env });
+    }
+    await keyring.stop();
+  }
+}
+
 // --- the run ---------------------------------------------------------------------------------------
 
 const sims: ChildProcess[] = [];
@@ -1017,6 +1097,9 @@ if (only) {
   // Exactly what `install` writes (the fast path is its default on Linux and macOS).
   if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [fastPathValueFor(fast.socket), helperAfterFastPathValueFor(helper)]);
   const startupTimings = interleaved(startup, iterations);
+
+  // 1b. The keychain store on the fast path: a secret in memory against a D-Bus call per get.
+  const keychain = await keychainFastPath(cacheSocket, fixed.request, iterations, notes);
 
   // 2. A refresh in the path of every get.
   const refreshesBefore = await tokenRequests(longLived);
@@ -1105,6 +1188,7 @@ if (only) {
     leftovers: { goal: 'cold get over stale locks ≤ clean cold get + 500 ms (medians)', extraMs: leftoverCostMs, met: leftoverCostMs <= 500 },
     routing: routingGoal(routing),
     installedLsRemote: installedGoal(ratiosToUrlBaseline),
+    keychain: keychain ? keychain.goal : { goal: 'keychain store on the fast path', met: null },
   };
 
   const results = {
@@ -1136,6 +1220,7 @@ if (only) {
     soak: soaked,
     coldStarts: cold,
     routing,
+    keychain: keychain ?? null,
     goals,
   };
 
@@ -1146,6 +1231,12 @@ if (only) {
   table(timings, (name) => ({ '× node -e 0': ratiosToNodeE0[name]!, '× credential-cache': ratiosToCredentialCache[name]! }));
   table(lsTimings, (name) => ({ '× URL baseline': ratiosToUrlBaseline[name]! }));
   table(cold, () => ({}));
+  if (keychain) {
+    const cacheMs = keychain.timings['git credential-cache get']!.medianMs;
+    table(keychain.timings, (name) => ({ '× credential-cache': round(keychain.timings[name]!.medianMs / cacheMs) }));
+    const d = keychain.daemonLatencyMs;
+    console.log(`keychain store, daemon time per fast-path get (latencyMs): secret in memory p50 ${d.cached.medianMs} ms p99 ${d.cached.p99Ms} ms; cache off p50 ${d.uncached.medianMs} ms p99 ${d.uncached.p99Ms} ms`);
+  }
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   printRouting(routing);
   const c = results.concurrentAcrossExpiry;
@@ -1169,6 +1260,9 @@ if (only) {
   console.log(`  ${goals.leftovers.goal}: ${leftoverCostMs >= 0 ? '+' : ''}${leftoverCostMs} ms — ${verdict(goals.leftovers.met)}`);
   console.log(`  ${goals.routing.goal}: ${goals.routing.ratio}× — ${verdict(goals.routing.met)}`);
   console.log(`  ${goals.installedLsRemote.goal}: ${goals.installedLsRemote.ratio === null ? 'keychain not available' : `${goals.installedLsRemote.ratio}×`} — ${verdict(goals.installedLsRemote.met)}`);
+  console.log(
+    `  ${goals.keychain.goal}: ${keychain ? `${keychain.ratioToCredentialCache}× (cache off ${keychain.ratioCacheOff}×), daemon p50 ${keychain.daemonLatencyMs.cached.medianMs} ms (cache off ${keychain.daemonLatencyMs.uncached.medianMs} ms)` : 'not measured'} — ${verdict(goals.keychain.met)}`,
+  );
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');

@@ -3,7 +3,9 @@
 // (src/installer); git is pointed at the built entry point, dist/helper/git-credential-bitbucket.cjs.
 
 import { join, resolve } from 'node:path';
+import { findCommand } from '../src/cli/commands.js';
 import { isUserError } from '../src/cli/errors.js';
+import { helpText } from '../src/cli/usage.js';
 import { installCommand, uninstallCommand } from '../src/installer/command.js';
 import { productPaths } from '../src/shared/paths.js';
 
@@ -12,12 +14,15 @@ const helperPath = join(resolve(import.meta.dirname, '..'), 'dist', 'helper', 'g
 async function main(args: string[]): Promise<number> {
   const [first, ...rest] = args;
   const context = { paths: productPaths(), helperPath };
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(helpText(findCommand(first === 'uninstall' ? 'uninstall' : 'install')!) + '\n');
+    return 0;
+  }
   try {
     if (first === 'uninstall') return await uninstallCommand(rest, context);
     return await installCommand(first === 'install' ? rest : args, context);
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (isUserError(error) || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'))) {
+    if (isUserError(error)) {
       process.stderr.write(`install-helper: ${(error as Error).message}\n`);
       return 1;
     }

@@ -242,7 +242,7 @@ test('account add --secret-env records only the name; status says where the secr
   const unset = await sandbox.cli(['status']);
   t.regex(unset.stdout, /ci: .*API token from environment variable BITBUCKET_TOKEN \(NOT SET here\)/);
   const set = await sandbox.cli(['account', 'list'], { env: { BITBUCKET_TOKEN: ALICE_TOKEN } });
-  t.regex(set.stdout, /API token from environment variable BITBUCKET_TOKEN/);
+  t.regex(set.stdout, /API token from \$BITBUCKET_TOKEN/);
   t.notRegex(set.stdout, /NOT SET/);
 
   const setSecret = await sandbox.cli(['account', 'set-secret', 'ci', '--secret-stdin', '--no-verify'], { input: ALICE_TOKEN + '\n' });

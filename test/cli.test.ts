@@ -75,7 +75,7 @@ test('bad input is refused with a clear message and changes nothing', async (t) 
     [['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'a'], undefined, /account work exists/],
     [['account', 'add', 'bad name', '--url', 'https://bitbucket.org', '--username', 'a'], undefined, /must be 1-64 letters/],
     [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--secret-stdin'], '\n', /expected exactly one secret \(one line\) on stdin/],
-    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--bogus'], undefined, /Unknown option '--bogus'/],
+    [['account', 'add', 'x', '--url', 'https://bitbucket.org', '--username', 'a', '--bogus'], undefined, /account add: unknown option '--bogus'/],
     [['account', 'remove', 'ghost'], undefined, /no account named ghost \(accounts: work\)/],
     [['account', 'set-secret', 'ghost', '--secret-stdin'], 'ATATT3x-clitest-refused-000004\n', /no account named ghost/],
     [['route', 'add', 'https://bitbucket.org/acme/*', 'ghost'], undefined, /no account named ghost/],

@@ -239,5 +239,5 @@ test('the command table loads no command: --version and a word git may add pay f
   const { seen, external } = staticImports(join(cli, 'main.js'));
   t.deepEqual(external, []);
   const loaded = [...seen].map((file) => relative(join(cli, '..'), file)).sort();
-  t.deepEqual(loaded, ['cli/commands.js', 'cli/main.js', 'core/version.js', 'shared/paths.js', 'shared/runtime-dir.js']);
+  t.deepEqual(loaded, ['cli/commands.js', 'cli/main.js', 'cli/suggest.js', 'cli/usage.js', 'core/version.js', 'shared/paths.js', 'shared/runtime-dir.js']);
 });

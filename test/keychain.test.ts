@@ -153,7 +153,8 @@ keyringTests(test, () => {
   test.serial('a locked keyring: git gets one clear error, not "no secret", within a bounded time', async (t) => {
     const locked = await startTestKeyring();
     t.teardown(() => locked.stop());
-    const sandbox = new Sandbox({ secretStore: 'default', env: locked.env });
+    // Every read reaches the keychain: a secret the daemon keeps in memory is served after a lock (test/secret-cache.test.ts).
+    const sandbox = new Sandbox({ secretStore: 'default', env: { ...locked.env, GIT_CREDENTIAL_BITBUCKET_SECRET_CACHE_MS: '0' } });
     t.teardown(() => sandbox.cleanup());
     const [work] = await twoAccounts(sandbox);
     assertAnswer(t, (await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));

@@ -38,7 +38,8 @@ async function world(t: ExecutionContext): Promise<World> {
       oauthConsumers: [],
     },
   });
-  const sandbox = new Sandbox({ secretStore: 'default', env: keyring.env });
+  // Every read reaches the keychain: a secret the daemon keeps in memory would be served without it (test/secret-cache.test.ts).
+  const sandbox = new Sandbox({ secretStore: 'default', env: { ...keyring.env, GIT_CREDENTIAL_BITBUCKET_SECRET_CACHE_MS: '0' } });
   t.teardown(async () => {
     await sandbox.cleanup();
     await sim.close();

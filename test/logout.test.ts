@@ -89,7 +89,7 @@ test('logout --help, logout -h and account set-oauth --help print their usage an
   for (const args of [['logout', '--help'], ['logout', '-h'], ['account', 'set-oauth', '--help'], ['account', 'set-oauth', 'work', '-h', '--remove']]) {
     const help = await cli(args);
     t.is(help.code, 0, args.join(' '));
-    t.regex(help.stdout, args[0] === 'logout' ? /^Usage:\n {2}git-credential-bitbucket logout NAME\n/ : /^Usage:\n {2}git-credential-bitbucket account set-oauth NAME --oauth-client-id ID/, args.join(' '));
+    t.regex(help.stdout, args[0] === 'logout' ? /^Usage: git-credential-bitbucket logout NAME\n/ : /^Usage: git-credential-bitbucket account set-oauth NAME --oauth-client-id ID/, args.join(' '));
     t.is(help.stderr, '');
   }
   t.deepEqual(sandbox.daemonPids(), [], 'no daemon was started');

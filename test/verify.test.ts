@@ -198,7 +198,7 @@ test('DNS and TLS failures name the host and the fix', async (t) => {
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
   const tls = await add(sandbox, 'corp', `https://localhost:${port}/bitbucket`, 'dave', DAVE_PAT);
-  assertRefusedAndNothingSaved(t, sandbox, tls, new RegExp(`the TLS certificate of localhost:${port} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT\\): .*NODE_EXTRA_CA_CERTS`), DAVE_PAT);
+  assertRefusedAndNothingSaved(t, sandbox, tls, new RegExp(`the TLS certificate of localhost:${port} is not trusted \\(DEPTH_ZERO_SELF_SIGNED_CERT\\): .*http\\.sslCAInfo`), DAVE_PAT);
 });
 
 test('Data Center: a good token is verified; an e-mail, another user, an expired token and no access are refused', async (t) => {

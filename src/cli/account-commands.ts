@@ -1,13 +1,15 @@
-// `account add|list|remove|set-secret` (`set-oauth` in set-oauth-command.ts).
+// `account add|set-secret|set-email|verify|list|remove` (`set-oauth` in set-oauth-command.ts);
+// their usage is in the command table (commands.ts).
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
-  DEFAULT_REDIRECT_PORT,
+  basePathOf,
   inferKind,
   normaliseBaseUrl,
+  originOf,
   validateAccountName,
   validateEmail,
   validateUsername,
@@ -20,61 +22,20 @@ import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { validateSecretEnvName } from '../core/secrets/env-secret.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
-import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
+import { describeAuthBriefly, describeState, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
-import { oauthSettingsFromFlags, setOAuth } from './set-oauth-command.js';
+import { oauthSettingsFromFlags } from './set-oauth-command.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
-import { printJson, printTable, readSecretsFromStdin, runSubcommand } from './io.js';
+import { scopesInstalledFor } from '../installer/plan.js';
+import { installRecordFile, readInstallRecord } from '../installer/record.js';
+import { printJson, printTable, readSecretsFromStdin } from './io.js';
 
-export const ACCOUNT_USAGE = `Usage:
-  git-credential-bitbucket account add NAME --url BASE_URL --username USER [--kind cloud|datacenter]
-                                       [--email ADDRESS] [--no-verify]
-                                       [--secret-stdin | --secret-env VARIABLE]
-                                       [--secret-kind ${STATIC_SECRET_KINDS.join('|')}] [--expires YYYY-MM-DD]
-                                       [--secret-store keychain|file]
-                                       [--oauth-client-id ID [--oauth-client-secret-stdin]
-                                        [--redirect-port N] [--scopes "SCOPE ..."]]
-  git-credential-bitbucket account set-secret NAME --secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD] [--no-verify]
-  git-credential-bitbucket account set-oauth NAME --oauth-client-id ID [--oauth-client-secret-stdin] | --remove
-  git-credential-bitbucket account set-email NAME ADDRESS
-  git-credential-bitbucket account verify [NAME] [--json]
-  git-credential-bitbucket account list [--json]
-  git-credential-bitbucket account remove NAME
-
-A secret is checked against Bitbucket before it is saved (--no-verify skips that): nothing is
-saved when the check fails, and the message says what to fix. Bitbucket Cloud's REST API takes
-an API token only with the Atlassian account e-mail, so Cloud API tokens need --email (git
-itself uses the username). \`account verify\` checks saved accounts the same way, OAuth included.
-
---secret-env VARIABLE keeps the static secret out of every file: it is read from that environment
-variable each time git needs it (CI runners; see \`git-credential-bitbucket ci-setup --help\`), and
-config.json records only the variable's name.
-Secrets are read from stdin, one per line (with both flags: the static secret first, then the
-OAuth client secret) and kept in the secret store, never in config.json. With an OAuth client,
-run \`git-credential-bitbucket login NAME\` next; the static secret, if any, is the fallback.
-The OAuth client's callback URL must be http://127.0.0.1:PORT/ (default port ${DEFAULT_REDIRECT_PORT}).
---secret-store records where secrets are kept (default: the OS keychain; file is plaintext);
-see \`git-credential-bitbucket secrets --help\`.
---kind is inferred from the URL (bitbucket.org is cloud, any other host datacenter).
-Default secret kind: api-token on cloud, access-token on datacenter.`;
-
-export function accountCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, ACCOUNT_USAGE, {
-    add: addAccount,
-    'set-secret': setSecret,
-    'set-oauth': setOAuth,
-    'set-email': setEmail,
-    verify: verifyAccounts,
-    list: listAccounts,
-    remove: removeAccount,
-  });
-}
-
-async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
+export async function addAccount(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -100,6 +61,11 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   if (!values.username) throw new UserError('--username is required (your Bitbucket username, not your e-mail address)');
   const url = normaliseBaseUrl(values.url);
   const kind = values.kind ? parseKind(values.kind) : inferKind(url);
+  // Only where the URL itself says this kind: a --kind against the URL (a Data Center given as
+  // Cloud, a Cloud stand-in on another host) is left to the check with Bitbucket, which tells
+  // the two products apart.
+  const base = inferKind(url) === kind ? baseOfRepositoryUrl(url, kind) : undefined;
+  if (base) throw new UserError(`--url ${url} is the address of a repository or workspace, not of Bitbucket: use the base URL, --url ${base}`);
   const account: Account = { name, kind, url, username: validateUsername(values.username) };
   if (values.email !== undefined) account.email = validateEmail(values.email);
 
@@ -109,7 +75,8 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   if (values['secret-stdin'] && values['secret-env'] !== undefined) throw new UserError('--secret-stdin and --secret-env exclude each other: the secret is either stored or read from the environment');
   if (values['secret-env'] !== undefined) account.secretEnv = validateSecretEnvName(values['secret-env']);
   if (values['secret-stdin'] || account.secretEnv) {
-    account.secretKind = usableSecretKind(kind, values['secret-kind']);
+    // Refused before stdin is read; without --secret-kind the secret's prefix decides (below).
+    if (values['secret-kind'] !== undefined) usableSecretKind(kind, values['secret-kind']);
     if (values.expires !== undefined) account.secretExpiresAt = parseExpiry(values.expires);
   } else if (values['secret-kind'] || values.expires) {
     throw new UserError('--secret-kind and --expires go with --secret-stdin or --secret-env');
@@ -127,11 +94,22 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
   if (readConfig(paths.configFile).accounts.some((existing) => existing.name === name)) {
     throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
   }
+  if (!values['secret-stdin'] && !account.secretEnv && clientId === undefined) {
+    throw new UserError(
+      `account ${name} needs a secret or an OAuth client, and was not added: pipe the secret and add --secret-stdin (\`printf %s "$TOKEN" | git-credential-bitbucket account add ${name} ... --secret-stdin\`), or add --oauth-client-id ID and then run \`git-credential-bitbucket login ${name}\``,
+    );
+  }
   const wanted = [values['secret-stdin'], values['oauth-client-secret-stdin']].filter(Boolean).length;
   const piped = wanted > 0 ? await readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
-  const checked = account.secretEnv && !values['no-verify'] ? envSecretToCheck(account.secretEnv) : secret;
+  // The variable's value is read only to check it and to tell its kind by its prefix; it is never saved.
+  const fromEnv = account.secretEnv ? process.env[account.secretEnv] || undefined : undefined;
+  if (account.secretEnv && fromEnv === undefined && !values['no-verify']) {
+    throw new UserError(`environment variable ${account.secretEnv} is not set here, so the secret cannot be checked; set it, or add --no-verify. Nothing was saved.`);
+  }
+  const checked = secret ?? fromEnv;
+  if (secret !== undefined || account.secretEnv) account.secretKind = usableSecretKind(kind, values['secret-kind'] ?? (checked === undefined ? undefined : hostFor(kind).secretKindOf(checked)));
   const verified =
     checked !== undefined && !values['no-verify']
       ? await verifyBeforeSaving(account, checked, {
@@ -165,14 +143,15 @@ async function addAccount(args: string[], paths: ProductPaths): Promise<number> 
     : account.secretKind
       ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
       : 'no static secret';
+  await tellDaemonSecretsChanged(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
-  else if (secret !== undefined || account.secretEnv) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
+  else if (checked !== undefined || account.secretEnv) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
   return 0;
 }
 
-async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
+export async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -190,8 +169,10 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
   if (account.secretEnv) {
     throw new UserError(`account ${name} takes its secret from the environment variable ${account.secretEnv}, so a stored one would never be used; change the variable, or remove the account and add it again with --secret-stdin`);
   }
-  const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? account.secretKind);
+  if (values['secret-kind'] !== undefined) usableSecretKind(account.kind, values['secret-kind']);
   const [secret] = (await readSecretsFromStdin(1)) as [string];
+  // A new secret may be of another kind than the old one: its prefix says so, if it has one.
+  const secretKind = usableSecretKind(account.kind, values['secret-kind'] ?? hostFor(account.kind).secretKindOf(secret) ?? account.secretKind);
   const expiresAt = values.expires === undefined ? undefined : parseExpiry(values.expires);
   const candidate: Account = { ...account, secretKind };
   if (expiresAt) candidate.secretExpiresAt = expiresAt;
@@ -212,12 +193,13 @@ async function setSecret(args: string[], paths: ProductPaths): Promise<number> {
     if (expiresAt) target.secretExpiresAt = expiresAt;
     else delete target.secretExpiresAt;
   });
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(`Stored a new ${describeSecretKind(secretKind)} for account ${name} in the ${store.name} store.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   return 0;
 }
 
-async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
+export async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new UserError('expected NAME ADDRESS');
   const [name, rawEmail] = positionals as [string, string];
@@ -229,7 +211,7 @@ async function setEmail(args: string[], paths: ProductPaths): Promise<number> {
   return 0;
 }
 
-async function verifyAccounts(args: string[], paths: ProductPaths): Promise<number> {
+export async function verifyAccounts(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
   if (positionals.length > 1) throw new UserError('expected at most one NAME');
   const config = readConfig(paths.configFile);
@@ -256,7 +238,7 @@ export async function verifyBeforeSaving(account: Account, secret: string, reque
   return describeResult(account.name, describeSecretKind(secretKind), result);
 }
 
-async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {
+export async function listAccounts(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const rows = await summariseAccounts(readConfig(paths.configFile), openSecretStore(paths), paths);
   if (values.json) {
@@ -266,33 +248,43 @@ async function listAccounts(args: string[], paths: ProductPaths): Promise<number
   } else {
     printTable(
       ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE'],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row), describeState(row)]),
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row)]),
     );
+    if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && !row.secretStored))) {
+      process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');
+    }
   }
   return 0;
 }
 
-async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {
+export async function removeAccount(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const name = onePositional(positionals, 'NAME');
   const store = openSecretStore(paths);
   // A store that cannot be used fails here, before the config changes.
   const held = (await store.list()).filter((ref) => ref.account === name).length;
-  const removedRoutes = await updateConfig(paths.configFile, (config) => {
-    findAccount(config.accounts, name);
+  const { removedRoutes, url, urlStillUsed } = await updateConfig(paths.configFile, (config) => {
+    const { url } = findAccount(config.accounts, name);
     config.accounts = config.accounts.filter((account) => account.name !== name);
-    const dropped = config.routes.filter((route) => route.account === name);
+    const removedRoutes = config.routes.filter((route) => route.account === name);
     config.routes = config.routes.filter((route) => route.account !== name);
-    return dropped;
+    return { removedRoutes, url, urlStillUsed: config.accounts.some((account) => account.url === url) };
   });
   // The daemon lets go of the OAuth tokens first (none running: nobody else writes them).
   await dropLoginIfDaemonRuns(paths, name);
   await deleteAccountSecrets(store, name);
+  await tellDaemonSecretsChanged(paths, name);
   process.stdout.write(
     `Removed account ${name}, ${held} secret(s) from the ${store.name} store` +
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );
+  // Our empty `helper =` line for the URL would keep the user's own helpers from answering there.
+  const scopes = urlStillUsed ? [] : scopesInstalledFor(readInstallRecord(installRecordFile(paths)), url);
+  if (scopes.length > 0) {
+    const commands = scopes.map((scope) => `\`git-credential-bitbucket install${scope === 'global' ? '' : ` --scope ${scope}`}\`${scope === 'local' ? ' (in that repository)' : ''}`);
+    process.stdout.write(`No account is left on ${url}, but git still asks this helper for it: run ${commands.join(' and ')} to remove that from git's config.\n`);
+  }
   return 0;
 }
 
@@ -303,13 +295,6 @@ export function findAccount(accounts: Account[], name: string): Account {
     throw new UserError(`no account named ${name} (accounts: ${known}); see \`git-credential-bitbucket account list\``);
   }
   return account;
-}
-
-/** The value of --secret-env's variable, for the check before saving; unset is the user's to fix. */
-function envSecretToCheck(variable: string): string {
-  const value = process.env[variable];
-  if (!value) throw new UserError(`environment variable ${variable} is not set here, so the secret cannot be checked; set it, or add --no-verify. Nothing was saved.`);
-  return value;
 }
 
 function parseSecretStoreKind(kind: string): SecretStoreKind {
@@ -331,6 +316,19 @@ export function usableSecretKind(kind: AccountKind, requested: string | undefine
   const unusable = host.unusableSecretReason(secretKind as StaticSecretKind);
   if (unusable) throw new UserError(unusable);
   return secretKind as StaticSecretKind;
+}
+
+/**
+ * The base URL when `url` is what people copy from a clone dialog or a browser (it names a
+ * workspace or project, as the host reads repository paths), else undefined.
+ */
+function baseOfRepositoryUrl(url: string, kind: AccountKind): string | undefined {
+  const { protocol, host } = originOf(url);
+  const segments = basePathOf(url).split('/').filter(Boolean);
+  for (let i = 0; i < segments.length; i++) {
+    if (hostFor(kind).spaceOfPath(segments.slice(i)) !== undefined) return [`${protocol}://${host}`, ...segments.slice(0, i)].join('/');
+  }
+  return undefined;
 }
 
 export function onePositional(positionals: string[], what: string): string {

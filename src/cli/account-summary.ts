@@ -90,6 +90,19 @@ export function describeAuth(summary: AccountSummary): string {
   return fixed ? `${oauth}; ${fixed} as fallback${summary.method === 'static' ? ' (in use)' : ''}` : oauth;
 }
 
+/**
+ * The AUTH column of `account list`: a few words, so that one OAuth account does not widen the
+ * table past a terminal ("OAuth + API token"); `status` and `--json` carry the details.
+ */
+export function describeAuthBriefly(summary: AccountSummary): string {
+  const expiry = summary.secretExpiresAt ? `, ${summary.expiryWarning ? 'EXPIRES' : 'expires'} ${summary.secretExpiresAt.slice(0, 10)}` : '';
+  const source = summary.secretEnv ? ` from $${summary.secretEnv}${summary.secretStored ? '' : ' NOT SET'}` : summary.secretStored ? '' : ' MISSING';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
+  if (!summary.oauth) return fixed ?? 'no secret';
+  if (!summary.oauth.needsLogin) return fixed ? `OAuth + ${fixed}` : 'OAuth';
+  return fixed ? `OAuth NEEDS LOGIN; ${fixed}${summary.method === 'static' ? ' in use' : ''}` : 'OAuth NEEDS LOGIN';
+}
+
 export function describeState(summary: AccountSummary): string {
   if (summary.rejectedAt) return `REJECTED at ${summary.rejectedAt}${summary.rejectedPath ? ` for ${summary.rejectedPath}` : ''}`;
   return summary.lastSuccessAt ? `last success ${summary.lastSuccessAt}` : 'not used yet';

@@ -1,16 +1,17 @@
 // `ci-setup`: sets up a CI runner from environment variables alone (accounts, routes, install), so
 // a pipeline needs one line and its secured variables, and nothing secret ever reaches a file:
 // every account takes its secret from an environment variable (secretEnv), read when git needs it.
-// Everything is read and checked before anything changes; a second run in the same job (or on a
-// self-hosted runner) replaces the accounts it set up, never an account with a stored secret.
+// The variables it reads are listed in its --help (commands.ts). Everything is read and checked
+// before anything changes; a second run in the same job (or on a self-hosted runner) replaces the
+// accounts it set up, never an account with a stored secret.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { daemonChoice, NO_DAEMON_ENV } from '../shared/daemonless.js';
 import { ACCOUNT_KINDS, STATIC_SECRET_KINDS, inferKind, normaliseBaseUrl, normaliseRoutePattern, validateAccountName, validateEmail, validateUsername, type Account, type AccountKind } from '../core/accounts.js';
 import { updateConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
-import { describeSecretKind } from '../core/hosts/host.js';
+import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { validateSecretEnvName } from '../core/secrets/env-secret.js';
 import { installCommand } from '../installer/command.js';
 import { usableSecretKind, verifyBeforeSaving } from './account-commands.js';
@@ -22,32 +23,6 @@ const PREFIX = 'GCB_ACCOUNT_';
 const FIELDS = ['URL', 'USERNAME', 'TOKEN', 'SECRET_ENV', 'SECRET_KIND', 'EMAIL', 'KIND', 'ROUTES'] as const;
 type Field = (typeof FIELDS)[number];
 
-export const CI_SETUP_USAGE = `Usage:
-  git-credential-bitbucket ci-setup [--no-verify] [--no-install] [--scope global|system|local]
-
-Sets up a CI runner from environment variables alone: the accounts, their routes, and \`install\`
-(default scope global: the job's HOME; without the fast path). No secret is written anywhere:
-config.json names the variable each secret is read from when git needs it.
-
-  ${LIST}                      the account names, separated by spaces or commas: "work oss-bot"
-For each account, its name upper-cased with '-' and '.' as '_' (oss-bot: ${PREFIX}OSS_BOT_URL):
-  ${PREFIX}<NAME>_URL          base URL: https://bitbucket.org, https://git.example.com/bitbucket
-  ${PREFIX}<NAME>_USERNAME     the username git sends
-  ${PREFIX}<NAME>_TOKEN        the secret itself (a secured variable), or else
-  ${PREFIX}<NAME>_SECRET_ENV   the name of the variable that holds it: BITBUCKET_TOKEN
-  ${PREFIX}<NAME>_SECRET_KIND  ${STATIC_SECRET_KINDS.join('|')}
-                               (default: api-token on Cloud, access-token on Data Center)
-  ${PREFIX}<NAME>_EMAIL        Cloud API tokens: the Atlassian e-mail, needed to check the token
-  ${PREFIX}<NAME>_KIND         cloud|datacenter (default: inferred from the URL)
-  ${PREFIX}<NAME>_ROUTES       the repositories it serves, separated by spaces:
-                               "https://bitbucket.org/acme/*"; without routes, the account
-                               answers for its whole host when it is the only one there
-
-Each secret is checked with Bitbucket first (--no-verify skips that); a failed check, a missing or
-misspelt variable changes nothing. With CI=true and no daemon running, the helper answers git in
-its own process and leaves nothing running; elsewhere (Jenkins) set ${NO_DAEMON_ENV}=1.
-  --no-install  set up accounts and routes only
-  --scope S     where install writes: global (default), system, local (this repository)`;
 
 interface AccountSetup {
   account: Account;
@@ -62,13 +37,8 @@ export async function ciSetupCommand(args: string[], paths: ProductPaths): Promi
       'no-verify': { type: 'boolean', default: false },
       'no-install': { type: 'boolean', default: false },
       scope: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(CI_SETUP_USAGE + '\n');
-    return 0;
-  }
   if (positionals.length > 0) throw new UserError(`ci-setup takes no arguments (got ${positionals.join(' ')}); it reads ${LIST} and ${PREFIX}<NAME>_* (see --help)`);
   const setups = readSetups(process.env);
 
@@ -171,7 +141,7 @@ function readSetup(name: string, env: NodeJS.ProcessEnv): AccountSetup {
   if (requestedKind !== undefined && !(STATIC_SECRET_KINDS as readonly string[]).includes(requestedKind)) {
     throw new UserError(`${prefix}SECRET_KIND must be one of ${STATIC_SECRET_KINDS.join(', ')}`);
   }
-  const secretKind = within('SECRET_KIND', () => usableSecretKind(kind, requestedKind));
+  const secretKind = within('SECRET_KIND', () => usableSecretKind(kind, requestedKind ?? hostFor(kind).secretKindOf(env[secretEnv]!)));
   const account: Account = { name, kind, url, username, secretKind, secretEnv };
   const email = read('EMAIL');
   if (email !== undefined) account.email = within('EMAIL', () => validateEmail(email));

@@ -1,27 +1,20 @@
 // `daemon start|stop|status`.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import type { DaemonInfo } from '../shared/wire.js';
 import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
-import { printJson, runSubcommand } from './io.js';
+import { printJson } from './io.js';
 
-export const DAEMON_USAGE = `Usage:
-  git-credential-bitbucket daemon start     start the daemon if it is not running
-  git-credential-bitbucket daemon stop      stop it (the next git operation starts it again)
-  git-credential-bitbucket daemon status [--json]`;
-
-export function daemonCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, DAEMON_USAGE, { start: startDaemon, stop: stopDaemon, status: daemonStatus });
-}
-
-async function startDaemon(_args: string[], paths: ProductPaths): Promise<number> {
+export async function startDaemon(args: string[], paths: ProductPaths): Promise<number> {
+  parseArgs({ args, options: {} });
   const info = await daemonInfo(paths, true);
   process.stdout.write(`Daemon running: pid ${info!.pid}, socket ${info!.socketPath}.\n`);
   return 0;
 }
 
-async function stopDaemon(_args: string[], paths: ProductPaths): Promise<number> {
+export async function stopDaemon(args: string[], paths: ProductPaths): Promise<number> {
+  parseArgs({ args, options: {} });
   const info = await daemonInfo(paths, false);
   if (!info) {
     process.stdout.write('Daemon not running.\n');
@@ -34,7 +27,7 @@ async function stopDaemon(_args: string[], paths: ProductPaths): Promise<number>
 }
 
 /** Exit 3 when no daemon runs, so scripts can test for it. */
-async function daemonStatus(args: string[], paths: ProductPaths): Promise<number> {
+export async function daemonStatus(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const info = await daemonInfo(paths, false);
   if (values.json) printJson(info ? { running: true, ...info } : { running: false, socketPath: paths.socketPath });

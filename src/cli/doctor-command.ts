@@ -5,26 +5,20 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { basePathOf, isBearerOnly, originOf, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
+import { describeConnection } from '../core/network/fetch-like-git.js';
 import { hostNeedsPath } from '../core/router.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import type { SecretStore } from '../core/secrets/secret-store.js';
 import { productVersion } from '../core/version.js';
-import { verifySavedAccount } from './account-verification.js';
+import { verifySavedAccount, type CredentialVerification } from './account-verification.js';
+import { hostFor } from '../core/hosts/host.js';
 import { daemonInfo } from './daemon-commands.js';
 import { printJson } from './io.js';
-
-export const DOCTOR_USAGE = `Usage:
-  git-credential-bitbucket doctor [--json]
-
-Checks git, the configuration, the secret store, the daemon, for every account URL the
-credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
-every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
-Exit code 0 only when every check passes.`;
 
 interface Check {
   check: string;
@@ -36,11 +30,7 @@ interface Check {
 const ENTRY_NAME = 'git-credential-bitbucket';
 
 export async function doctorCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } });
-  if (values.help) {
-    process.stdout.write(DOCTOR_USAGE + '\n');
-    return 0;
-  }
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const git = gitVersion();
   const checks: Check[] = [checkGit(git)];
   let config: Config | undefined;
@@ -57,7 +47,7 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
   checks.push(daemon);
   if (config) {
     if (config.accounts.length === 0) checks.push({ check: 'accounts', pass: false, detail: 'no accounts', fix: 'git-credential-bitbucket account add --help' });
-    for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass));
+    for (const url of [...new Set(config.accounts.map((account) => account.url))]) checks.push(...checkHost(url, config, paths, daemon.pass), await checkNetwork(url));
     for (const account of config.accounts) checks.push(await checkAccount(account, config, paths, store.pass ? secretStore : undefined, daemon.pass));
     for (const account of config.accounts.filter((candidate) => isBearerOnly(candidate.secretKind))) checks.push(checkBearerGit(account, git));
     for (const account of config.accounts.filter((candidate) => candidate.secretExpiresAt)) {
@@ -104,8 +94,20 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
     check,
     pass: false,
     detail: failed.map((result) => `${result.credential}: ${result.message ?? result.status}`).join('; '),
-    fix: `git-credential-bitbucket account verify ${account.name}`,
+    fix: [...new Set(failed.map((result) => fixFor(account, result)))].join('; '),
   };
+}
+
+/** Problems with the place or the name, not with the secret: a new secret would not help. */
+const NOT_THE_SECRET: ReadonlySet<string> = new Set(['dns', 'tls', 'timeout', 'network', 'unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
+
+/** The command that fixes one failed credential: a new login, a new secret or the e-mail. */
+function fixFor(account: Account, result: CredentialVerification): string {
+  if (result.credential === 'OAuth') return `git-credential-bitbucket login ${account.name}`;
+  if (result.code === 'needs-email') return `git-credential-bitbucket account set-email ${account.name} ADDRESS`;
+  if (result.code !== undefined && NOT_THE_SECRET.has(result.code)) return `change what the line above names, then: git-credential-bitbucket account verify ${account.name}`;
+  const secretKind = result.code === 'unusable-secret' || result.code === 'app-password' ? ` --secret-kind ${hostFor(account.kind).defaultSecretKind}` : '';
+  return `printf %s "$TOKEN" | git-credential-bitbucket account set-secret ${account.name} --secret-stdin${secretKind}`;
 }
 
 /** git's version as printed and a comparison, or undefined when git is not on PATH. */
@@ -217,6 +219,12 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
     }
   }
   return checks;
+}
+
+/** The proxy and CA certificates our requests to `url` use: git's settings for it. */
+async function checkNetwork(url: string): Promise<Check> {
+  const { line, problem } = await describeConnection(url);
+  return problem ? { check: `network ${url}`, pass: false, detail: `${line}; but ${problem}` } : { check: `network ${url}`, pass: true, detail: line };
 }
 
 /** The commands git runs for a `get` of this URL, in order, read from GIT_TRACE. */

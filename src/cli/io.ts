@@ -1,6 +1,5 @@
 // Small input/output helpers shared by the sub-commands.
 
-import type { ProductPaths } from '../shared/paths.js';
 import { UserError } from '../core/errors.js';
 
 const MAX_SECRET_BYTES = 16 * 1024;
@@ -44,15 +43,4 @@ export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
-}
-
-export type Subcommand = (args: string[], paths: ProductPaths) => Promise<number>;
-
-/** Runs the named sub-command, or prints the usage: exit 0 when it was asked for, 1 otherwise. */
-export async function runSubcommand(args: string[], paths: ProductPaths, usage: string, commands: Record<string, Subcommand>): Promise<number> {
-  const [name, ...rest] = args;
-  const command = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (command) return command(rest, paths);
-  process.stdout.write(usage + '\n');
-  return name === undefined || name === '--help' || name === 'help' ? 0 : 1;
 }

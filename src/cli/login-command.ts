@@ -5,7 +5,7 @@
 // before anyone grants access.
 
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { hostFor } from '../core/hosts/host.js';
@@ -17,27 +17,14 @@ import { UserError } from '../core/errors.js';
 import { listenForRedirect } from './loopback-redirect.js';
 import { openBrowser } from './open-browser.js';
 
-export const LOGIN_USAGE = `Usage:
-  git-credential-bitbucket login NAME [--no-browser] [--timeout SECONDS]
-
-Opens Bitbucket's consent page; after "Grant access" the browser returns to a listener on
-http://127.0.0.1:PORT/ and the daemon stores the tokens in the secret store (it is started
-first; a daemon that cannot start fails the login, and nothing is stored). With --no-browser
-(SSH sessions, machines without a browser) it prints the URL and reads the address the browser
-was sent to after the grant (or just its code) from stdin.`;
-
 const DEFAULT_TIMEOUT_SECONDS = 300;
 
 export async function loginCommand(args: string[], paths: ProductPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { 'no-browser': { type: 'boolean', default: false }, timeout: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: { 'no-browser': { type: 'boolean', default: false }, timeout: { type: 'string' } },
   });
-  if (values.help) {
-    process.stdout.write(LOGIN_USAGE + '\n');
-    return 0;
-  }
   const account = findAccount(readConfig(paths.configFile).accounts, onePositional(positionals, 'NAME'));
   if (!account.oauth) {
     throw new UserError(`account ${account.name} has no OAuth client; set one with \`git-credential-bitbucket account set-oauth ${account.name} --oauth-client-id ID\` (and --oauth-client-secret-stdin)`);

@@ -3,7 +3,7 @@
 // it is the only writer of OAuth tokens and holds them in memory, so it is started if it is not
 // running, and a daemon that cannot start fails the logout with nothing changed.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { describeSecretKind } from '../core/hosts/host.js';
@@ -12,20 +12,8 @@ import { UserError } from '../core/errors.js';
 import { findAccount, onePositional } from './account-commands.js';
 import { dropLogin } from './oauth-session.js';
 
-export const LOGOUT_USAGE = `Usage:
-  git-credential-bitbucket logout NAME
-
-Deletes the account's OAuth tokens (refresh and access token) from the secret store. The account,
-its routes, its OAuth client and its static secret stay: git gets the static secret next, or no
-credential from this account until \`git-credential-bitbucket login NAME\`. The grant itself stays
-listed in your Bitbucket account settings until you revoke it there.`;
-
 export async function logoutCommand(args: string[], paths: ProductPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h', default: false } } });
-  if (values.help) {
-    process.stdout.write(LOGOUT_USAGE + '\n');
-    return 0;
-  }
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const account = findAccount(readConfig(paths.configFile).accounts, onePositional(positionals, 'NAME'));
   if (!account.oauth) {
     throw new UserError(`account ${account.name} has no OAuth client, so it has no OAuth tokens to drop; \`git-credential-bitbucket account remove ${account.name}\` deletes an account with its secret`);

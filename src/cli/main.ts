@@ -1,65 +1,84 @@
-// The sub-commands people type, dispatched through the command table (commands.ts). Loaded
-// lazily by the helper, never on git's get/store/erase path; a command's own module loads only
-// when it runs.
+// The commands people type, dispatched through the command table (commands.ts). Loaded lazily by
+// the helper for every word that is not one of git's actions, never on git's get/store/erase
+// path. `--help`, `--version` and mistakes are answered from the table alone; a command's own
+// module loads only when it runs.
+//
+// A word that names no command is either a person's typo or an action a future git sends to
+// every helper, which helpers must ignore in silence. git never asks from a terminal, never sends
+// an option, and its actions are not one letter away from our commands; so the word gets a
+// message (exit 1) when stdin is a terminal, when it starts with '-', or when it is close to a
+// command, and silence (exit 0) otherwise.
 
 import { productPaths } from '../shared/paths.js';
 import { productVersion } from '../core/version.js';
-import { COMMANDS, findCommand, type LoadedCommand } from './commands.js';
+import { COMMANDS, findCommand, findSubcommand, isGroup, type GroupCommand, type LeafCommand } from './commands.js';
+import { closestWord } from './suggest.js';
+import { HELP_WORDS, VERSION_WORDS, helpText, topLevelUsage, usageLines } from './usage.js';
 
-/** Where the summaries start in the usage, as in git's own command lists. */
-const SUMMARY_COLUMN = 39;
-
-function usage(): string {
-  const lines = COMMANDS.map(({ name, synopsis, summary }) => {
-    const head = `  ${name} ${synopsis}`;
-    return head.length < SUMMARY_COLUMN - 1 ? head.padEnd(SUMMARY_COLUMN) + summary : `${head}\n${' '.repeat(SUMMARY_COLUMN)}${summary}`;
-  });
-  return [
-    'git-credential-bitbucket: a git credential helper for several Bitbucket accounts.',
-    '',
-    'git runs it as a credential helper (get, store, erase). People run:',
-    ...lines,
-    '  --version',
-    '',
-    'Files: config in $GIT_CREDENTIAL_BITBUCKET_HOME, else $XDG_CONFIG_HOME/git-credential-bitbucket.',
-    'Run a command with --help for details.',
-  ].join('\n');
-}
+const PROGRAM = 'git-credential-bitbucket';
+/** The options that ask for help anywhere on a command line (`help` only as a command word). */
+const HELP_OPTIONS: readonly string[] = ['--help', '-h'];
 
 export async function runCli(args: string[]): Promise<number> {
   const [name, ...rest] = args;
-  if (name === '--version' || name === 'version') {
-    process.stdout.write(productVersion() + '\n');
-    return 0;
-  }
+  if (name === undefined) return print(topLevelUsage());
+  if (HELP_WORDS.includes(name)) return rest.length === 0 ? print(topLevelUsage()) : runCli([...rest, '--help']);
+  if (VERSION_WORDS.includes(name)) return print(productVersion());
   const command = findCommand(name);
-  if (!command) {
-    process.stdout.write(usage() + '\n');
-    return name === undefined || name === 'help' || name === '--help' || name === '-h' ? 0 : 1;
-  }
-  let loaded: LoadedCommand | undefined;
+  if (!command) return unknownCommand(name);
+  // Options after `--` are arguments, even one spelled --help.
+  const end = rest.indexOf('--');
+  const wantsHelp = (end < 0 ? rest : rest.slice(0, end)).some((word) => HELP_OPTIONS.includes(word));
+  if (!isGroup(command)) return wantsHelp ? print(helpText(command)) : run(command, rest, undefined);
+
+  const subName = wantsHelp ? rest.find((word) => !HELP_OPTIONS.includes(word)) : rest[0];
+  if (subName === undefined || subName === 'help') return print(helpText(command));
+  const sub = findSubcommand(command, subName);
+  if (!sub) return unknownSubcommand(command, subName);
+  return wantsHelp ? print(helpText(sub, command)) : run(sub, rest.slice(1), command);
+}
+
+async function run(command: LeafCommand, args: string[], group: GroupCommand | undefined): Promise<number> {
   try {
-    loaded = await command.load();
-    return await loaded.run(rest, productPaths());
+    const runCommand = await command.load();
+    return await runCommand(args, productPaths());
   } catch (error) {
     // Loaded here: the error classes pull in the domain modules, which `--version` and the
     // helper's look at an unknown word must not pay for.
-    const { isUserError } = await import('./errors.js');
-    if (isUserError(error) || isParseArgsError(error)) {
-      process.stderr.write(`git-credential-bitbucket: ${(error as Error).message}\n`);
-      if (isParseArgsError(error) && loaded?.usage) process.stderr.write(loaded.usage + '\n');
+    const [{ isUserError }, { ArgumentError }] = await Promise.all([import('./errors.js'), import('../shared/args.js')]);
+    if (error instanceof ArgumentError) {
+      const name = group ? `${group.name} ${command.name}` : command.name;
+      process.stderr.write(`${PROGRAM} ${name}: ${error.message}\n${usageLines(command, group)}\n`);
       return 1;
     }
-    process.stderr.write(`git-credential-bitbucket: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    if (isUserError(error)) {
+      process.stderr.write(`${PROGRAM}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`${PROGRAM}: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return 2;
   }
 }
 
-/** Whether a word names a command of the table (the helper's choice between the CLI and silence). */
-export function isCommandWord(word: string | undefined): boolean {
-  return word === undefined || word === 'help' || word === '--help' || word === '-h' || word === '--version' || word === 'version' || findCommand(word) !== undefined;
+function unknownCommand(word: string): number {
+  const isOption = word.startsWith('-');
+  const suggestion = closestWord(word, isOption ? ['--help', '--version'] : [...COMMANDS.map((command) => command.name), 'help', 'version']);
+  if (!isOption && suggestion === undefined && !process.stdin.isTTY) return 0;
+  const hint = suggestion ? `did you mean '${suggestion}'?` : `run \`${PROGRAM} --help\` for the commands`;
+  process.stderr.write(`${PROGRAM}: unknown ${isOption ? 'option' : 'command'} '${word}'; ${hint}\n`);
+  return 1;
 }
 
-function isParseArgsError(error: unknown): boolean {
-  return typeof (error as { code?: unknown })?.code === 'string' && (error as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+function unknownSubcommand(group: GroupCommand, word: string): number {
+  const names = group.subcommands.map((command) => command.name);
+  const suggestion = closestWord(word, names);
+  const hint = suggestion ? `did you mean '${group.name} ${suggestion}'?` : `the sub-commands are ${names.join(', ')} (\`${PROGRAM} ${group.name} --help\`)`;
+  process.stderr.write(`${PROGRAM}: unknown ${group.name} sub-command '${word}'; ${hint}\n`);
+  return 1;
 }
+
+function print(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
+

@@ -1,34 +1,15 @@
-// `route add|list|remove`.
+// `route add|list|remove` (`route suggest` is route-suggest.ts); their usage is in the command
+// table (commands.ts).
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { normaliseRoutePattern } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
 import { addRouteTo } from './route-edit.js';
-import { routeSuggest } from './route-suggest.js';
 import { UserError } from '../core/errors.js';
-import { printJson, printTable, runSubcommand } from './io.js';
+import { printJson, printTable } from './io.js';
 
-export const ROUTE_USAGE = `Usage:
-  git-credential-bitbucket route add PATTERN ACCOUNT
-  git-credential-bitbucket route list [--json]
-  git-credential-bitbucket route suggest [ACCOUNT] [--apply] [--json]
-  git-credential-bitbucket route remove PATTERN
-
-PATTERN is scheme://host/path; '*' matches within one path segment and a path covers
-everything below it. The most specific matching route wins. Examples:
-  route add 'https://bitbucket.org/acme/*' work
-  route add 'https://git.corp/bitbucket/scm/PROJ/*' corp
-\`route suggest\` asks Bitbucket which workspaces (Cloud) or projects (Data Center) each account
-reaches and proposes a route for each; --apply adds those only one account reaches. Where two
-accounts reach the same one, it shows the conflict and the commands to choose from.
-Routing by path needs: git config --global credential.https://bitbucket.org.useHttpPath true`;
-
-export function routeCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, ROUTE_USAGE, { add: addRoute, list: listRoutes, remove: removeRoute, suggest: routeSuggest });
-}
-
-async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
+export async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new UserError('expected PATTERN ACCOUNT');
   const [rawPattern, accountName] = positionals as [string, string];
@@ -38,7 +19,7 @@ async function addRoute(args: string[], paths: ProductPaths): Promise<number> {
   return 0;
 }
 
-async function listRoutes(args: string[], paths: ProductPaths): Promise<number> {
+export async function listRoutes(args: string[], paths: ProductPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean', default: false } } });
   const routes = readConfig(paths.configFile).routes;
   if (values.json) printJson(routes);
@@ -47,7 +28,7 @@ async function listRoutes(args: string[], paths: ProductPaths): Promise<number> 
   return 0;
 }
 
-async function removeRoute(args: string[], paths: ProductPaths): Promise<number> {
+export async function removeRoute(args: string[], paths: ProductPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UserError('expected PATTERN');
   const pattern = normaliseRoutePattern(positionals[0]!);

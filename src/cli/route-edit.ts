@@ -10,7 +10,11 @@ export function addRouteTo(config: Config, pattern: string, accountName: string)
   const account = findAccount(config.accounts, accountName);
   const { origin, path } = parseRoutePattern(pattern);
   const accountOrigin = originOf(account.url);
-  if (origin.protocol !== accountOrigin.protocol || origin.host !== accountOrigin.host) {
+  if (origin.host === accountOrigin.host && origin.protocol !== accountOrigin.protocol) {
+    const fixed = `${accountOrigin.protocol}://${accountOrigin.host}${path ? `/${path}` : ''}`;
+    throw new UserError(`account ${account.name} is on ${accountOrigin.protocol}://${accountOrigin.host}, but the route says ${origin.protocol}://: the scheme differs; write it as '${fixed}'`);
+  }
+  if (origin.host !== accountOrigin.host) {
     throw new UserError(`account ${account.name} is on ${accountOrigin.protocol}://${accountOrigin.host}; a route for it must be on the same host`);
   }
   const base = basePathOf(account.url).toLowerCase();

@@ -3,7 +3,7 @@
 // Where two accounts on one host reach the same one, it shows the conflict and the commands to
 // choose, and applies nothing for it: guessing would send pushes with the wrong identity.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { originOf, type Account } from '../core/accounts.js';
 import { readConfig, updateConfig, type Config } from '../core/config.js';

@@ -4,42 +4,16 @@
 // tokens (a refresh during the move goes to the new store, under the migration lock), and this
 // command only moves their values unchanged, deleting an old copy only if it is still what it copied.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { migrateSecrets } from '../core/secrets/migration.js';
 import { SECRET_STORE_ENV, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { UserError } from '../core/errors.js';
-import { runSubcommand } from './io.js';
+import { tellDaemonSecretsChanged } from './secrets-changed.js';
 
-export const SECRETS_USAGE = `Usage:
-  git-credential-bitbucket secrets migrate --to keychain|file
-
-Secret stores:
-  keychain  the OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on
-            Windows). The default.
-  file      secrets.json next to config.json, mode 0600. PLAINTEXT: anyone who can read your files
-            can read it. Used only when chosen explicitly.
-
-migrate copies every secret to the other store, reads it back and compares, deletes it from the
-old store and records the choice ("secretStore" in config.json). If it is interrupted, run it
-again: it completes the move and loses nothing.
-
-Choosing the store without moving secrets: "secretStore": "keychain" or "file" in config.json, or
-\`account add ... --secret-store keychain|file\` for the first account; ${SECRET_STORE_ENV}
-overrides both for one process (CI runners).`;
-
-export function secretsCommand(args: string[], paths: ProductPaths): Promise<number> {
-  return runSubcommand(args, paths, SECRETS_USAGE, { migrate });
-}
-
-async function migrate(args: string[], paths: ProductPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { to: { type: 'string' }, help: { type: 'boolean', default: false } } });
-  if (values.help) {
-    process.stdout.write(SECRETS_USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length > 0) throw new UserError(`unexpected ${positionals.join(' ')}`);
+export async function migrate(args: string[], paths: ProductPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { to: { type: 'string' } } });
   if (!values.to || !(SECRET_STORE_KINDS as readonly string[]).includes(values.to)) {
     throw new UserError(`--to must be one of ${SECRET_STORE_KINDS.join(', ')}`);
   }
@@ -68,6 +42,7 @@ async function migrate(args: string[], paths: ProductPaths): Promise<number> {
       }
     },
   });
+  await tellDaemonSecretsChanged(paths);
   const target = selected.store(to);
   process.stdout.write(
     `${result.resumed ? 'Completed the interrupted migration' : 'Migrated'}: ${result.moved} secret(s) moved from the ${result.from} store to the ${to} store (${target.location}).` +

@@ -5,7 +5,7 @@
 // (the only writer of OAuth tokens); the client secret is the account's setting and written here,
 // as `account add` does.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { validateOAuthSettings, type Account, type OAuthSettings } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
@@ -15,16 +15,6 @@ import { openSecretStore } from '../core/secrets/open-store.js';
 import { findAccount, onePositional } from './account-commands.js';
 import { readSecretsFromStdin } from './io.js';
 import { dropLogin } from './oauth-session.js';
-
-export const SET_OAUTH_USAGE = `Usage:
-  git-credential-bitbucket account set-oauth NAME --oauth-client-id ID [--oauth-client-secret-stdin]
-                                            [--redirect-port N] [--scopes "SCOPE ..."]
-  git-credential-bitbucket account set-oauth NAME --remove
-
-Sets or changes the OAuth client of an existing account; its routes and static secret stay. A new
-client drops the old client's tokens (they were granted to it): run \`login NAME\` next. With the
-same client ID, unset options keep their values and so do the tokens. --remove drops the client,
-its secret and its tokens; the static secret then serves git (an account without one is refused).`;
 
 /** --redirect-port and --scopes as `account add` and `account set-oauth` spell them. */
 export function oauthSettingsFromFlags(clientId: string, flags: { 'redirect-port'?: string; scopes?: string }, previous?: OAuthSettings): OAuthSettings {
@@ -43,13 +33,8 @@ export async function setOAuth(args: string[], paths: ProductPaths): Promise<num
       'redirect-port': { type: 'string' },
       scopes: { type: 'string' },
       remove: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(SET_OAUTH_USAGE + '\n');
-    return 0;
-  }
   const name = onePositional(positionals, 'NAME');
   const clientId = values['oauth-client-id'];
   if (values.remove) {

@@ -1,7 +1,7 @@
 // `status`: the daemon, the files, the secret store and every account with what the daemon
 // learnt about it. Never a secret.
 
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../core/secrets/open-store.js';

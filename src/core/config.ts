@@ -1,5 +1,6 @@
-// config.json: accounts, routes and daemon settings. Read by the daemon on every request
-// (cached by file identity, so a CLI change is seen at once) and changed only by
+// config.json: accounts, routes and daemon settings. The daemon looks at it once per request
+// (cached by file identity, so a CLI change is seen at once; everything else in that request
+// uses the same snapshot) and it is changed only by
 // `updateConfig`, which holds the lock for the whole read-modify-write. A file that does not
 // parse is reported with its path and never rewritten.
 
@@ -25,6 +26,8 @@ import { SETTINGS, describeRange, inRange, type Setting } from '../shared/settin
 export interface DaemonSettings {
   /** The daemon exits after this long without a request. */
   idleTimeoutSeconds?: number;
+  /** How long the daemon serves a static secret it read from the keychain from memory. */
+  secretCacheMs?: number;
 }
 
 export interface OAuthTiming {
@@ -106,18 +109,32 @@ export interface ConfigSource {
 /** config.json as the daemon sees it: re-read only when the file changed. */
 export class ConfigCache implements ConfigSource {
   private readonly file: ChangeAwareFile<Config>;
+  private last: Config | undefined;
 
   constructor(path: string) {
-    this.file = new ChangeAwareFile(path, (text) => parseConfigText(path, text), emptyConfig);
+    // One object for "no file", so that an unchanged (missing) file is the same snapshot.
+    const missing = emptyConfig();
+    this.file = new ChangeAwareFile(path, (text) => parseConfigText(path, text), () => missing);
   }
 
+  /** Looks at the file (one stat; a read and parse only when it changed): once per request. */
   current(): Config {
     try {
-      return this.file.read();
+      this.last = this.file.read();
+      return this.last;
     } catch (error) {
       if (error instanceof ConfigError) throw error;
       throw unreadable(this.file.path, error);
     }
+  }
+
+  /**
+   * The snapshot the latest `current()` returned, without looking at the file again: what the
+   * request under way already read, for the parts of the daemon it does not pass the snapshot
+   * to (settings, the secret-store selection). Looks at the file only if nothing was read yet.
+   */
+  latest(): Config {
+    return this.last ?? this.current();
   }
 }
 
@@ -143,6 +160,8 @@ function validateConfig(raw: unknown): Config {
   const daemon: DaemonSettings = {};
   const idle = configSetting(daemonRaw, SETTINGS.idleTimeout);
   if (idle !== undefined) daemon.idleTimeoutSeconds = idle;
+  const secretCache = configSetting(daemonRaw, SETTINGS.secretCache);
+  if (secretCache !== undefined) daemon.secretCacheMs = secretCache;
   const oauthRaw = expectObject(root.oauth ?? {}, 'oauth');
   const oauth: OAuthTiming = {};
   const margin = configSetting(oauthRaw, SETTINGS.refreshMargin);

@@ -28,6 +28,8 @@ export interface CredentialServiceDeps {
   states: AccountStateBook;
   tokens: TokenManager;
   log: Logger;
+  /** Bitbucket refused the account's static secret: a copy kept in memory must be read afresh (it may have been replaced outside the product). */
+  onSecretRefused?(account: string): void;
 }
 
 type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
@@ -88,9 +90,11 @@ export class CredentialService {
     const { protocol, host } = credential;
     if (!host || (protocol !== 'https' && protocol !== 'http')) return { outcome: 'not-ours', answer: NOTHING };
 
+    // The request's one look at config.json; everything after works from this snapshot.
+    const config = this.deps.config.current();
     const decision = routeRequest(
       { protocol, host, ...(credential.path !== undefined && { path: credential.path }), ...(credential.username !== undefined && { username: credential.username }) },
-      this.deps.config.current(),
+      config,
     );
     if (decision.kind === 'not-ours') return { outcome: 'not-ours', answer: NOTHING };
     if (decision.kind === 'unresolved') {
@@ -191,6 +195,7 @@ export class CredentialService {
     }
     if (!(await this.isOurSecret(account, credential))) return { outcome: 'ignored', account: account.name, answer: NOTHING };
     this.deps.states.markRejected(account.name, credential.path);
+    this.deps.onSecretRefused?.(account.name);
     const what = account.secretKind ? describeSecretKind(account.secretKind) : 'secret';
     return {
       outcome: 'rejection-recorded',

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { Credential } from '../shared/credential-protocol.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { SETTINGS, readSetting } from '../shared/settings.js';
-import type { CredentialAction } from '../shared/wire.js';
+import { WIRE_VERSION, type CredentialAction, type DaemonResponse } from '../shared/wire.js';
 import { AccountStateBook } from '../core/account-state.js';
 import { ConfigCache } from '../core/config.js';
 import { ensurePrivateDir } from '../core/files.js';
@@ -18,7 +18,15 @@ import { CredentialService, type CredentialAnswer } from './credential-service.j
 import { createLogger } from './log.js';
 import { TokenManager } from './oauth/token-manager.js';
 
-export async function answerInProcess(paths: ProductPaths, action: CredentialAction, credential: Credential): Promise<CredentialAnswer> {
+/** The answer as the daemon would send it, so the helper prints it the same way. */
+export async function answerInProcess(paths: ProductPaths, action: CredentialAction, credential: Credential): Promise<DaemonResponse> {
+  const answered = await answer(paths, action, credential);
+  // Armed once answered (a refresh may take a while): a keychain connection left open must not keep git waiting.
+  setTimeout(() => process.exit(), 1000).unref();
+  return { v: WIRE_VERSION, type: 'credential', ...answered };
+}
+
+async function answer(paths: ProductPaths, action: CredentialAction, credential: Credential): Promise<CredentialAnswer> {
   const log = openLog(paths);
   const config = new ConfigCache(paths.configFile);
   const store = openSecretStore(paths, { config });

@@ -17,12 +17,14 @@ import { ConfigCache, ConfigError } from '../core/config.js';
 import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
 import { CredentialService } from './credential-service.js';
 import { OAuthClient } from '../core/oauth/oauth-client.js';
+import { onNetworkWarning } from '../core/network/fetch-like-git.js';
 import { TokenManager } from './oauth/token-manager.js';
 import { OAuthSessions } from './oauth/sessions.js';
 import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
+import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
 import { SocketGuard } from './socket-guard.js';
 import { productVersion } from '../core/version.js';
@@ -122,9 +124,17 @@ function fsCause(path: string, error: unknown): string {
 
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
+  onNetworkWarning((warning) => logger.warn({ warning }, 'network'));
   const config = new ConfigCache(where.configFile);
-  // One reader of config.json in the daemon: the secret-store selection looks at the same cache.
-  const store = openSecretStore(where, { config });
+  // One look at config.json per request, by the credential service: the settings and the
+  // secret-store selection use the snapshot that look took (a changed file is noticed there,
+  // and the store is chosen again for it).
+  const snapshot = { current: () => config.latest() };
+  let secretCache: SecretCache | undefined;
+  const store = openSecretStore(where, {
+    config: snapshot,
+    serveKeychainThrough: (keychain) => (secretCache = new SecretCache(keychain, { ttlMs: () => setting('secretCache') })),
+  });
   const states = new AccountStateBook(where.stateFile);
   const tokens = new TokenManager({
     store,
@@ -133,7 +143,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger });
+  const service = new CredentialService({ config, store, states, tokens, log: logger, onSecretRefused: (account) => secretCache?.drop(account) });
 
   const startedAt = new Date();
   let requests = 0;
@@ -149,7 +159,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     let fromConfig: number | undefined;
     try {
       if (definition.config) {
-        const section = config.current()[definition.config[0]] as Record<string, number | undefined>;
+        const section = snapshot.current()[definition.config[0]] as Record<string, number | undefined>;
         fromConfig = section[definition.config[1]];
       }
     } catch (error) {
@@ -203,6 +213,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     admit,
     connectionTimeoutMs,
     oauth: new OAuthSessions({ config, tokens, log: logger }),
+    onSecretsChanged: (account) => {
+      secretCache?.drop(account);
+      // Without an account: a migration ended (or secrets.json came or went).
+      if (account === undefined) store.reselect();
+    },
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
   });

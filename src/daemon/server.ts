@@ -24,6 +24,8 @@ export interface ServerHooks {
   onActivity(): void;
   /** `login` and `logout` from the CLI: the daemon writes the OAuth tokens. */
   oauth: OAuthSessions;
+  /** The CLI changed an account's secrets (all accounts', and perhaps the store, when absent). */
+  onSecretsChanged(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
   /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
@@ -105,6 +107,10 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       case 'oauth-logout':
         send(socket, { v: WIRE_VERSION, type: 'oauth-session', ...(await hooks.oauth.logout(request.account)) });
         return;
+      case 'secrets-changed':
+        hooks.onSecretsChanged(request.account);
+        send(socket, { v: WIRE_VERSION, type: 'ok' });
+        return;
       case 'stop':
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
@@ -161,6 +167,10 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
     const tokens = parseTokens(message.tokens);
     if (typeof message.account !== 'string' || !tokens) return { error: failure('bad-request', 'oauth-login names an account and carries its tokens') };
     return { v: WIRE_VERSION, type: 'oauth-login', account: message.account, tokens };
+  }
+  if (message.type === 'secrets-changed') {
+    if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'secrets-changed names an account by its name') };
+    return message.account === undefined ? { v: WIRE_VERSION, type: 'secrets-changed' } : { v: WIRE_VERSION, type: 'secrets-changed', account: message.account };
   }
   if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
   if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {

@@ -8,7 +8,7 @@
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential, type Credential } from '../shared/credential-protocol.js';
 import { daemonChoice } from '../shared/daemonless.js';
 import { productPaths } from '../shared/paths.js';
-import { WIRE_VERSION, type CredentialAction, type DaemonResponse } from '../shared/wire.js';
+import type { CredentialAction, DaemonResponse } from '../shared/wire.js';
 import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
 import { UnreadableInputError, readRequest } from './stdin.js';
 
@@ -56,21 +56,16 @@ async function answer(action: CredentialAction, credential: Credential): Promise
     }
   }
   // Not in the bundle (see build): only daemonless runs load the daemon's code.
-  const { answerInProcess } = await import('../daemon/in-process.js');
-  const answered = await answerInProcess(paths, action, credential);
-  // Armed once answered (a refresh may take a while): a keychain connection left open must not keep git waiting.
-  setTimeout(() => process.exit(), 1000).unref();
-  return { v: WIRE_VERSION, type: 'credential', ...answered };
+  return (await import('../daemon/in-process.js')).answerInProcess(paths, action, credential);
 }
 
 async function main(command: string | undefined): Promise<void> {
   if (command !== undefined && GIT_ACTIONS.has(command)) {
     await runGitAction(command as CredentialAction);
   } else {
-    // The command table (cli/commands.ts) says which words are commands; loading it loads no command.
-    const { isCommandWord, runCli } = await import('../cli/main.js');
-    // Any other word is an action git may add in future: helpers must ignore it, silently.
-    if (!isCommandWord(command)) return;
+    // Every other word goes to the CLI, which also tells a person's typo from an action git may
+    // add (helpers must ignore those, silently): loading it loads no command.
+    const { runCli } = await import('../cli/main.js');
     process.exitCode = await runCli(process.argv.slice(2));
     // Output drains first; a keychain call that never returns (an unanswered unlock prompt) must
     // not keep the command alive after it has reported the problem.

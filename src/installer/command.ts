@@ -3,38 +3,14 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
-import { installRecordFile, readInstallRecord, writeInstallRecord } from './record.js';
-
-export const INSTALL_USAGE = `Usage:
-  git-credential-bitbucket install [--scope global|system|local] [--dry-run] [--keep-other-helpers] [--force] [--no-fast-path]
-  git-credential-bitbucket uninstall [--scope global|system|local] [--dry-run]
-
-install tells git to ask this helper, by absolute path, for every account's base URL:
-  credential.<url>.helper       an empty value (so helpers configured earlier do not answer first),
-                                then, on Linux and macOS, the fast path, then the path of
-                                git-credential-bitbucket
-  credential.<url>.useHttpPath  true, when the host has several accounts or any route
-Run it again after \`account add\` for a new host: it adds just what is missing.
-
-  --scope S             which git config file: global (default, ~/.gitconfig), system, local (this repository)
-  --dry-run             print the exact git config commands and change nothing
-  --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
-  --force               replace a credential helper you configured for the same URL (uninstall restores it)
-  --no-fast-path        leave out the fast path, \`cache --socket <daemon's cache socket> --timeout 1\` before
-                        the helper, through which git's own C client gets answers from the daemon
-                        without starting Node (the helper after it skips git's \`store\`, which the
-                        daemon already got). It goes in by default on Linux and macOS, except where
-                        the daemon's sockets are in the shared temporary directory (install says so)
-  --fast-path           insist on the fast path: refused where it cannot be set up safely
-
-uninstall removes exactly the keys install added and restores what --force replaced.`;
+import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledFile } from './record.js';
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
 export function defaultHelperPath(): string {
@@ -55,22 +31,8 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
-/**
- * What both commands do before their own work: --help (undefined: printed, nothing to do),
- * refuse stray arguments, the scope, and a git that is recent enough.
- */
-function prepare(
-  command: 'install' | 'uninstall',
-  positionals: string[],
-  values: { help?: boolean; scope?: string },
-  context: InstallerContext,
-  out: (text: string) => void,
-): { scope: Scope; git: Git } | undefined {
-  if (values.help || positionals[0] === 'help') {
-    out(INSTALL_USAGE + '\n');
-    return undefined;
-  }
-  if (positionals.length > 0) throw new UserError(`${command} takes no arguments (got ${positionals.join(' ')}); see --help`);
+/** What both commands do before their own work: the scope, and a git that is recent enough. */
+function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git } {
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
   git.checkVersion();
@@ -79,9 +41,8 @@ function prepare(
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
   const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args,
-    allowPositionals: true,
     options: {
       scope: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -89,12 +50,9 @@ export async function installCommand(args: string[], context: InstallerContext):
       force: { type: 'boolean', default: false },
       'fast-path': { type: 'boolean', default: false },
       'no-fast-path': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const prepared = prepare('install', positionals, values, context, out);
-  if (!prepared) return 0;
-  const { scope, git } = prepared;
+  const { scope, git } = prepare(values, context);
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -106,13 +64,14 @@ export async function installCommand(args: string[], context: InstallerContext):
   if (chain.note) out(chain.note + '\n');
 
   const config = readConfig(context.paths.configFile);
-  if (config.accounts.length === 0) {
-    throw new UserError(`no accounts in ${context.paths.configFile}; add one first (git-credential-bitbucket account add --help), then run install`);
-  }
   const file = git.configFile(scope);
-  const entries = git.list(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
+  // With no account left, install still takes out what it added earlier (the plan's leftovers).
+  if (config.accounts.length === 0 && !record.files[file]) {
+    throw new UserError(`no accounts in ${context.paths.configFile}; add one first (git-credential-bitbucket account add --help), then run install`);
+  }
+  const entries = git.list(scope);
   const plan = planInstall({
     scope,
     entries,
@@ -129,18 +88,24 @@ export async function installCommand(args: string[], context: InstallerContext):
     );
   }
 
+  const leftovers = [
+    ...plan.leftovers.removed.map((key) => `  removed    ${key} (no account needs it any more)`),
+    ...plan.leftovers.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')} (no account needs ours any more)`),
+    ...plan.leftovers.notes.map((note) => `  note: ${note}`),
+  ];
   if (dryRun) {
     if (plan.commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
     else out(`Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     return 0;
   }
   if (plan.commands.length > 0) git.checkWritable(file);
-  // Recorded first: if a command fails half-way, uninstall still knows what may be ours.
-  const next = { ...record, files: { ...record.files } };
-  if (plan.record.keys.length > 0) next.files[file] = plan.record;
-  else delete next.files[file];
-  if (JSON.stringify(next) !== JSON.stringify(record)) writeInstallRecord(recordFile, next);
+  // Recorded first, with the leftovers being removed still in it: if a command fails half-way,
+  // uninstall (or the next install) still knows what may be ours.
+  const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
+  const pending = withFile(record, file, { ...plan.record, keys: [...plan.record.keys, ...leaving] });
+  if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
   runAll(git, plan.commands);
+  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, plan.record));
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');
@@ -155,25 +120,26 @@ export async function installCommand(args: string[], context: InstallerContext):
         return `  unchanged  ${change.key} = ${shownValues}`;
     }
   });
-  const header = plan.commands.length === 0 ? `Nothing to change in ${file} (${scope}); already installed:` : `Installed git-credential-bitbucket in ${file} (${scope}):`;
-  out(`${header}\n${lines.join('\n')}\n`);
+  const header =
+    plan.commands.length === 0
+      ? `Nothing to change in ${file} (${scope}); already installed:`
+      : lines.length === 0
+        ? `Removed git-credential-bitbucket from ${file} (${scope}): no account is left:`
+        : `Installed git-credential-bitbucket in ${file} (${scope}):`;
+  out(`${[header, ...lines, ...leftovers].join('\n')}\n`);
   return 0;
 }
 
 export async function uninstallCommand(args: string[], context: InstallerContext): Promise<number> {
   const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values, positionals } = parseArgs({
+  const { values } = parseArgs({
     args,
-    allowPositionals: true,
     options: {
       scope: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const prepared = prepare('uninstall', positionals, values, context, out);
-  if (!prepared) return 0;
-  const { scope, git } = prepared;
+  const { scope, git } = prepare(values, context);
   const file = git.configFile(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
@@ -201,6 +167,14 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   ];
   out(`Uninstalled git-credential-bitbucket from ${file} (${scope}):\n${lines.join('\n')}\n`);
   return 0;
+}
+
+/** The record with `installed` for `file` (none when it holds no key). */
+function withFile(record: InstallRecord, file: string, installed: InstalledFile): InstallRecord {
+  const next = { ...record, files: { ...record.files } };
+  if (installed.keys.length > 0) next.files[file] = installed;
+  else delete next.files[file];
+  return next;
 }
 
 function runAll(git: Git, commands: readonly GitCommand[]): void {

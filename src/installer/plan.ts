@@ -1,11 +1,14 @@
 // From the accounts in config.json, what git needs (desiredKeys), and from what a git config file
 // holds now, which `git config` commands get it there (planInstall) or undo exactly what the
-// installer did (planUninstall). Pure functions: the commands run (or are printed) elsewhere.
+// installer did (planUninstall). Install also takes out what it added earlier and no account
+// needs any more (the last account on a host removed): our empty `helper =` value left there
+// would keep the user's own helpers from answering for that host. Pure functions: the commands
+// run (or are printed) elsewhere.
 
 import type { Config } from '../core/config.js';
 import { hostNeedsPath } from '../core/router.js';
 import type { GitCommand, GitConfigEntry, Scope } from './git.js';
-import type { InstalledFile, InstalledKey } from './record.js';
+import type { InstalledFile, InstalledKey, InstallRecord } from './record.js';
 
 export interface DesiredKey {
   /** The account base URL: the `credential.<url>` subsection. */
@@ -57,6 +60,8 @@ export interface KeyChange {
 export interface InstallPlan {
   commands: GitCommand[];
   changes: KeyChange[];
+  /** Keys of an earlier install that no account needs any more: removed, or restored to the user's values. */
+  leftovers: Pick<UninstallPlan, 'removed' | 'restored' | 'notes'>;
   /** The user's own values for our keys; install refuses unless forced. */
   conflicts: Conflict[];
   record: InstalledFile;
@@ -113,7 +118,27 @@ export function planInstall(options: {
       changes.push({ key: want.key, values: want.values, outcome: 'replaced', previous: current });
     }
   }
-  return { commands, changes, conflicts, record: { scope, keys: [...recordKeys.values()], sections: [...sections].filter((url) => isStillOurs(url, recordKeys)) } };
+  const wantedKeys = new Set(desired.map((want) => want.key));
+  const wantedUrls = new Set(desired.map((want) => want.url));
+  const leftoverKeys = [...recordKeys.values()].filter((entry) => !wantedKeys.has(entry.key));
+  // A section that still holds keys we want stays, even if a leftover in it goes.
+  const { commands: removals, removed, restored, notes } = planRemoval(scope, entries, leftoverKeys, [...sections].filter((url) => !wantedUrls.has(url)));
+  commands.push(...removals);
+  for (const entry of leftoverKeys) recordKeys.delete(entry.key);
+  return {
+    commands,
+    changes,
+    leftovers: { removed, restored, notes },
+    conflicts,
+    record: { scope, keys: [...recordKeys.values()], sections: [...sections].filter((url) => isStillOurs(url, recordKeys)) },
+  };
+}
+
+/** The scopes in which an earlier install configured git for `url`. */
+export function scopesInstalledFor(record: InstallRecord, url: string): Scope[] {
+  return Object.values(record.files)
+    .filter((file) => file.keys.some(({ key }) => inSection(key, url)))
+    .map((file) => file.scope);
 }
 
 function isStillOurs(url: string, keys: ReadonlyMap<string, InstalledKey>): boolean {
@@ -149,11 +174,19 @@ export interface UninstallPlan {
 }
 
 export function planUninstall(scope: Scope, entries: readonly GitConfigEntry[], installed: InstalledFile): UninstallPlan {
+  return planRemoval(scope, entries, installed.keys, installed.sections);
+}
+
+/**
+ * Takes out installed keys: removes what the installer wrote, restores what --force replaced,
+ * leaves the user's later changes, and removes `sections` (ones the installer created) left empty.
+ */
+function planRemoval(scope: Scope, entries: readonly GitConfigEntry[], keys: readonly InstalledKey[], sections: readonly string[]): UninstallPlan {
   const flag = `--${scope}`;
   const plan: UninstallPlan = { commands: [], removed: [], restored: [], notes: [] };
   // What stays in the file after these commands, to know which sections end up empty.
   let remaining = entries.map((entry) => ({ ...entry }));
-  for (const { key, added, replaced } of installed.keys) {
+  for (const { key, added, replaced } of keys) {
     const current = valuesOf(entries, key);
     const name = lowerVariable(key);
     if (current.length === 0) {
@@ -183,8 +216,8 @@ export function planUninstall(scope: Scope, entries: readonly GitConfigEntry[], 
     plan.notes.push(`${key} was changed after install; kept ${kept.map((value) => JSON.stringify(value)).join(', ') || 'nothing'}` +
       (replaced.length > 0 ? ` and did not restore ${replaced.map((value) => JSON.stringify(value)).join(', ')}` : ''));
   }
-  for (const url of installed.sections) {
-    const touched = installed.keys.some(({ key }) => inSection(key, url) && valuesOf(entries, key).length > 0);
+  for (const url of sections) {
+    const touched = keys.some(({ key }) => inSection(key, url) && valuesOf(entries, key).length > 0);
     if (touched && !remaining.some((entry) => inSection(entry.name, url))) plan.commands.push(['config', flag, '--remove-section', `credential.${url}`]);
   }
   return plan;

@@ -16,9 +16,8 @@ export const NO_DAEMON_ENV = 'GIT_CREDENTIAL_BITBUCKET_NO_DAEMON';
 export type DaemonChoice = 'daemon' | 'in-process' | 'daemon-if-running';
 
 export function daemonChoice(env: Env): DaemonChoice {
-  const explicit = env[NO_DAEMON_ENV]?.toLowerCase();
+  const explicit = env[NO_DAEMON_ENV];
   if (explicit === '1' || explicit === 'true') return 'in-process';
   if (explicit === '0' || explicit === 'false') return 'daemon';
-  const ci = env.CI?.toLowerCase();
-  return ci === 'true' || ci === '1' ? 'daemon-if-running' : 'daemon';
+  return env.CI === 'true' || env.CI === '1' ? 'daemon-if-running' : 'daemon';
 }

@@ -86,6 +86,18 @@ export const SETTINGS = {
     max: 120_000,
     summary: 'each keychain call fails after this long instead of hanging on a prompt nobody answers',
   },
+  secretCache: {
+    env: 'GIT_CREDENTIAL_BITBUCKET_SECRET_CACHE_MS',
+    config: ['daemon', 'secretCacheMs'],
+    unit: 'milliseconds',
+    // Long enough for the bursts of git operations a script or a working session makes; short
+    // enough that a secret replaced or a keychain locked outside the product is seen within
+    // minutes (daemon/secret-cache.ts). Changes through the product are seen at once anyway.
+    default: 300_000,
+    min: 0,
+    max: 3_600_000,
+    summary: 'the daemon answers from memory with a static secret it read from the keychain this recently; 0 asks the keychain every time',
+  },
   logMaxBytes: {
     env: 'GIT_CREDENTIAL_BITBUCKET_LOG_MAX_BYTES',
     unit: 'bytes',

@@ -21,6 +21,12 @@ export type DaemonRequest =
   | { v: number; type: 'oauth-login'; account: string; tokens: OAuthTokens }
   /** `logout`, `account set-oauth`, `account remove`: the daemon drops the account's OAuth tokens. */
   | { v: number; type: 'oauth-logout'; account: string }
+  /**
+   * The CLI changed secrets in the store itself (`account add|set-secret|remove`; without an
+   * account, `secrets migrate`): the daemon drops what it holds of them and, for a migration,
+   * chooses the store again.
+   */
+  | { v: number; type: 'secrets-changed'; account?: string }
   | { v: number; type: 'stop' };
 
 export interface DaemonInfo {

@@ -17,8 +17,10 @@ export interface Host {
   gitUsername(account: Account, secretKind: StaticSecretKind): string;
   /** Why this kind of secret cannot work here (shown on add and on every use), or undefined. */
   unusableSecretReason(secretKind: StaticSecretKind): string | undefined;
-  /** The secret kind assumed when `account add` is given none. */
+  /** The secret kind assumed when `account add` is given none and the secret does not say. */
   readonly defaultSecretKind: StaticSecretKind;
+  /** The kind a secret's own prefix names (Cloud tokens carry one), or undefined. */
+  secretKindOf(secret: string): StaticSecretKind | undefined;
   readonly oauth: OAuthProfile;
   /**
    * The workspace (Cloud) or project key (Data Center) a repository path names, given its

@@ -7,6 +7,7 @@ import * as oauth from 'oauth4webapi';
 import { isLoopbackHost, type Account } from '../accounts.js';
 import { now as clockNow } from '../clock.js';
 import { hostFor } from '../hosts/host.js';
+import { NetworkSetupError, fetchLikeGit } from '../network/fetch-like-git.js';
 
 export interface TokenSet {
   accessToken: string;
@@ -102,6 +103,8 @@ export class OAuthClient {
       // Plain http only towards this machine (the simulator); account URLs are validated so.
       [oauth.allowInsecureRequests]: new URL(account.url).protocol === 'http:' && isLoopbackHost(new URL(account.url).hostname),
       signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      // git's proxy and CA settings, as for every request to Bitbucket.
+      [oauth.customFetch]: fetchLikeGit,
     };
     return { server, client, auth, options };
   }
@@ -148,6 +151,7 @@ function rejected(error: unknown): OAuthRejectedError {
 }
 
 function describeNetworkError(error: unknown): string {
+  if (error instanceof NetworkSetupError) return error.message;
   const cause = (error as { cause?: { code?: string } }).cause;
   if (cause?.code) return cause.code;
   if ((error as Error).name === 'TimeoutError') return 'timed out';

@@ -9,7 +9,11 @@
 //   4. secrets.json exists (set up before the keychain store existed): the file store, and
 //      `status` suggests `secrets migrate --to keychain`;
 //   5. the keychain.
-// The choice is re-read on every operation, so the daemon follows a migration at once. A chosen
+// The store serving operations is chosen once per configuration snapshot: again when config.json
+// changed (the daemon notices that through the one look at the file each request makes, and
+// `secrets migrate` changes it when it starts) and when told (`reselect`: the CLI's
+// `secrets-changed` after a migration ends), never by reading the marker or probing secrets.json
+// on every operation. `selection()` always looks afresh (status, the CLI's checks). A chosen
 // keychain that cannot be used is an error, never a reason to write plaintext.
 
 import { existsSync } from 'node:fs';
@@ -38,19 +42,27 @@ export interface OpenStoreOptions {
   env?: Env;
   /** Overrides for the keychain store (tests). */
   keychain?: Partial<KeychainOptions>;
-  /** The process's own view of config.json (the daemon's): one cache, not a second one here. */
+  /**
+   * The process's own view of config.json: one cache, not a second one here. The daemon passes
+   * the snapshot its request already read (ConfigCache.latest), so the selection costs no look.
+   */
   config?: ConfigSource;
+  /** What the keychain store serves operations through (the daemon's secret cache); `store()` stays unwrapped. */
+  serveKeychainThrough?: (keychain: SecretStore) => SecretStore;
 }
 
 export function openSecretStore(paths: ProductPaths, options: OpenStoreOptions = {}): SelectedSecretStore {
   return new SelectedSecretStore(paths, options);
 }
 
-/** The store the current selection names, resolved again for every operation. */
+/** The store the current selection names, chosen again when the configuration snapshot changes. */
 export class SelectedSecretStore implements SecretStore {
   private readonly env: Env;
   private readonly config: ConfigSource;
   private readonly stores: Partial<Record<SecretStoreKind, SecretStore>> = {};
+  private servedKeychain: SecretStore | undefined;
+  /** The store serving operations, and the configuration snapshot it was chosen for. */
+  private serving: { config: Config; store: SecretStore } | undefined;
 
   constructor(
     private readonly paths: ProductPaths,
@@ -90,6 +102,15 @@ export class SelectedSecretStore implements SecretStore {
   }
 
   selection(): StoreSelection {
+    return this.select(() => this.config.current());
+  }
+
+  /** A migration started or ended, or secrets.json came or went: choose again at the next operation. */
+  reselect(): void {
+    this.serving = undefined;
+  }
+
+  private select(config: () => Config): StoreSelection {
     const fromEnv = this.env[SECRET_STORE_ENV];
     if (fromEnv) {
       if (!(SECRET_STORE_KINDS as readonly string[]).includes(fromEnv)) {
@@ -99,7 +120,7 @@ export class SelectedSecretStore implements SecretStore {
     }
     const migration = readMigrationMarker(this.paths);
     if (migration) return { kind: migration.to, reason: 'migration', migration };
-    const configured = this.config.current().secretStore;
+    const configured = config().secretStore;
     if (configured) return { kind: configured, reason: 'config' };
     if (existsSync(this.paths.secretsFile)) return { kind: 'file', reason: 'existing-file' };
     return { kind: 'keychain', reason: 'default' };
@@ -119,10 +140,22 @@ export class SelectedSecretStore implements SecretStore {
   }
 
   private current(): SecretStore {
-    const selection = this.selection();
-    const target = this.store(selection.kind);
+    const config = this.config.current();
+    if (this.serving?.config !== config) this.serving = { config, store: this.serve(this.select(() => config)) };
+    return this.serving.store;
+  }
+
+  private serve(selection: StoreSelection): SecretStore {
+    const target = this.served(selection.kind);
     if (!selection.migration) return target;
-    return new MigratingSecretStore(target, this.store(selection.migration.from), (task) => withMigrationLock(this.paths, task));
+    return new MigratingSecretStore(target, this.served(selection.migration.from), (task) => withMigrationLock(this.paths, task));
+  }
+
+  private served(kind: SecretStoreKind): SecretStore {
+    const wrap = this.options.serveKeychainThrough;
+    if (kind !== 'keychain' || !wrap) return this.store(kind);
+    this.servedKeychain ??= wrap(this.store('keychain'));
+    return this.servedKeychain;
   }
 }
 

@@ -7,6 +7,9 @@ export const cloudHost: Host = {
   product: 'Cloud',
   apiName: "Cloud's /2.0 API",
   defaultSecretKind: 'api-token',
+  // Atlassian prefixes its tokens: ATATT API tokens, ATCTT repository/project/workspace access
+  // tokens. (An ATBB app password is left to the check, whose message says what replaces it.)
+  secretKindOf: (secret) => (secret.startsWith('ATCTT') ? 'access-token' : secret.startsWith('ATATT') ? 'api-token' : undefined),
   gitUsername(account, secretKind) {
     // Repository, project and workspace access tokens authenticate as x-token-auth; API tokens
     // and app passwords go with the Bitbucket username (never the e-mail address).

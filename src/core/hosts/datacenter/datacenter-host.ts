@@ -8,6 +8,8 @@ export const dataCenterHost: Host = {
   product: 'Data Center',
   apiName: '/rest/api/1.0',
   defaultSecretKind: 'access-token',
+  // Personal and HTTP access tokens look alike; the kind comes from --secret-kind or the default.
+  secretKindOf: () => undefined,
   gitUsername(account) {
     // A personal access token, like the account password, goes with the user's slug. Project and
     // repository tokens (project-token) never go with a username: they are sent as Bearer.

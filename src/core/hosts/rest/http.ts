@@ -1,6 +1,9 @@
 // One HTTP request to Bitbucket with a credential, for `account verify`, `route suggest` and
 // `doctor`. Network failures are turned into one sentence that names the host and the likely fix
-// (DNS, TLS, refused, timeout); the credential never appears in what this module returns or throws.
+// (DNS, TLS, proxy, refused, timeout); the credential never appears in what this module returns or
+// throws. Requests take git's proxy and CA settings (network/fetch-like-git.ts).
+
+import { NetworkSetupError, fetchLikeGit } from '../../network/fetch-like-git.js';
 
 export type Authorization = { scheme: 'basic'; username: string; secret: string } | { scheme: 'bearer'; secret: string };
 
@@ -12,7 +15,7 @@ export interface ApiResponse {
   text: string;
 }
 
-export type NetworkProblemKind = 'dns' | 'tls' | 'refused' | 'timeout' | 'network';
+export type NetworkProblemKind = 'dns' | 'tls' | 'proxy' | 'refused' | 'timeout' | 'network';
 
 export class NetworkProblem extends Error {
   constructor(
@@ -38,7 +41,7 @@ export async function apiGet(url: string, auth: Authorization | undefined, optio
   let response: Response;
   let buffer: Buffer;
   try {
-    response = await fetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetchLikeGit(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     // The timeout also covers the body: a server that stalls half-way is a timeout, not a crash.
     buffer = options.skipSuccessBody && response.status === 200 ? await discard(response) : await readCapped(response);
   } catch (error) {
@@ -78,6 +81,7 @@ async function readCapped(response: Response): Promise<Buffer> {
 }
 
 function describeNetworkError(error: unknown, url: URL, timeoutMs: number): NetworkProblem {
+  if (error instanceof NetworkSetupError) return new NetworkProblem(error.kind, error.message);
   const err = error as { name?: string; cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError' || err.cause?.code === 'UND_ERR_ABORTED') {
     return new NetworkProblem('timeout', `${url.host} did not answer within ${timeoutMs / 1000} s; check the URL, your network, VPN or proxy`);
@@ -86,10 +90,14 @@ function describeNetworkError(error: unknown, url: URL, timeoutMs: number): Netw
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NODATA' || code === 'EAI_NONAME') {
     return new NetworkProblem('dns', `cannot resolve ${url.hostname} (DNS ${code}): check the host name in the URL, or your VPN`);
   }
+  // The TLS handshake got a plain-http answer: an https:// URL on an http-only server or port.
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new NetworkProblem('tls', `${url.host} does not answer TLS there (${code}): it looks like a plain-http port; check the URL's scheme and port`);
+  }
   if (TLS_CODES.test(code)) {
     return new NetworkProblem(
       'tls',
-      `the TLS certificate of ${url.host} is not trusted (${code}): if your company uses its own certificate authority, point NODE_EXTRA_CA_CERTS at its PEM file for this tool and http.sslCAInfo at it for git`,
+      `the TLS certificate of ${url.host} is not trusted (${code}): if your company uses its own certificate authority, point git at its PEM file (git config --global http.sslCAInfo /path/to/ca.pem); this tool uses git's setting`,
     );
   }
   if (code === 'ECONNREFUSED') return new NetworkProblem('refused', `nothing answers at ${url.host} (connection refused): check the URL and port`);
