@@ -29,6 +29,8 @@
 // - `git ls-remote` through the configuration `install` writes (the fast path by default), with the
 //   file store and with the keychain store (a throwaway gnome-keyring, as the tests use), next to the
 //   credential in the URL.
+// - the ui page (issue 16): helper get with and without a page open, request-to-page latency at
+//   10 requests a second (p50/p95), daemon RSS with a page open and idle for a minute.
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
 // idle connections (CI keeps the script alive and its answers correct). `--only routing,installed`
 // runs just those sections (a full run is long on a busy machine) and writes no results file.
@@ -44,11 +46,15 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
+import { cannotCreateUsers, createOtherUser } from '../test/support/other-user.js';
+import { sshdProblem, startSshd } from '../test/support/sshd.js';
+import { shellQuote } from '../src/cli/forward-remote.js';
 import { keyringUnavailableReason, startTestKeyring, type TestKeyring } from '../test/support/keyring.js';
 import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
 import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
 import { WIRE_VERSION, encodeMessage, type DaemonResponse } from '../src/shared/wire.js';
+import { openUiPage, requestToPage } from './bench-ui.js';
 
 const root = resolve(import.meta.dirname, '..');
 const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');
@@ -139,6 +145,7 @@ interface Summary {
   runs: number;
   medianMs: number;
   p90Ms: number;
+  p95Ms: number;
   p99Ms: number;
   minMs: number;
 }
@@ -146,7 +153,7 @@ interface Summary {
 function summary(samples: number[]): Summary {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { runs: samples.length, medianMs: round(at(0.5)), p90Ms: round(at(0.9)), p99Ms: round(at(0.99)), minMs: round(sorted[0]!) };
+  return { runs: samples.length, medianMs: round(at(0.5)), p90Ms: round(at(0.9)), p95Ms: round(at(0.95)), p99Ms: round(at(0.99)), minMs: round(sorted[0]!) };
 }
 
 /** Runs each command once per round, interleaved, after a warm-up. */
@@ -904,9 +911,70 @@ function installedGoal(ratiosToUrlBaseline: Record<string, number>) {
   return { goal: 'git ls-remote through the installed config, keychain store ≤ 1.3 × credential in the URL', ratio, met: ratio === null ? null : ratio <= 1.3 };
 }
 
+// --- forward: a get through `forward -- ssh` over loopback, next to the local fast path -------------
+
+/**
+ * Sends `count` cache-protocol gets one after another to a socket (found, with `env`, in the git
+ * settings the forward exported) and prints the round trips in ms as JSON; run on each side.
+ */
+const SOCKET_GETS = `
+const net = require('node:net');
+const [where, count, request] = process.argv.slice(1);
+const socket = where === 'env' ? /--socket (\\S+)/.exec(process.env.GIT_CONFIG_VALUE_1)[1] : where;
+const once = () => new Promise((resolve, reject) => {
+  const started = process.hrtime.bigint();
+  const client = net.connect(socket, () => client.end('action=get\\ntimeout=1\\n' + request));
+  let answer = '';
+  client.on('data', (chunk) => (answer += chunk));
+  client.on('error', reject);
+  client.on('close', () => (/^password=./m.test(answer) ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error('no answer'))));
+});
+(async () => {
+  const samples = [];
+  for (let i = 0; i < Number(count); i++) samples.push(await once());
+  process.stdout.write(JSON.stringify(samples) + '\\n');
+})().catch((error) => { process.stderr.write(error.message + '\\n'); process.exit(1); });
+`;
+
+/** Median and p95 of a get through a forward over loopback ssh and of the same get on the local fast path. */
+async function forwardOverSsh(): Promise<Record<string, Summary> | string> {
+  const problem = cannotCreateUsers ?? sshdProblem;
+  if (problem) return `forward: not measured (${problem})`;
+  const teardowns: Array<() => unknown> = [];
+  try {
+    const p = staticProfile('forward', 'https://bitbucket.org', 'bitbucket.org');
+    profiles.push(p);
+    const fast = fastPath(p);
+    if (!fast.available) return `forward: not measured (fast path: ${fast.reason})`;
+    const home = mkdtempSync(join(tmpdir(), 'gcb-bench-remote-'));
+    teardowns.push(() => rmSync(home, { recursive: true, force: true }));
+    const context = { teardown: (fn: () => unknown) => teardowns.push(fn) };
+    const user = await createOtherUser(context, { loginHome: home });
+    const sshd = await startSshd(context, user);
+    const count = warmup + iterations * 5;
+    const remote = `${shellQuote(process.execPath)} -e ${shellQuote(SOCKET_GETS)} env ${count} ${shellQuote(p.request)}`;
+    const forwarded = run(process.execPath, [helper, 'forward', '--account', 'work', '--', 'ssh', '-F', sshd.clientConfig, sshd.host, remote], p.env);
+    if (forwarded.status !== 0) throw new Error(`forward over ssh failed (exit ${forwarded.status}): ${scrub(forwarded.stderr)}`);
+    const local = run(process.execPath, ['-e', SOCKET_GETS, fast.socket, String(count), p.request], p.env);
+    if (local.status !== 0) throw new Error(`fast-path gets failed: ${scrub(local.stderr)}`);
+    const samples = (stdout: string) => (JSON.parse(stdout) as number[]).slice(warmup);
+    return { 'get through forward -- ssh (loopback)': summary(samples(forwarded.stdout)), 'get on the local fast path': summary(samples(local.stdout)) };
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+  }
+}
+
+function printForward(result: Record<string, Summary> | string): void {
+  if (typeof result === 'string') {
+    console.log(result);
+    return;
+  }
+  console.table(Object.fromEntries(Object.entries(result).map(([name, t]) => [name, { gets: t.runs, 'median ms': t.medianMs, 'p95 ms': t.p95Ms, 'p99 ms': t.p99Ms }])));
+}
+
 // --- `--only`: some sections alone ------------------------------------------------------------------
 
-const ONLY_SECTIONS = ['routing', 'installed'] as const;
+const ONLY_SECTIONS = ['routing', 'installed', 'forward'] as const;
 
 function onlySections(): Array<(typeof ONLY_SECTIONS)[number]> | undefined {
   const at = process.argv.indexOf('--only');
@@ -925,6 +993,7 @@ async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>):
     const goal = routingGoal(routing);
     console.log(`  ${goal.goal}: ${goal.ratio}× — ${goal.met ? 'met' : 'NOT met'}`);
   }
+  if (sections.includes('forward')) printForward(await forwardOverSsh());
   if (sections.includes('installed')) {
     const sim = await startSimulator(3600);
     sims.push(sim.child);
@@ -1156,6 +1225,32 @@ if (only) {
   // 8. Routing with many routes: daemon-side latency, and the fast path with 3,000 routes.
   const routing = await routingAtScale();
 
+  // 8. The ui page (issue 16): helper gets next to a daemon with and without a page open
+  //    (interleaved, two daemons set up alike), request-to-page latency at 10 requests a second,
+  //    and the daemon's RSS once the page has been open and idle for a minute.
+  const paged = staticProfile('static-page', 'https://bitbucket.org', 'bitbucket.org');
+  profiles.push(paged);
+  const page = await openUiPage(helper, paged.env);
+  const uiPage = await (async () => {
+    try {
+      const gets = interleaved(
+        {
+          'helper get, no page open': () => timed(helper, ['get'], fixed.env, fixed.request, answers('alice')),
+          'helper get, page open': () => timed(helper, ['get'], paged.env, paged.request, answers('alice')),
+        },
+        iterations,
+      );
+      const latencies = await requestToPage(page, join(paged.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run', 'daemon.sock'), 'bitbucket.org', smoke ? 20 : 600, 10);
+      const idleSeconds = smoke ? 2 : 60;
+      await new Promise((done) => setTimeout(done, idleSeconds * 1000));
+      const latency = summary(latencies);
+      const p95Ms = round([...latencies].sort((a, b) => a - b)[Math.floor(0.95 * latencies.length)]!);
+      return { gets, requestToPage: { requests: latencies.length, perSecond: 10, medianMs: latency.medianMs, p95Ms, p99Ms: latency.p99Ms }, idleSeconds, daemonRssMiB: rssMiB(daemonPid(paged)) };
+    } finally {
+      page.close();
+    }
+  })();
+
   // Ratios and goals.
   const timings = { ...startupTimings, ...withRefresh };
   const floor = timings['node -e 0']!.medianMs;
@@ -1189,6 +1284,13 @@ if (only) {
     routing: routingGoal(routing),
     installedLsRemote: installedGoal(ratiosToUrlBaseline),
     keychain: keychain ? keychain.goal : { goal: 'keychain store on the fast path', met: null },
+    uiPage: {
+      goal: `ui page: request-to-page p95 ≤ 100 ms at 10 requests/s; daemon RSS ≤ ${RSS_LIMIT_MIB} MiB with a page open and idle for ${uiPage.idleSeconds} s; helper get with a page open ≤ 1.1 × without (medians)`,
+      p95Ms: uiPage.requestToPage.p95Ms,
+      daemonRssMiB: uiPage.daemonRssMiB,
+      getRatio: ratio(uiPage.gets['helper get, page open']!.medianMs, uiPage.gets['helper get, no page open']!.medianMs),
+      met: uiPage.requestToPage.p95Ms <= 100 && (uiPage.daemonRssMiB ?? 0) <= RSS_LIMIT_MIB && uiPage.gets['helper get, page open']!.medianMs <= 1.1 * uiPage.gets['helper get, no page open']!.medianMs,
+    },
   };
 
   const results = {
@@ -1221,6 +1323,7 @@ if (only) {
     coldStarts: cold,
     routing,
     keychain: keychain ?? null,
+    uiPage,
     goals,
   };
 
@@ -1237,6 +1340,7 @@ if (only) {
     const d = keychain.daemonLatencyMs;
     console.log(`keychain store, daemon time per fast-path get (latencyMs): secret in memory p50 ${d.cached.medianMs} ms p99 ${d.cached.p99Ms} ms; cache off p50 ${d.uncached.medianMs} ms p99 ${d.uncached.p99Ms} ms`);
   }
+  table(uiPage.gets, () => ({}));
   console.log(`refresh in the path: ${refreshesDuring} token requests for ${results.refreshPath.gets} gets`);
   printRouting(routing);
   const c = results.concurrentAcrossExpiry;
@@ -1249,7 +1353,7 @@ if (only) {
   // A smoke run is too short to judge anything but correctness.
   const verdict = (met: boolean | null) => (met === null ? 'not measured' : smoke ? 'not judged (smoke)' : met ? 'met' : 'NOT met');
   console.log(soakLine(soaked));
-  console.log('goals (issue 8, issue 12, issue 15):');
+  console.log('goals (issue 8, issue 12, issue 15, issue 16):');
   console.log(`  ${goals.nodeGet.goal}: static ${goals.nodeGet.staticSecret}×, cached OAuth ${goals.nodeGet.cachedOAuthToken}× — ${verdict(goals.nodeGet.met)}`);
   console.log(`  ${goals.fastPath.goal}: ${fastRatio === null ? 'fast path not available' : `${fastRatio}×`} — ${verdict(goals.fastPath.met)}`);
   console.log(
@@ -1263,6 +1367,8 @@ if (only) {
   console.log(
     `  ${goals.keychain.goal}: ${keychain ? `${keychain.ratioToCredentialCache}× (cache off ${keychain.ratioCacheOff}×), daemon p50 ${keychain.daemonLatencyMs.cached.medianMs} ms (cache off ${keychain.daemonLatencyMs.uncached.medianMs} ms)` : 'not measured'} — ${verdict(goals.keychain.met)}`,
   );
+  const u = uiPage.requestToPage;
+  console.log(`  ${goals.uiPage.goal}: p50 ${u.medianMs} ms, p95 ${u.p95Ms} ms over ${u.requests} requests; RSS ${uiPage.daemonRssMiB} MiB; get ${goals.uiPage.getRatio}× — ${verdict(goals.uiPage.met)}`);
 
   // Correctness, not speed: these fail the run (CI's smoke run included).
   if (burst.answered !== 200 || burstTokenRequests !== 1) throw new Error('the concurrent burst was not answered from exactly one refresh');

@@ -72,8 +72,8 @@ test('--help loads no command module: it works with every one of them deleted', 
   const kept = new Set(['main.js', 'commands.js', 'usage.js', 'suggest.js']);
   const removed = readdirSync(join(root, 'dist', 'cli')).filter((file) => !kept.has(file));
   t.true(removed.includes('account-commands.js') && removed.includes('doctor-command.js'));
-  for (const file of removed) rmSync(join(root, 'dist', 'cli', file));
-  for (const dir of ['installer', 'daemon', 'bitbucket']) rmSync(join(root, 'dist', dir), { recursive: true });
+  for (const file of removed) rmSync(join(root, 'dist', 'cli', file), { recursive: true });
+  for (const dir of ['installer', 'daemon']) rmSync(join(root, 'dist', dir), { recursive: true });
   const sandbox = new Sandbox();
   t.teardown(() => sandbox.cleanup());
   const helper = join(root, 'dist', 'helper', 'git-credential-bitbucket.cjs');

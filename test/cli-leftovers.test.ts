@@ -37,7 +37,9 @@ test("after the last account on a host is removed, install takes out what it add
     const fill = await sandbox.git(['credential', 'fill'], { input: `protocol=https\nhost=${host}\n\n`, env: { GIT_TRACE: '1' }, secretOutput: true });
     return [...fill.stderr.matchAll(/run_command: '?(.*?) get'?$/gm)].map((match) => match[1]!.replace(/^git credential-/, ''));
   };
-  t.deepEqual(await helpersFor('git.corp.example'), [HELPER]);
+  // Ours: the fast path (git's cache client on the daemon's socket) and the helper after it.
+  const isOurs = (helpers: string[]) => helpers.length > 0 && helpers.every((helper) => helper.includes('git-cache.sock') || helper.includes(HELPER));
+  t.true(isOurs(await helpersFor('git.corp.example')));
   t.is((await sandbox.git(['config', '--global', '--get', 'credential.https://git.corp.example.useHttpPath'])).stdout, 'true\n');
 
   // The second account on the host goes: useHttpPath is no longer needed; the helper stays.
@@ -58,7 +60,7 @@ test("after the last account on a host is removed, install takes out what it add
   t.is(install.code, 0, install.stderr);
   t.regex(install.stdout, /removed +credential\.https:\/\/git\.corp\.example\.helper \(no account needs it any more\)/);
   t.deepEqual(await helpersFor('git.corp.example'), ['cache --timeout=600'], "the user's own helper answers for the host again");
-  t.deepEqual(await helpersFor('bitbucket.org'), [HELPER], 'the other host keeps ours');
+  t.true(isOurs(await helpersFor('bitbucket.org')), 'the other host keeps ours');
   const text = readFileSync(gitconfig, 'utf8');
   t.false(text.includes('git.corp.example'), 'the section install had created is gone');
   t.true(text.startsWith(USER_GITCONFIG));

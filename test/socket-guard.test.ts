@@ -6,11 +6,11 @@
 // skipped with the reason, and under CI=true they fail instead.
 
 import test, { type ExecutionContext } from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { runAs, type OtherUser } from './support/other-user.js';
+import { otherUserTest } from './support/other-user-test.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { waitFor } from './support/wait.js';
 
@@ -20,82 +20,6 @@ const MAIN_GET = JSON.stringify({ v: 1, type: 'credential', action: 'get', crede
 const FAST_GET = `action=get\ntimeout=1\n${GET}`;
 /** Every wait in these tests ends on an event; this only bounds a test that went wrong. */
 const CAP_MS = 30_000;
-
-interface OtherUser {
-  name: string;
-  uid: number;
-  gid: number;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const isRoot = process.getuid?.() === 0;
-const missingTools = ['useradd', 'userdel', 'setpriv'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
-const cannotCreateUsers = !isRoot
-  ? 'they run as root (to create a throwaway user with useradd)'
-  : missingTools.length > 0
-    ? `${missingTools.join(', ')} not installed (util-linux, passwd)`
-    : undefined;
-
-/** A test that needs a second Unix user: skipped with the reason where none can be created, failing under CI. */
-function otherUserTest(title: string, body: (t: ExecutionContext, user: OtherUser) => Promise<void>): void {
-  if (!cannotCreateUsers) {
-    test(title, async (t) => body(t, await createOtherUser(t)));
-  } else if (process.env.CI === 'true') {
-    test(title, (t) => t.fail(`under CI=true this test must run, not skip: ${cannotCreateUsers}`));
-  } else {
-    test.skip(`${title} (skipped: ${cannotCreateUsers})`, () => undefined);
-  }
-}
-
-async function createOtherUser(t: ExecutionContext): Promise<OtherUser> {
-  const name = `gcbtest-${randomBytes(4).toString('hex')}`;
-  // useradd fails while another process holds the passwd lock; that is worth a few more tries.
-  let added: Run = { code: null, stdout: '', stderr: '' };
-  for (let attempt = 0; attempt < 20; attempt++) {
-    added = await run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name]);
-    if (added.code === 0 || !/lock/i.test(added.stderr)) break;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  if (added.code !== 0) throw new Error(`useradd ${name} failed: ${added.stderr.trim()}`);
-  t.teardown(async () => {
-    const removed = await run('userdel', [name]);
-    if (removed.code !== 0) throw new Error(`userdel ${name} failed: ${removed.stderr.trim()}`);
-  });
-  const id = (flag: string) => Number(spawnSync('id', [flag, name], { encoding: 'utf8' }).stdout.trim());
-  return { name, uid: id('-u'), gid: id('-g') };
-}
-
-function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string) => void } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: 'pipe' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      options.onStdout?.(stdout);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-    const cap = setTimeout(() => child.kill('SIGKILL'), CAP_MS);
-    child.on('close', (code) => {
-      clearTimeout(cap);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A command as the other user, with nothing of ours in its environment. */
-function runAs(user: OtherUser, command: string, args: string[], options: { input?: string; onStdout?: (text: string) => void } = {}): Promise<Run> {
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', LANG: 'C' };
-  return run('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--', command, ...args], { ...options, env });
-}
 
 /**
  * Opens `count` connections to a socket, sends `payload` on each (half-closing after it for the

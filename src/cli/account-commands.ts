@@ -7,6 +7,7 @@ import {
   ACCOUNT_KINDS,
   STATIC_SECRET_KINDS,
   basePathOf,
+  describeIdentity,
   inferKind,
   normaliseBaseUrl,
   originOf,
@@ -29,6 +30,7 @@ import type { VerifyRequest } from '../core/hosts/rest/verification.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
 import { oauthSettingsFromFlags } from './set-oauth-command.js';
 import { tellDaemonSecretsChanged } from './secrets-changed.js';
+import { keepIdentitiesInStep } from './identity-refresh.js';
 import { UserError } from '../core/errors.js';
 import { parseExpiry } from '../core/expiry.js';
 import { scopesInstalledFor } from '../installer/plan.js';
@@ -148,6 +150,7 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
   else if (checked !== undefined || account.secretEnv) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
+  keepIdentitiesInStep(paths, `Account ${name} was added`);
   return 0;
 }
 
@@ -247,8 +250,8 @@ export async function listAccounts(args: string[], paths: ProductPaths): Promise
     process.stdout.write('No accounts. Add one with `git-credential-bitbucket account add`.\n');
   } else {
     printTable(
-      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE'],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row)]),
+      ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', 'COMMITS AS'],
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row), row.identity ? describeIdentity(row.identity) : '-']),
     );
     if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && !row.secretStored))) {
       process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');
@@ -279,6 +282,7 @@ export async function removeAccount(args: string[], paths: ProductPaths): Promis
       (removedRoutes.length ? ` and its routes ${removedRoutes.map((route) => route.pattern).join(', ')}` : '') +
       '.\n',
   );
+  keepIdentitiesInStep(paths, `Account ${name} was removed`);
   // Our empty `helper =` line for the URL would keep the user's own helpers from answering there.
   const scopes = urlStillUsed ? [] : scopesInstalledFor(readInstallRecord(installRecordFile(paths)), url);
   if (scopes.length > 0) {

@@ -2,6 +2,7 @@
 // and what the daemon learnt. Never a secret: only whether one is stored.
 
 import { needsLogin, readAccountStates } from '../core/account-state.js';
+import type { CommitIdentity } from '../core/accounts.js';
 import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
@@ -35,6 +36,8 @@ export interface AccountSummary {
   rejectedAt: string | null;
   rejectedPath: string | null;
   lastSuccessAt: string | null;
+  /** The commit author for its repositories (account set-identity), or null for git's own. */
+  identity: CommitIdentity | null;
 }
 
 export async function summariseAccounts(config: Config, store: SecretStore, paths: ProductPaths): Promise<AccountSummary[]> {
@@ -73,6 +76,7 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
       rejectedAt: state.rejectedAt ?? null,
       rejectedPath: state.rejectedPath ?? null,
       lastSuccessAt: state.lastSuccessAt ?? null,
+      identity: account.identity ?? null,
     });
   }
   return summaries;

@@ -107,6 +107,15 @@ refused).`,
         load: async () => (await account()).setEmail,
       },
       {
+        name: 'set-identity',
+        synopsis: 'NAME [--name "Full Name"] [--email ADDRESS]\nNAME --clear',
+        summary: 'the commit author for repositories whose remote routes to the account',
+        details: `\`install\` hands the identity (user.name, user.email) to git through conditional includes
+(includeIf hasconfig:remote.*.url, git 2.36+) and keeps them in step with the routes. A flag left
+out keeps its value; --clear removes the identity.`,
+        load: async () => (await import('./identity-command.js')).setIdentity,
+      },
+      {
         name: 'verify',
         synopsis: '[NAME] [--json]',
         summary: "check saved accounts with Bitbucket (static secret and OAuth token); exit 0 only when all pass",
@@ -214,7 +223,8 @@ listed in your Bitbucket account settings until you revoke it there.`,
     summary: 'check git, helpers, daemon, store, config; say what to fix',
     details: `Checks git, the configuration, the secret store, the daemon, for every account URL the
 credential helpers git runs (another helper before ours, missing useHttpPath, the fast path),
-every account's credentials with Bitbucket (as \`account verify\`), and expiry dates.
+every account's credentials with Bitbucket (as \`account verify\`), expiry dates, and, in a
+repository, which account its remotes route to and whether git commits as that account's identity.
 Exit code 0 only when every check passes.`,
     load: async () => (await import('./doctor-command.js')).doctorCommand,
   },
@@ -226,6 +236,33 @@ Exit code 0 only when every check passes.`,
       { name: 'stop', synopsis: '', summary: 'stop it (the next git operation starts it again)', load: async () => (await daemon()).stopDaemon },
       { name: 'status', synopsis: '[--json]', summary: 'whether it runs; exit 3 when it does not', load: async () => (await daemon()).daemonStatus },
     ],
+  },
+  {
+    name: 'ui',
+    synopsis: '[--port N] [--no-open]',
+    summary: 'a local page: accounts, routes, live requests, doctor',
+    details: `Serves a page on 127.0.0.1 with the accounts, the routes in the order the router applies them,
+every get/store/erase as the daemon answers it, and doctor's checks; it adds and removes routes,
+verifies accounts, starts OAuth logins and replaces static secrets. It opens the page in your
+browser (--no-open prints its address as the last line instead) and serves it until Ctrl-C.
+The address works once: its first load sets a cookie for this browser, and the address stops
+working. --port picks the port (default: a free one).`,
+    load: async () => (await import('./ui-command.js')).uiCommand,
+  },
+  {
+    name: 'forward',
+    synopsis: '[--account NAME]... [--name NAME] -- ssh [SSH OPTIONS] HOST [COMMAND]',
+    summary: 'lend accounts to git on a remote host or in a container, for one session',
+    details: `Also: forward --socket-only [--account NAME]... [--name NAME] [--allow-other-users],
+forward --list [--json], forward --close NAME.
+
+Over ssh, git on HOST gets credentials for the named accounts from this machine's daemon for as
+long as the session lasts; nothing is installed or stored on HOST (it needs git 2.31 or later and
+a POSIX shell). Without --account you confirm each account on the terminal. The exit status is
+ssh's. --socket-only prints a socket and the git settings for a container or another user, and
+keeps it open until Ctrl-C; --allow-other-users lets other uids connect to it (never the default).
+Through a forward git can only ask (get); what it reports back changes nothing here.`,
+    load: async () => (await import('./forward-command.js')).forwardCommand,
   },
   {
     name: 'ci-setup',
@@ -265,6 +302,9 @@ its own process and leaves nothing running; elsewhere (Jenkins) set GIT_CREDENTI
                                 then, on Linux and macOS, the fast path, then the path of
                                 git-credential-bitbucket
   credential.<url>.useHttpPath  true, when the host has several accounts or any route
+  includeIf.hasconfig:remote.*.url:<glob>.path
+                                for each account with a commit identity (account set-identity):
+                                remotes that route to it get its user.name/user.email (git 2.36+)
 Run it again after \`account add\` for a new host: it adds just what is missing, and after
 \`account remove\` of a host's last account: it removes what it had added for that host.
 

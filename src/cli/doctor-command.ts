@@ -18,6 +18,7 @@ import { productVersion } from '../core/version.js';
 import { verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { hostFor } from '../core/hosts/host.js';
 import { daemonInfo } from './daemon-commands.js';
+import { repositoryIdentityChecks } from './identity-doctor.js';
 import { printJson } from './io.js';
 
 interface Check {
@@ -58,6 +59,7 @@ export async function doctorCommand(args: string[], paths: ProductPaths): Promis
           : { check: `expiry ${account.name}`, pass: true, detail: `expires ${account.secretExpiresAt!.slice(0, 10)}` },
       );
     }
+    checks.push(...repositoryIdentityChecks(config));
   }
 
   const ok = checks.every((check) => check.pass);

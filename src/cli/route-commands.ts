@@ -6,6 +6,7 @@ import type { ProductPaths } from '../shared/paths.js';
 import { normaliseRoutePattern } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
 import { addRouteTo } from './route-edit.js';
+import { keepIdentitiesInStep } from './identity-refresh.js';
 import { UserError } from '../core/errors.js';
 import { printJson, printTable } from './io.js';
 
@@ -16,6 +17,7 @@ export async function addRoute(args: string[], paths: ProductPaths): Promise<num
   const pattern = normaliseRoutePattern(rawPattern);
   const outcome = await updateConfig(paths.configFile, (config) => addRouteTo(config, pattern, accountName));
   process.stdout.write(outcome === 'added' ? `Added route ${pattern} → ${accountName}.\n` : `Route ${pattern} → ${accountName} exists already.\n`);
+  keepIdentitiesInStep(paths, `Route ${pattern} was added`);
   return 0;
 }
 
@@ -39,5 +41,6 @@ export async function removeRoute(args: string[], paths: ProductPaths): Promise<
     config.routes = config.routes.filter((route) => route.pattern !== pattern);
   });
   process.stdout.write(`Removed route ${pattern}.\n`);
+  keepIdentitiesInStep(paths, `Route ${pattern} was removed`);
   return 0;
 }

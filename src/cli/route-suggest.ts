@@ -16,6 +16,7 @@ import { accountCredentials } from './account-verification.js';
 import { findAccount } from './account-commands.js';
 import { printJson, printTable } from './io.js';
 import { addRouteTo } from './route-edit.js';
+import { keepIdentitiesInStep } from './identity-refresh.js';
 import { UserError } from '../core/errors.js';
 
 export interface Suggestion {
@@ -55,6 +56,7 @@ export async function routeSuggest(args: string[], paths: ProductPaths): Promise
     await updateConfig(paths.configFile, (latest) => {
       for (const suggestion of fresh) if (addRouteTo(latest, suggestion.pattern, suggestion.accounts[0]!) === 'added') suggestion.status = 'applied';
     });
+    keepIdentitiesInStep(paths, 'The routes were added', (text) => (values.json ? process.stderr : process.stdout).write(text));
   }
   if (values.json) printJson(report);
   else printReport(report, values.apply);

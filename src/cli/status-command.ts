@@ -3,10 +3,12 @@
 
 import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
+import { describeIdentity } from '../core/accounts.js';
 import { readConfig } from '../core/config.js';
 import { describeSecretStoreReport, openSecretStore, reportSecretStore } from '../core/secrets/open-store.js';
 import { describeAuth, describeState, summariseAccounts } from './account-summary.js';
 import { daemonInfo, describeDaemon } from './daemon-commands.js';
+import { describeForwards } from './forward-list.js';
 import { printJson } from './io.js';
 
 export async function statusCommand(args: string[], paths: ProductPaths): Promise<number> {
@@ -31,9 +33,11 @@ export async function statusCommand(args: string[], paths: ProductPaths): Promis
     `Config: ${paths.configFile}`,
     describeSecretStoreReport(storeReport),
     `Accounts (${accounts.length}):`,
-    ...accounts.map((account) => `  ${account.name}: ${account.kind} ${account.url}, user ${account.username}, ${describeAuth(account)}; ${describeState(account)}`),
+    ...accounts.map((account) => `  ${account.name}: ${account.kind} ${account.url}, user ${account.username}, ${describeAuth(account)}; ${describeState(account)}${account.identity ? `; commits as ${describeIdentity(account.identity)}` : ''}`),
     `Routes (${config.routes.length}):`,
     ...config.routes.map((route) => `  ${route.pattern} → ${route.account}`),
+    // A daemon started by an older version lists none.
+    ...(daemon ? describeForwards(daemon.forwards ?? []) : []),
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return 0;

@@ -46,6 +46,14 @@ export interface Account {
   secretExpiresAt?: string;
   /** OAuth login; when set, OAuth is the first choice and the static secret the fallback. */
   oauth?: OAuthSettings;
+  /** The commit author for repositories routed to this account (`install` writes git's includes). */
+  identity?: CommitIdentity;
+}
+
+/** git's user.name and user.email for an account's repositories; at least one is set. */
+export interface CommitIdentity {
+  name?: string;
+  email?: string;
 }
 
 export interface Route {
@@ -78,6 +86,33 @@ export function validateUsername(username: string): string {
 export function validateEmail(email: string): string {
   if (!/^[^\s@:]+@[^\s@:]+$/.test(email) || email.length > 256) throw new ValidationError(`${JSON.stringify(email)} is not an e-mail address`);
   return email;
+}
+
+/** A user.name git can hold in a config file: one line, no NUL, not blank. */
+export function validateIdentityName(name: string): string {
+  if (name.trim() === '' || /[\n\r\0]/.test(name) || name.length > 256) {
+    throw new ValidationError(`commit name ${JSON.stringify(name)} must be one non-blank line of at most 256 characters`);
+  }
+  return name;
+}
+
+export function validateIdentity(raw: { name?: unknown; email?: unknown }, where = 'identity'): CommitIdentity {
+  const identity: CommitIdentity = {};
+  if (raw.name !== undefined) {
+    if (typeof raw.name !== 'string') throw new ValidationError(`${where}.name must be a string`);
+    identity.name = validateIdentityName(raw.name);
+  }
+  if (raw.email !== undefined) {
+    if (typeof raw.email !== 'string') throw new ValidationError(`${where}.email must be a string`);
+    identity.email = validateEmail(raw.email);
+  }
+  if (identity.name === undefined && identity.email === undefined) throw new ValidationError(`${where} needs a name, an email or both`);
+  return identity;
+}
+
+/** "Alice Example <alice@acme.example>", or whichever half is set. */
+export function describeIdentity(identity: CommitIdentity): string {
+  return [identity.name, identity.email === undefined ? undefined : `<${identity.email}>`].filter(Boolean).join(' ');
 }
 
 export function validateOAuthSettings(raw: { clientId?: unknown; redirectPort?: unknown; scopes?: unknown }, where = 'oauth'): OAuthSettings {

@@ -13,6 +13,7 @@ import {
   normaliseRoutePattern,
   validateAccountName,
   validateOAuthSettings,
+  validateIdentity,
   validateEmail,
   validateUsername,
   type Account,
@@ -208,6 +209,7 @@ function validateAccount(raw: unknown, where: string): Account {
   }
   if (entry.email !== undefined) account.email = validateEmail(expectString(entry.email, `${where}.email`));
   if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);
+  if (entry.identity !== undefined) account.identity = validateIdentity(expectObject(entry.identity, `${where}.identity`), `${where}.identity`);
   return account;
 }
 

@@ -11,7 +11,7 @@ import { basePathOf, originOf, parseRoutePattern, type Account, type Route } fro
 import type { Config } from './config.js';
 
 /** How specific a matching route is: more path segments win, then more literal characters. */
-interface Specificity {
+export interface Specificity {
   segments: number;
   literals: number;
 }
@@ -96,7 +96,7 @@ export class RouteIndex {
     const visit = (node: PathNode, depth: number): void => {
       for (const entry of node.routes) {
         if (!allowed.has(entry.route.account)) continue;
-        const order = bestScore ? compare(node.specificity, bestScore) : 1;
+        const order = bestScore ? compareSpecificity(node.specificity, bestScore) : 1;
         if (order > 0) {
           best = [entry];
           bestScore = node.specificity;
@@ -138,12 +138,23 @@ export function pathSegments(path: string): string[] {
     .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
 }
 
+/** How specific a route's pattern is, as the trie ranks it (for tables people read: the `ui` page). */
+export function routeSpecificity(pattern: string): Specificity {
+  const segments = patternSegments(parseRoutePattern(pattern).path);
+  return { segments: segments.length, literals: segments.reduce((sum, segment) => sum + segment.replace(/\*/g, '').length, 0) };
+}
+
 /** A pattern's segments to match; a final `*` adds nothing (`acme/*` covers what `acme` covers). */
-function patternSegments(path: string): string[] {
+export function patternSegments(path: string): string[] {
   return pathSegments(path).filter((segment, i, all) => !(segment === '*' && i === all.length - 1));
 }
 
-function compare(a: Specificity, b: Specificity): number {
+/** The specificity of a route whose pattern path has these segments (from patternSegments). */
+export function specificityOf(segments: readonly string[]): Specificity {
+  return { segments: segments.length, literals: segments.reduce((sum, segment) => sum + segment.replace(/\*/g, '').length, 0) };
+}
+
+export function compareSpecificity(a: Specificity, b: Specificity): number {
   return a.segments - b.segments || a.literals - b.literals;
 }
 

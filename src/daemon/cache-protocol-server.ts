@@ -8,12 +8,13 @@
 // prints it). Nor can a retry: when the daemon's secret store connection died, git gets no
 // answer and the daemon exits, so the Node helper git asks next starts a fresh one. Who may
 // connect is the socket guard's call (socket-guard.ts); how long and how many, connections.ts.
+// A `forward` (forwards.ts) serves the same protocol on a socket of its own, scoped to its accounts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
-import type { CredentialService } from './credential-service.js';
+import type { CredentialService, ForwardScope } from './credential-service.js';
 import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 
 /** A credential plus the two header lines. */
@@ -30,6 +31,8 @@ export interface CacheProtocolHooks {
   connectionTimeoutMs: number;
   /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
   onConnectionLost(error: SecretStoreConnectionLostError): void;
+  /** A forward's socket (forwards.ts) rather than the user's own fast path. */
+  scope?: ForwardScope;
 }
 
 export function createCacheProtocolServer(hooks: CacheProtocolHooks): Server {
@@ -38,7 +41,7 @@ export function createCacheProtocolServer(hooks: CacheProtocolHooks): Server {
     if (hooks.admit()) serve(socket, hooks);
     else socket.destroy();
   });
-  capConnections(server, hooks.log, 'fast path');
+  capConnections(server, hooks.log, channelName(hooks));
   return server;
 }
 
@@ -50,7 +53,7 @@ function serve(socket: Socket, hooks: CacheProtocolHooks): void {
   socket.on('data', (chunk: Buffer) => {
     size += chunk.byteLength;
     if (size > MAX_REQUEST_BYTES) {
-      hooks.log.warn({ bytes: size }, 'fast path: oversized request refused');
+      hooks.log.warn({ bytes: size }, `${channelName(hooks)}: oversized request refused`);
       socket.destroy();
       return;
     }
@@ -77,7 +80,7 @@ async function answer(request: Buffer, hooks: CacheProtocolHooks): Promise<strin
   const text = request.toString('latin1');
   const header = /^action=([^\n]*)\ntimeout=[^\n]*\n/.exec(text);
   if (!header) {
-    hooks.log.warn('fast path: request without the action/timeout header ignored');
+    hooks.log.warn(`${channelName(hooks)}: request without the action/timeout header ignored`);
     return '';
   }
   const action = header[1]!;
@@ -89,11 +92,15 @@ async function answer(request: Buffer, hooks: CacheProtocolHooks): Promise<strin
     credential = parseCredential(request.subarray(Buffer.byteLength(header[0], 'latin1')));
   } catch (error) {
     if (error instanceof CredentialInputError) {
-      hooks.log.warn({ problem: error.message }, 'fast path: malformed credential ignored');
+      hooks.log.warn({ problem: error.message }, `${channelName(hooks)}: malformed credential ignored`);
       return '';
     }
     throw error;
   }
-  const result = await hooks.service.handle(action as 'get' | 'store' | 'erase', credential, 'fast-path');
+  const result = await hooks.service.handle(action as 'get' | 'store' | 'erase', credential, hooks.scope ?? 'fast-path');
   return action === 'get' && result.attributes.length > 0 ? formatCredential(result.attributes) : '';
+}
+
+function channelName(hooks: CacheProtocolHooks): string {
+  return hooks.scope ? `forward ${hooks.scope.name}` : 'fast path';
 }

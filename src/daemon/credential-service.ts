@@ -15,6 +15,7 @@ import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { routeRequest } from '../core/router.js';
 import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
+import type { RequestEvents } from './ui/request-events.js';
 import { SecretStoreConnectionLostError, type SecretStore } from '../core/secrets/secret-store.js';
 
 export interface CredentialAnswer {
@@ -30,9 +31,20 @@ export interface CredentialServiceDeps {
   log: Logger;
   /** Bitbucket refused the account's static secret: a copy kept in memory must be read afresh (it may have been replaced outside the product). */
   onSecretRefused?(account: string): void;
+  /** Each answered request, for an open `ui` page. */
+  events?: RequestEvents;
 }
 
 type Outcome = { outcome: string; account?: string; reason?: string; answer: CredentialAnswer };
+
+/** A `forward`'s socket (forwards.ts): only these accounts, and only `get` changes anything. */
+export interface ForwardScope {
+  name: string;
+  accounts: ReadonlySet<string>;
+}
+
+/** Where a request came from: the Node helper's socket, git's cache client (fast path), a forward's socket, or the helper's own process (in-process.ts). */
+export type Channel = 'helper' | 'fast-path' | 'in-process' | ForwardScope;
 
 const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 
@@ -41,31 +53,35 @@ export class CredentialService {
 
   constructor(private readonly deps: CredentialServiceDeps) {}
 
-  /** `channel` says where the request came from: the Node helper's socket, git's cache client (fast path), or the helper's own process (in-process.ts). */
-  async handle(action: CredentialAction, credential: Credential, channel: 'helper' | 'fast-path' | 'in-process' = 'helper'): Promise<CredentialAnswer> {
+  async handle(action: CredentialAction, credential: Credential, channel: Channel = 'helper'): Promise<CredentialAnswer> {
     const started = process.hrtime.bigint();
+    const forward = typeof channel === 'string' ? undefined : channel;
+    const channelName = forward ? 'forward' : (channel as 'helper' | 'fast-path');
     let result: Outcome;
     try {
-      result = await this.decide(action, credential);
+      result = await this.decide(action, credential, forward);
     } catch (error) {
       // Not an answer: the daemon hands the request over to a fresh daemon (see both servers).
       if (error instanceof SecretStoreConnectionLostError) throw error;
       result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
     }
+    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.deps.log.info(
       {
         action,
-        channel,
+        channel: channelName,
+        forward: forward?.name,
         protocol: credential.protocol,
         host: credential.host,
         path: credential.path,
         account: result.account,
         reason: result.reason,
         outcome: result.outcome,
-        latencyMs: Number(process.hrtime.bigint() - started) / 1e6,
+        latencyMs,
       },
       'request',
     );
+    this.deps.events?.publish({ action, channel: channelName, host: credential.host, path: credential.path, account: result.account, outcome: result.outcome, why: result.reason ?? result.answer.messages[0], latencyMs });
     return result.answer;
   }
 
@@ -86,7 +102,7 @@ export class CredentialService {
     return answer;
   }
 
-  private async decide(action: CredentialAction, credential: Credential): Promise<Outcome> {
+  private async decide(action: CredentialAction, credential: Credential, forward: ForwardScope | undefined): Promise<Outcome> {
     const { protocol, host } = credential;
     if (!host || (protocol !== 'https' && protocol !== 'http')) return { outcome: 'not-ours', answer: NOTHING };
 
@@ -101,6 +117,10 @@ export class CredentialService {
       return { outcome: 'unresolved', answer: action === 'get' ? { attributes: [], messages: [decision.message] } : NOTHING };
     }
     const account = decision.account;
+    if (forward && !forward.accounts.has(account.name)) return { outcome: 'outside-forward', account: account.name, reason: decision.reason, answer: NOTHING };
+    // The far side of a forward is less trusted: its store and erase change nothing here (no
+    // success or rejection recorded, no token dropped); they are only logged.
+    if (forward && action !== 'get') return { outcome: 'ignored-from-forward', account: account.name, reason: decision.reason, answer: NOTHING };
     // Config validation already refuses such accounts; this guard keeps the rule true whatever
     // the router or a future config source hands us.
     if (protocol === 'http' && !isLoopbackHost(hostnameOf(host))) {

@@ -26,7 +26,9 @@ import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
+import { Forwards } from './forwards.js';
 import { SocketGuard } from './socket-guard.js';
+import { RequestEvents } from './ui/request-events.js';
 import { productVersion } from '../core/version.js';
 
 /** How long a shutdown waits for answers already being worked on. */
@@ -143,7 +145,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     log: logger,
     marginMs: () => refreshMarginSeconds() * 1000,
   });
-  const service = new CredentialService({ config, store, states, tokens, log: logger, onSecretRefused: (account) => secretCache?.drop(account) });
+  const events = new RequestEvents(logger);
+  const service = new CredentialService({ config, store, states, tokens, log: logger, events, onSecretRefused: (account) => secretCache?.drop(account) });
 
   const startedAt = new Date();
   let requests = 0;
@@ -177,7 +180,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => void shutdown('idle timeout'), idleTimeoutSeconds() * 1000);
+    // An open page or an open forward is in use for as long as it lasts, requests or not.
+    idleTimer = setTimeout(() => (events.keepsAlive() || forwards.size > 0 ? armIdleTimer() : void shutdown('idle timeout')), idleTimeoutSeconds() * 1000);
     idleTimer.unref();
   };
 
@@ -197,9 +201,11 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
+  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs, onConnectionLost });
   const daemon = createDaemonServer({
     service,
     log: logger,
+    events,
     info: () => ({
       pid: process.pid,
       version,
@@ -208,6 +214,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       configDir: where.configDir,
       socketPath: where.socketPath,
       logFile: where.logFile,
+      forwards: forwards.list(),
     }),
     onActivity,
     admit,
@@ -220,6 +227,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     },
     onStopRequested: (reason) => void shutdown(reason),
     onConnectionLost,
+    forwards,
   });
 
   const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs, onConnectionLost });
@@ -240,6 +248,8 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     }
     daemon.server.close();
     fastPath?.close();
+    events.close();
+    forwards.closeAll(`the daemon stops: ${reason}`);
     await Promise.race([daemon.drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_TIMEOUT_MS))]);
     process.exit(0);
   };

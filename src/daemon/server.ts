@@ -10,11 +10,15 @@ import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonErrorCode, typ
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 import type { OAuthSessions } from './oauth/sessions.js';
+import { ForwardRefusedError, type Forwards } from './forwards.js';
 import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
+import type { RequestEvents } from './ui/request-events.js';
 
 export interface ServerHooks {
   service: CredentialService;
   log: Logger;
+  /** Where `watch` connections (the `ui` page) get their request events. */
+  events: RequestEvents;
   info(): DaemonInfo;
   /** Asked for each accepted connection before anything is read from it (socket-guard.ts). */
   admit(): boolean;
@@ -30,6 +34,7 @@ export interface ServerHooks {
   onStopRequested(reason: string): void;
   /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
   onConnectionLost(error: SecretStoreConnectionLostError): void;
+  forwards: Forwards;
 }
 
 export interface DaemonServer {
@@ -115,8 +120,21 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         send(socket, { v: WIRE_VERSION, type: 'ok' });
         hooks.onStopRequested('daemon stop');
         return;
+      case 'watch':
+        return hooks.events.stream(socket);
       case 'oauth-token':
         send(socket, { v: WIRE_VERSION, type: 'oauth-token', ...(await hooks.service.oauthToken(request.account)) });
+        return;
+      case 'forward-open': {
+        // Answered once the socket listens; the request lasts as long as the forward, so this
+        // connection is never idle and the forward ends with it (forwards.ts).
+        const { name, accounts, otherUsers } = request;
+        await hooks.forwards.serveWhile({ name, accounts, otherUsers }, socket, (info) => send(socket, { v: WIRE_VERSION, type: 'forward-opened', ...info }));
+        return;
+      }
+      case 'forward-close':
+        if (hooks.forwards.close(request.name, 'closed by `forward --close`')) send(socket, { v: WIRE_VERSION, type: 'ok' });
+        else send(socket, failure('refused', `no forward named ${request.name} is open; \`git-credential-bitbucket forward --list\` shows the open ones`));
         return;
       case 'credential': {
         const result = await hooks.service.handle(request.action, request.credential);
@@ -125,6 +143,10 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       }
     }
   } catch (error) {
+    if (error instanceof ForwardRefusedError) {
+      send(socket, failure('refused', error.message));
+      return;
+    }
     if (error instanceof SecretStoreConnectionLostError) {
       // Sockets first: the helper's retry must find a fresh daemon, not this one.
       hooks.onConnectionLost(error);
@@ -158,7 +180,7 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.v !== WIRE_VERSION) {
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
-  if (message.type === 'ping' || message.type === 'stop') return { v: WIRE_VERSION, type: message.type };
+  if (message.type === 'ping' || message.type === 'stop' || message.type === 'watch') return { v: WIRE_VERSION, type: message.type };
   if (message.type === 'oauth-token' || message.type === 'oauth-logout') {
     if (typeof message.account !== 'string') return { error: failure('bad-request', `${message.type} names an account by its name`) };
     return { v: WIRE_VERSION, type: message.type, account: message.account };
@@ -171,6 +193,17 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.type === 'secrets-changed') {
     if (message.account !== undefined && typeof message.account !== 'string') return { error: failure('bad-request', 'secrets-changed names an account by its name') };
     return message.account === undefined ? { v: WIRE_VERSION, type: 'secrets-changed' } : { v: WIRE_VERSION, type: 'secrets-changed', account: message.account };
+  }
+  if (message.type === 'forward-open') {
+    const { name, accounts, otherUsers } = message;
+    if (typeof name !== 'string' || !Array.isArray(accounts) || !accounts.every((account) => typeof account === 'string') || typeof otherUsers !== 'boolean') {
+      return { error: failure('bad-request', 'forward-open needs a name, account names and otherUsers') };
+    }
+    return { v: WIRE_VERSION, type: 'forward-open', name, accounts: accounts as string[], otherUsers };
+  }
+  if (message.type === 'forward-close') {
+    if (typeof message.name !== 'string') return { error: failure('bad-request', 'forward-close names a forward by its name') };
+    return { v: WIRE_VERSION, type: 'forward-close', name: message.name };
   }
   if (message.type !== 'credential') return { error: failure('bad-request', 'unknown request type') };
   if (message.action !== 'get' && message.action !== 'store' && message.action !== 'erase') {

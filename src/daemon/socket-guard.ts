@@ -21,6 +21,8 @@ export interface SocketGuardOptions {
   log: Logger;
   /** Called once, with the reason, when the daemon must stop serving. */
   onUnsafe(reason: string): void;
+  /** What stops when a check fails, for the log (a forward's socket closes alone). */
+  consequence?: string;
 }
 
 /** What one inspection found: nothing, or why the connection is refused. */
@@ -45,7 +47,7 @@ export class SocketGuard {
     if (finding.safe) return true;
     this.refusing = true;
     const level = finding.repaired ? 'warn' : 'error';
-    this.options.log[level]({ runtimeDir: this.options.runtimeDir }, `refused a connection: ${finding.reason}; the daemon stops serving`);
+    this.options.log[level]({ runtimeDir: this.options.runtimeDir }, `refused a connection: ${finding.reason}; ${this.options.consequence ?? 'the daemon stops serving'}`);
     this.options.onUnsafe(finding.reason);
     return false;
   }

@@ -10,6 +10,7 @@ import { UserError } from '../core/errors.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
+import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, removalCommands, syncIdentityFiles } from './identities.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledFile } from './record.js';
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
@@ -31,12 +32,11 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
-/** What both commands do before their own work: the scope, and a git that is recent enough. */
-function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git } {
+/** What both commands do before their own work: the scope, and a git that is recent enough (its version). */
+function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git; version: string } {
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
-  git.checkVersion();
-  return { scope, git };
+  return { scope, git, version: git.checkVersion() };
 }
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
@@ -52,7 +52,7 @@ export async function installCommand(args: string[], context: InstallerContext):
       'no-fast-path': { type: 'boolean', default: false },
     },
   });
-  const { scope, git } = prepare(values, context);
+  const { scope, git, version } = prepare(values, context);
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -93,19 +93,28 @@ export async function installCommand(args: string[], context: InstallerContext):
     ...plan.leftovers.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')} (no account needs ours any more)`),
     ...plan.leftovers.notes.map((note) => `  note: ${note}`),
   ];
+  const withIdentities = gitHasRemoteIncludes(version);
+  if (!withIdentities && config.accounts.some((account) => account.identity)) out(oldGitNote(version) + '\n');
+  const identities = withIdentities ? desiredIncludes(config, context.paths) : [];
+  const identityPlan = planIdentities(scope, entries, identities, record.files[file]?.includes);
+  const commands = [...plan.commands, ...identityPlan.commands];
+
   if (dryRun) {
-    if (plan.commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
-    else out(`Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    if (commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
+    else out(`Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     return 0;
   }
-  if (plan.commands.length > 0) git.checkWritable(file);
+  if (commands.length > 0) git.checkWritable(file);
   // Recorded first, with the leftovers being removed still in it: if a command fails half-way,
   // uninstall (or the next install) still knows what may be ours.
+  const installed = { ...plan.record, ...(identityPlan.includes.length > 0 && { includes: identityPlan.includes }) };
   const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
-  const pending = withFile(record, file, { ...plan.record, keys: [...plan.record.keys, ...leaving] });
+  const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...leaving] });
   if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
-  runAll(git, plan.commands);
-  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, plan.record));
+  // The files first: git never sees an include of a file that is not there yet.
+  syncIdentityFiles(context.paths, config, pending);
+  runAll(git, commands);
+  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');
@@ -120,8 +129,9 @@ export async function installCommand(args: string[], context: InstallerContext):
         return `  unchanged  ${change.key} = ${shownValues}`;
     }
   });
+  if (withIdentities) lines.push(...describeIdentities(config, identities));
   const header =
-    plan.commands.length === 0
+    commands.length === 0
       ? `Nothing to change in ${file} (${scope}); already installed:`
       : lines.length === 0
         ? `Removed git-credential-bitbucket from ${file} (${scope}): no account is left:`
@@ -149,19 +159,25 @@ export async function uninstallCommand(args: string[], context: InstallerContext
     for (const [other, entry] of Object.entries(record.files)) out(`It changed ${other}: run uninstall --scope ${entry.scope}${entry.scope === 'local' ? ' in that repository' : ''}.\n`);
     return 0;
   }
-  const plan = planUninstall(scope, git.list(scope), installed);
+  const entries = git.list(scope);
+  const plan = planUninstall(scope, entries, installed);
+  const identityCommands = removalCommands(scope, entries, installed.includes ?? []);
+  const commands = [...plan.commands, ...identityCommands];
   if (values['dry-run']) {
-    out(plan.commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${plan.commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     for (const note of plan.notes) out(`Note: ${note}.\n`);
     return 0;
   }
-  if (plan.commands.length > 0) git.checkWritable(file);
-  runAll(git, plan.commands);
+  const config = installed.includes?.length ? readConfig(context.paths.configFile) : undefined;
+  if (commands.length > 0) git.checkWritable(file);
+  runAll(git, commands);
   const next = { ...record, files: { ...record.files } };
   delete next.files[file];
   writeInstallRecord(recordFile, next);
+  if (config) syncIdentityFiles(context.paths, config, next);
   const lines = [
     ...plan.removed.map((key) => `  removed    ${key}`),
+    ...identityCommands.filter((command) => command.includes('--unset-all')).map((command) => `  removed    ${command.at(-2)!}`),
     ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')}`),
     ...plan.notes.map((note) => `  note: ${note}`),
   ];
@@ -169,10 +185,10 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   return 0;
 }
 
-/** The record with `installed` for `file` (none when it holds no key). */
+/** The record with `installed` for `file` (none when it holds no key and no include). */
 function withFile(record: InstallRecord, file: string, installed: InstalledFile): InstallRecord {
   const next = { ...record, files: { ...record.files } };
-  if (installed.keys.length > 0) next.files[file] = installed;
+  if (installed.keys.length > 0 || (installed.includes?.length ?? 0) > 0) next.files[file] = installed;
   else delete next.files[file];
   return next;
 }

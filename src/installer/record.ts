@@ -22,6 +22,17 @@ export interface InstalledFile {
   keys: InstalledKey[];
   /** `credential.<url>` sections the installer created (removed again once empty). */
   sections: string[];
+  /**
+   * The `includeIf.hasconfig:remote.*.url:…` keys giving accounts' commit identities, in file
+   * order (see identities.ts); present once install manages them for this file, even when empty.
+   */
+  includes?: InstalledInclude[];
+}
+
+export interface InstalledInclude {
+  key: string;
+  /** The identity file it includes. */
+  value: string;
 }
 
 export interface InstallRecord {
@@ -49,6 +60,9 @@ export function readInstallRecord(file: string): InstallRecord {
       if (!Array.isArray(entry.keys) || !Array.isArray(entry.sections)) throw new Error('unexpected layout');
       for (const key of entry.keys) {
         if (typeof key.key !== 'string' || !isStrings(key.added) || !isStrings(key.replaced)) throw new Error('unexpected layout');
+      }
+      if (entry.includes !== undefined && !(Array.isArray(entry.includes) && entry.includes.every((include) => typeof include.key === 'string' && typeof include.value === 'string'))) {
+        throw new Error('unexpected layout');
       }
     }
     return record;

@@ -27,7 +27,15 @@ export type DaemonRequest =
    * chooses the store again.
    */
   | { v: number; type: 'secrets-changed'; account?: string }
-  | { v: number; type: 'stop' };
+  | { v: number; type: 'stop' }
+  /** Keeps the connection open and streams a RequestEvent per answered request (the `ui` page). */
+  | { v: number; type: 'watch' }
+  /**
+   * Opens a scoped socket for `git-credential-bitbucket forward`: it answers git's cache client,
+   * `get` only, for these accounts only. It stays open while this connection does (forwards.ts).
+   */
+  | { v: number; type: 'forward-open'; name: string; accounts: string[]; otherUsers: boolean }
+  | { v: number; type: 'forward-close'; name: string };
 
 export interface DaemonInfo {
   pid: number;
@@ -37,15 +45,44 @@ export interface DaemonInfo {
   configDir: string;
   socketPath: string;
   logFile: string;
+  forwards: ForwardInfo[];
+}
+
+/** An open forward, as `status` and `forward --list` show it. */
+export interface ForwardInfo {
+  name: string;
+  accounts: string[];
+  socketPath: string;
+  /** Whether other local users may connect (`--allow-other-users`), never the default. */
+  otherUsers: boolean;
+  openedAt: string;
+  requests: number;
 }
 
 export type DaemonResponse =
   | { v: number; type: 'credential'; attributes: Array<[string, string]>; messages: string[] }
   | ({ v: number; type: 'pong' } & DaemonInfo)
   | { v: number; type: 'ok' }
+  | ({ v: number; type: 'forward-opened' } & ForwardInfo)
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
   | ({ v: number; type: 'oauth-session' } & OAuthSessionAnswer)
-  | { v: number; type: 'error'; code: DaemonErrorCode; message: string };
+  | { v: number; type: 'error'; code: DaemonErrorCode; message: string }
+  | { v: number; type: 'watching' }
+  | { v: number; type: 'event'; event: RequestEvent };
+
+/** One get/store/erase the daemon answered, as the `ui` page shows it: never a secret. */
+export interface RequestEvent {
+  time: string;
+  action: CredentialAction;
+  channel: 'helper' | 'fast-path' | 'forward';
+  host?: string;
+  path?: string;
+  account?: string;
+  outcome: string;
+  /** The route decision, or the one line git's user was told. */
+  why?: string;
+  latencyMs: number;
+}
 
 export type OAuthTokenAnswer = { ok: true; username: string; token: string; expiresAt: number } | { ok: false; problem: string };
 
@@ -60,7 +97,7 @@ export interface OAuthTokens {
 /** `hadTokens`: the account held OAuth tokens before (replaced by a login, dropped by a logout). */
 export type OAuthSessionAnswer = { ok: true; hadTokens: boolean } | { ok: false; problem: string };
 
-export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal';
+export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal' | 'refused';
 
 export function encodeMessage(message: DaemonRequest | DaemonResponse): string {
   return JSON.stringify(message) + '\n';

@@ -1,0 +1,13 @@
+// How open forwards read in `status` and `forward --list`: one line each, never a secret.
+
+import type { ForwardInfo } from '../shared/wire.js';
+
+export function describeForwards(forwards: readonly ForwardInfo[]): string[] {
+  return [
+    `Forwards (${forwards.length}):`,
+    ...forwards.map(
+      (forward) =>
+        `  ${forward.name}: account(s) ${forward.accounts.join(', ')}; socket ${forward.socketPath}${forward.otherUsers ? ' (open to other local users)' : ''}; since ${forward.openedAt}, ${forward.requests} request(s)`,
+    ),
+  ];
+}
