@@ -82,7 +82,8 @@ const GROWTH_TOLERANCE_MIB = 2;
 const RUN_TIMEOUT_MS = 20_000;
 
 /** git with no user or system configuration and no prompt: only the helpers given with -c count. */
-const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+// NO_DAEMON=0: the rows measure the daemon's paths, also under CI=true (.ci/run), which would answer in-process.
+const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0', GIT_CREDENTIAL_BITBUCKET_NO_DAEMON: '0' };
 
 interface Profile {
   name: string;

@@ -26,8 +26,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['client', 'core', 'installer', 'shared'],
   helper: ['client', 'shared'],
 };
-/** Lazy imports a folder may make on top of ALLOWED: the helper hands every non-git word to the CLI. */
-const LAZY: Record<string, readonly string[]> = { helper: ['cli'] };
+/** Lazy imports a folder may make on top of ALLOWED: the helper hands every non-git word to the CLI, and answers git with the daemon's code in its own process when there is to be no daemon (daemon/in-process.ts). */
+const LAZY: Record<string, readonly string[]> = { helper: ['cli', 'daemon'] };
 
 function* sourceFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir)) {

@@ -223,15 +223,15 @@ test('the helper loads only node:* modules on the get/store/erase path', (t) => 
   t.true(seen.has(join(dirname(HELPER_MODULES), '..', 'client', 'daemon-client.js')));
   t.false([...seen].some((file) => file.includes(`${join('dist', 'daemon')}${sep}`) || file.includes(`${join('dist', 'cli')}${sep}`)));
 
-  // The bundle git actually runs: only built-in modules at load time; the CLI comes in through
-  // dynamic import(), the code that starts the daemon (needed only when none runs) through a
-  // require of its own bundle when no daemon answers.
+  // The bundle git actually runs: only built-in modules at load time; the CLI, the trace and the
+  // daemon's answerer for daemonless runs (CI) come in through dynamic import(), the code that
+  // starts the daemon (needed only when none runs) through a require of its own bundle.
   const bundle = readFileSync(HELPER, 'utf8');
   const required = [...bundle.matchAll(/\brequire\("([^"]+)"\)|\brequire\('([^']+)'\)/g)].map((match) => match[1] ?? match[2]!);
   t.true(required.length > 0);
   t.deepEqual(required.filter((specifier) => !specifier.startsWith('node:')), []);
   const imported = [...bundle.matchAll(/\bimport\("([^"]+)"\)/g)].map((match) => match[1]).sort();
-  t.deepEqual(imported, ['../cli/main.js', './trace.js']);
+  t.deepEqual(imported, ['../cli/main.js', './trace.js', '../daemon/in-process.js']);
   t.true(bundle.includes('("../client/daemon-start.cjs")'));
 });
 

@@ -20,6 +20,7 @@ import {
 } from '../core/accounts.js';
 import { readConfig, updateConfig } from '../core/config.js';
 import { describeSecretKind, hostFor } from '../core/hosts/host.js';
+import { validateSecretEnvName } from '../core/secrets/env-secret.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
 import { UNKNOWN_MARK, describeAuthBriefly, describeState, secretStoreProblemOf, summariseAccounts } from './account-summary.js';
@@ -47,6 +48,7 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
       'no-verify': { type: 'boolean', default: false },
       kind: { type: 'string' },
       'secret-stdin': { type: 'boolean', default: false },
+      'secret-env': { type: 'string' },
       'secret-kind': { type: 'string' },
       'secret-store': { type: 'string' },
       expires: { type: 'string' },
@@ -72,12 +74,14 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   const selectedStore = openSecretStore(paths);
   let store: SecretStore = selectedStore;
   const chosenStore = values['secret-store'] === undefined ? undefined : parseSecretStoreKind(values['secret-store']);
-  if (values['secret-stdin']) {
+  if (values['secret-stdin'] && values['secret-env'] !== undefined) throw new UserError('--secret-stdin and --secret-env exclude each other: the secret is either stored or read from the environment');
+  if (values['secret-env'] !== undefined) account.secretEnv = validateSecretEnvName(values['secret-env']);
+  if (values['secret-stdin'] || account.secretEnv) {
     // Refused before stdin is read; without --secret-kind the secret's prefix decides (below).
     if (values['secret-kind'] !== undefined) usableSecretKind(kind, values['secret-kind']);
     if (values.expires !== undefined) account.secretExpiresAt = parseExpiry(values.expires);
   } else if (values['secret-kind'] || values.expires) {
-    throw new UserError('--secret-kind and --expires go with --secret-stdin');
+    throw new UserError('--secret-kind and --expires go with --secret-stdin or --secret-env');
   }
   const clientId = values['oauth-client-id'];
   if (clientId !== undefined) {
@@ -92,7 +96,7 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   if (readConfig(paths.configFile).accounts.some((existing) => existing.name === name)) {
     throw new UserError(`account ${name} exists; change its secret with \`account set-secret ${name}\` or remove it first`);
   }
-  if (!values['secret-stdin'] && clientId === undefined) {
+  if (!values['secret-stdin'] && !account.secretEnv && clientId === undefined) {
     throw new UserError(
       `account ${name} needs a secret or an OAuth client, and was not added: pipe the secret and add --secret-stdin (\`printf %s "$TOKEN" | git-credential-bitbucket account add ${name} ... --secret-stdin\`), or add --oauth-client-id ID and then run \`git-credential-bitbucket login ${name}\``,
     );
@@ -101,10 +105,16 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
   const piped = wanted > 0 ? await readSecretsFromStdin(wanted) : [];
   const secret = values['secret-stdin'] ? piped.shift() : undefined;
   const clientSecret = values['oauth-client-secret-stdin'] ? piped.shift() : undefined;
-  if (secret !== undefined) account.secretKind = usableSecretKind(kind, values['secret-kind'] ?? hostFor(kind).secretKindOf(secret));
+  // The variable's value is read only to check it and to tell its kind by its prefix; it is never saved.
+  const fromEnv = account.secretEnv ? process.env[account.secretEnv] || undefined : undefined;
+  if (account.secretEnv && fromEnv === undefined && !values['no-verify']) {
+    throw new UserError(`environment variable ${account.secretEnv} is not set here, so the secret cannot be checked; set it, or add --no-verify. Nothing was saved.`);
+  }
+  const checked = secret ?? fromEnv;
+  if (secret !== undefined || account.secretEnv) account.secretKind = usableSecretKind(kind, values['secret-kind'] ?? (checked === undefined ? undefined : hostFor(kind).secretKindOf(checked)));
   const verified =
-    secret !== undefined && !values['no-verify']
-      ? await verifyBeforeSaving(account, secret, {
+    checked !== undefined && !values['no-verify']
+      ? await verifyBeforeSaving(account, checked, {
           hints: [],
           renewHint: 'run `account add` again with the right one',
           emailHint: 'add --email ADDRESS, or --no-verify to save it unchecked',
@@ -130,14 +140,16 @@ export async function addAccount(args: string[], paths: ProductPaths): Promise<n
     for (const slot of written) await store.delete({ account: name, slot });
     throw error;
   });
-  const secretNote = account.secretKind
-    ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
-    : 'no static secret';
+  const secretNote = account.secretEnv
+    ? `${describeSecretKind(account.secretKind!)} from environment variable ${account.secretEnv} (read when git needs it, never stored)`
+    : account.secretKind
+      ? `${describeSecretKind(account.secretKind)} in the ${store.name} store${store.plaintext ? ` (plaintext: ${store.location})` : ''}`
+      : 'no static secret';
   await tellDaemonSecretsChanged(paths, name);
   const oauthNote = account.oauth ? `; OAuth client ${account.oauth.clientId}: run \`git-credential-bitbucket login ${name}\` to log in` : '';
   process.stdout.write(`Added account ${name}: ${kind}, ${url}, user ${account.username}, ${secretNote}${oauthNote}.\n`);
   if (verified) process.stdout.write(describeVerifications([verified]));
-  else if (secret !== undefined) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
+  else if (checked !== undefined || account.secretEnv) process.stdout.write(`Not verified (--no-verify): check it with \`git-credential-bitbucket account verify ${name}\`.\n`);
   keepIdentitiesInStep(paths, `Account ${name} was added`);
   return 0;
 }
@@ -157,6 +169,9 @@ export async function setSecret(args: string[], paths: ProductPaths): Promise<nu
   if (!values['secret-stdin']) throw new UserError('pipe the secret and pass --secret-stdin');
   const config = readConfig(paths.configFile);
   const account = findAccount(config.accounts, name);
+  if (account.secretEnv) {
+    throw new UserError(`account ${name} takes its secret from the environment variable ${account.secretEnv}, so a stored one would never be used; change the variable, or remove the account and add it again with --secret-stdin`);
+  }
   if (values['secret-kind'] !== undefined) usableSecretKind(account.kind, values['secret-kind']);
   const [secret] = (await readSecretsFromStdin(1)) as [string];
   // A new secret may be of another kind than the old one: its prefix says so, if it has one.
@@ -214,7 +229,7 @@ export async function verifyAccounts(args: string[], paths: ProductPaths): Promi
 }
 
 /** Checks a secret before anything is saved; a failure is the user's to fix, so it is a UserError. */
-async function verifyBeforeSaving(account: Account, secret: string, request: Pick<VerifyRequest, 'hints' | 'renewHint' | 'emailHint'>): Promise<CredentialVerification> {
+export async function verifyBeforeSaving(account: Account, secret: string, request: Pick<VerifyRequest, 'hints' | 'renewHint' | 'emailHint'>): Promise<CredentialVerification> {
   const secretKind = account.secretKind!;
   const result = await verifyCredential({ account, credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret }, ...request });
   if (!result.ok) {
@@ -302,7 +317,7 @@ function parseKind(kind: string): AccountKind {
   return kind as AccountKind;
 }
 
-function usableSecretKind(kind: AccountKind, requested: string | undefined): StaticSecretKind {
+export function usableSecretKind(kind: AccountKind, requested: string | undefined): StaticSecretKind {
   const host = hostFor(kind);
   const secretKind = requested ?? host.defaultSecretKind;
   if (!(STATIC_SECRET_KINDS as readonly string[]).includes(secretKind)) {

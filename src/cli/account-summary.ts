@@ -9,6 +9,7 @@ import type { Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
 import { describeSecretKind } from '../core/hosts/host.js';
 import { SecretStoreError, type SecretRef, type SecretStore } from '../core/secrets/secret-store.js';
+import { describeSecretEnv } from '../core/secrets/env-secret.js';
 import { parseStoredAccessToken } from '../core/oauth/stored-token.js';
 import type { ProductPaths } from '../shared/paths.js';
 
@@ -20,7 +21,9 @@ export interface AccountSummary {
   /** The authentication git gets now: OAuth, the static secret (first choice or fallback), none, or unknown (store unreadable). */
   method: 'oauth' | 'static' | 'none' | 'unknown';
   secretKind: string | null;
-  /** null: not known, the secret store cannot be read (secretStoreProblem says why). */
+  /** The environment variable holding the static secret, when it is not in the store. */
+  secretEnv: string | null;
+  /** Stored, or (secretEnv) set in this process's environment; null: not known, the secret store cannot be read (secretStoreProblem says why). */
   secretStored: boolean | null;
   secretExpiresAt: string | null;
   /** Set when the static secret expires within two weeks or has expired. */
@@ -50,8 +53,10 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
   // One failed look is enough: every further call would wait out the same timeout.
   let problem: string | null = null;
   let refs: SecretRef[] = [];
+  // Accounts whose secrets all come from the environment (a CI runner) need no store, which there may be none of.
+  const storeUsed = config.accounts.some((account) => !account.secretEnv || account.oauth);
   try {
-    refs = await store.list();
+    if (storeUsed) refs = await store.list();
   } catch (error) {
     if (!(error instanceof SecretStoreError)) throw error;
     problem = error.message;
@@ -84,14 +89,15 @@ export async function summariseAccounts(config: Config, store: SecretStore, path
         lastRefreshAt: state.lastRefreshAt ?? null,
       };
     }
-    const secretStored = problem === null ? stored.has(`${account.name}/static`) : null;
+    const secretStored = account.secretEnv ? Boolean(process.env[account.secretEnv]) : problem === null ? stored.has(`${account.name}/static`) : null;
     summaries.push({
       name: account.name,
       kind: account.kind,
       url: account.url,
       username: account.username,
-      method: problem !== null ? 'unknown' : oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
+      method: problem !== null && !account.secretEnv ? 'unknown' : oauth && !oauth.needsLogin ? 'oauth' : account.secretKind && secretStored ? 'static' : 'none',
       secretKind: account.secretKind ?? null,
+      secretEnv: account.secretEnv ?? null,
       secretStored,
       secretExpiresAt: account.secretExpiresAt ?? null,
       expiryWarning: expiryNotice(account, WARN_DAYS)?.message ?? null,
@@ -114,8 +120,14 @@ export function secretStoreProblemOf(summaries: readonly AccountSummary[]): stri
 /** "OAuth (token until …), API token as fallback" and the like. */
 export function describeAuth(summary: AccountSummary): string {
   const expiry = summary.expiryWarning ? ` — WARNING: ${summary.expiryWarning}` : summary.secretExpiresAt ? ` (expires ${summary.secretExpiresAt.slice(0, 10)})` : '';
-  const stored = summary.secretStored === null ? ` (stored: ${UNKNOWN_MARK})` : summary.secretStored ? '' : ' (MISSING from the store)';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${stored}${expiry}` : null;
+  const source = summary.secretEnv
+    ? ` ${describeSecretEnv(summary.secretEnv, process.env)}`
+    : summary.secretStored === null
+      ? ` (stored: ${UNKNOWN_MARK})`
+      : summary.secretStored
+        ? ''
+        : ' (MISSING from the store)';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
   const oauth = summary.oauth.needsLogin === null
     ? `OAuth (logged in: ${UNKNOWN_MARK})${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`
@@ -131,8 +143,14 @@ export function describeAuth(summary: AccountSummary): string {
  */
 export function describeAuthBriefly(summary: AccountSummary): string {
   const expiry = summary.secretExpiresAt ? `, ${summary.expiryWarning ? 'EXPIRES' : 'expires'} ${summary.secretExpiresAt.slice(0, 10)}` : '';
-  const stored = summary.secretStored === null ? ` ${UNKNOWN_MARK}` : summary.secretStored ? '' : ' MISSING';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${stored}${expiry}` : null;
+  const source = summary.secretEnv
+    ? ` from $${summary.secretEnv}${summary.secretStored ? '' : ' NOT SET'}`
+    : summary.secretStored === null
+      ? ` ${UNKNOWN_MARK}`
+      : summary.secretStored
+        ? ''
+        : ' MISSING';
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
   if (summary.oauth.needsLogin === null) return fixed ? `OAuth ${UNKNOWN_MARK} + ${fixed}` : `OAuth ${UNKNOWN_MARK}`;
   if (!summary.oauth.needsLogin) return fixed ? `OAuth + ${fixed}` : 'OAuth';

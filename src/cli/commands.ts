@@ -52,14 +52,18 @@ kept in the secret store, never in config.json.`,
         name: 'add',
         synopsis: `NAME --url BASE_URL --username USER
 [--kind cloud|datacenter] [--email ADDRESS] [--no-verify] [--secret-store keychain|file]
-[--secret-stdin [--secret-kind KIND] [--expires YYYY-MM-DD]]
+[--secret-stdin | --secret-env VARIABLE] [--secret-kind KIND] [--expires YYYY-MM-DD]
 [--oauth-client-id ID [--oauth-client-secret-stdin] [--redirect-port N] [--scopes "SCOPE ..."]]`,
-        summary: 'add an account with a secret (--secret-stdin), an OAuth client (--oauth-client-id), or both',
+        summary: 'add an account with a secret (--secret-stdin or --secret-env), an OAuth client (--oauth-client-id), or both',
         details: `An account needs a secret piped on stdin (--secret-stdin), an OAuth client (--oauth-client-id,
 then \`git-credential-bitbucket login NAME\`), or both (the secret is then the fallback).
 Example:
   printf %s "$TOKEN" | git-credential-bitbucket account add work --url https://bitbucket.org \\
       --username alice --email alice@example.com --secret-stdin
+
+--secret-env VARIABLE stores no secret: it is read from that environment variable each time git
+needs it (CI runners, see \`git-credential-bitbucket ci-setup --help\`); config.json records only
+the variable's name.
 
 BASE_URL is the address of Bitbucket itself (https://bitbucket.org, https://git.corp/bitbucket),
 not a repository's. --kind is inferred from it: bitbucket.org is cloud, any other host datacenter.
@@ -272,6 +276,35 @@ ssh's. --socket-only prints a socket and the git settings for a container or ano
 keeps it open until Ctrl-C; --allow-other-users lets other uids connect to it (never the default).
 Through a forward git can only ask (get); what it reports back changes nothing here.`,
     load: async () => (await import('./forward-command.js')).forwardCommand,
+  },
+  {
+    name: 'ci-setup',
+    synopsis: '[--no-verify] [--no-install] [--scope global|system|local]',
+    summary: 'set up a CI runner from GCB_* environment variables alone',
+    details: `Sets up a CI runner from environment variables alone: the accounts, their routes, and \`install\`
+(default scope global: the job's HOME; without the fast path). No secret is written anywhere:
+config.json names the variable each secret is read from when git needs it.
+
+  GCB_ACCOUNTS                     the account names, separated by spaces or commas: "work oss-bot"
+For each account, its name upper-cased with '-' and '.' as '_' (oss-bot: GCB_ACCOUNT_OSS_BOT_URL):
+  GCB_ACCOUNT_<NAME>_URL           base URL: https://bitbucket.org, https://git.example.com/bitbucket
+  GCB_ACCOUNT_<NAME>_USERNAME      the username git sends
+  GCB_ACCOUNT_<NAME>_TOKEN         the secret itself (a secured variable), or else
+  GCB_ACCOUNT_<NAME>_SECRET_ENV    the name of the variable that holds it: BITBUCKET_TOKEN
+  GCB_ACCOUNT_<NAME>_SECRET_KIND   api-token, access-token, project-token, app-password or password
+                                   (default: from the token's prefix, else api-token on cloud and
+                                   access-token on datacenter)
+  GCB_ACCOUNT_<NAME>_EMAIL         Cloud API tokens: the Atlassian e-mail, needed to check the token
+  GCB_ACCOUNT_<NAME>_KIND          cloud or datacenter (default: inferred from the URL)
+  GCB_ACCOUNT_<NAME>_ROUTES        the repositories it serves, separated by spaces:
+                                   "https://bitbucket.org/acme/*"
+
+Each secret is checked with Bitbucket first (--no-verify skips that); a failed check, a missing or
+misspelt variable changes nothing. With CI=true and no daemon running, the helper answers git in
+its own process and leaves nothing running; elsewhere (Jenkins) set GIT_CREDENTIAL_BITBUCKET_NO_DAEMON=1.
+  --no-install  set up accounts and routes only
+  --scope S     where install writes: global (default), system, local (this repository)`,
+    load: async () => (await import('./ci-setup-command.js')).ciSetupCommand,
   },
   {
     name: 'install',

@@ -40,6 +40,8 @@ export interface Account {
   email?: string;
   /** What the static secret in the secret store is; absent when the account has none. */
   secretKind?: StaticSecretKind;
+  /** The environment variable that holds the static secret instead of the store (secrets/env-secret.ts). */
+  secretEnv?: string;
   /** When the static secret expires (ISO timestamp), where Bitbucket or the user says. */
   secretExpiresAt?: string;
   /** OAuth login; when set, OAuth is the first choice and the static secret the fallback. */

@@ -21,6 +21,7 @@ import {
 } from './accounts.js';
 import { ChangeAwareFile, withFileLock, writeFileAtomic } from './files.js';
 import { SECRET_STORE_KINDS, type SecretStoreKind } from './secrets/secret-store.js';
+import { validateSecretEnvName } from './secrets/env-secret.js';
 import { SETTINGS, describeRange, inRange, type Setting } from '../shared/settings.js';
 
 export interface DaemonSettings {
@@ -201,6 +202,10 @@ function validateAccount(raw: unknown, where: string): Account {
     const expires = expectString(entry.secretExpiresAt, `${where}.secretExpiresAt`);
     if (Number.isNaN(Date.parse(expires))) throw new ValidationError(`${where}.secretExpiresAt must be an ISO date`);
     account.secretExpiresAt = expires;
+  }
+  if (entry.secretEnv !== undefined) {
+    if (account.secretKind === undefined) throw new ValidationError(`${where}.secretEnv needs ${where}.secretKind (what the secret is)`);
+    account.secretEnv = validateSecretEnvName(expectString(entry.secretEnv, `${where}.secretEnv`), `${where}.secretEnv`);
   }
   if (entry.email !== undefined) account.email = validateEmail(expectString(entry.email, `${where}.email`));
   if (entry.oauth !== undefined) account.oauth = validateOAuthSettings(expectObject(entry.oauth, `${where}.oauth`), `${where}.oauth`);

@@ -43,8 +43,8 @@ export interface ForwardScope {
   accounts: ReadonlySet<string>;
 }
 
-/** Which socket a request came through: the Node helper's, git's cache client (fast path) or a forward's. */
-export type Channel = 'helper' | 'fast-path' | ForwardScope;
+/** Where a request came from: the Node helper's socket, git's cache client (fast path), a forward's socket, or the helper's own process (in-process.ts). */
+export type Channel = 'helper' | 'fast-path' | 'in-process' | ForwardScope;
 
 const NOTHING: CredentialAnswer = { attributes: [], messages: [] };
 

@@ -5,10 +5,11 @@
 // one CommonJS file, dist/helper/git-credential-bitbucket.cjs: no module resolution and no ESM
 // loader at start-up, which every git operation pays for.
 
-import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
+import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential, type Credential } from '../shared/credential-protocol.js';
+import { daemonChoice } from '../shared/daemonless.js';
 import { productPaths } from '../shared/paths.js';
 import type { CredentialAction, DaemonResponse } from '../shared/wire.js';
-import { exchange } from '../client/daemon-client.js';
+import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
 import { UnreadableInputError, readRequest } from './stdin.js';
 
 const PREFIX = 'git-credential-bitbucket: ';
@@ -32,7 +33,7 @@ async function runGitAction(action: CredentialAction): Promise<void> {
   }
   let response: DaemonResponse | Error;
   try {
-    response = await exchange(productPaths(), { type: 'credential', action, credential }, { autoStart: true });
+    response = await answer(action, credential);
     if (response.type === 'credential') {
       for (const message of response.messages) process.stderr.write(PREFIX + message + '\n');
       if (action === 'get' && response.attributes.length > 0) process.stdout.write(formatCredential(response.attributes));
@@ -46,6 +47,21 @@ async function runGitAction(action: CredentialAction): Promise<void> {
   // Loaded only when asked for: with the variable unset, tracing costs git this one lookup.
   const trace = process.env.GIT_CREDENTIAL_BITBUCKET_TRACE;
   if (trace) (await import('./trace.js')).traceRequest(trace, action, credential, response);
+}
+
+/** Through the daemon, or in this process when there is to be none (shared/daemonless.ts). */
+async function answer(action: CredentialAction, credential: Credential): Promise<DaemonResponse> {
+  const paths = productPaths();
+  const choice = daemonChoice(process.env);
+  if (choice !== 'in-process') {
+    try {
+      return await exchange(paths, { type: 'credential', action, credential }, { autoStart: choice === 'daemon' });
+    } catch (error) {
+      if (choice === 'daemon' || !(error instanceof DaemonUnavailableError)) throw error;
+    }
+  }
+  // Not in the bundle (see build): only daemonless runs load the daemon's code.
+  return (await import('../daemon/in-process.js')).answerInProcess(paths, action, credential);
 }
 
 async function main(command: string | undefined): Promise<void> {

@@ -101,6 +101,9 @@ export class Sandbox {
       // A daemon starting on a loaded machine can take longer than the default 10 s; tests of
       // the limit itself set their own.
       GIT_CREDENTIAL_BITBUCKET_START_TIMEOUT_MS: '60000',
+      // Tests expect a daemon even where CI=true (.ci/run) would otherwise answer in-process;
+      // test/ci-runner.test.ts unsets this.
+      GIT_CREDENTIAL_BITBUCKET_NO_DAEMON: '0',
     });
     // Never the user's keyring: a keychain sandbox gets a test keyring's address through `env`.
     delete env.DBUS_SESSION_BUS_ADDRESS;

@@ -23,6 +23,7 @@ import type { Env, ProductPaths } from '../../shared/paths.js';
 import { SETTINGS, readSetting } from '../../shared/settings.js';
 import { ConfigCache, type Config, type ConfigSource } from '../config.js';
 import { FileSecretStore } from './file-store.js';
+import { secretFromEnv } from './env-secret.js';
 import { KeychainSecretStore, type KeychainOptions } from './keychain-store.js';
 import { MigratingSecretStore, readMigrationMarker, withMigrationLock, type MigrationMarker } from './migration.js';
 import { SECRET_STORE_KINDS, SecretStoreError, type SecretRef, type SecretStore, type SecretStoreKind } from './secret-store.js';
@@ -83,8 +84,9 @@ export class SelectedSecretStore implements SecretStore {
     return this.current().location;
   }
 
-  get(ref: SecretRef): Promise<string | undefined> {
-    return this.current().get(ref);
+  async get(ref: SecretRef): Promise<string | undefined> {
+    // An account whose secret lives in an environment variable: read it now, never from a store.
+    return secretFromEnv(ref, this.config.current().accounts, this.env) ?? this.current().get(ref);
   }
 
   set(ref: SecretRef, value: string): Promise<void> {
