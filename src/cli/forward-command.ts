@@ -72,7 +72,7 @@ async function chooseAccounts(paths: ProductPaths, named: string[]): Promise<str
 }
 
 async function overSsh(paths: ProductPaths, ssh: ReturnType<typeof parseSshCommand>, accounts: string[], name: string): Promise<number> {
-  const held = await holdForward(paths, { name, accounts, otherUsers: false });
+  const held = await holdForward(paths, { name, accounts, otherUsers: false, via: 'ssh' });
   // A fresh name per session: sshd leaves the socket file behind if the remote command cannot remove it.
   const remoteSocket = `/tmp/gcb-fwd-${randomBytes(16).toString('hex')}.sock`;
   const argv = [
@@ -111,7 +111,7 @@ async function overSsh(paths: ProductPaths, ssh: ReturnType<typeof parseSshComma
 }
 
 async function socketOnly(paths: ProductPaths, accounts: string[], name: string, otherUsers: boolean): Promise<number> {
-  const held = await holdForward(paths, { name, accounts, otherUsers });
+  const held = await holdForward(paths, { name, accounts, otherUsers, via: 'socket-only' });
   printSocketInstructions(held, otherUsers);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   let stop = (): void => undefined;

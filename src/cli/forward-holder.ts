@@ -4,7 +4,7 @@
 
 import { connect, type Socket } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
-import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonResponse, type ForwardInfo } from '../shared/wire.js';
+import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonResponse, type ForwardInfo, type ForwardVia } from '../shared/wire.js';
 import { DaemonUnavailableError, exchange } from '../client/daemon-client.js';
 import { UserError } from '../core/errors.js';
 
@@ -19,7 +19,7 @@ export interface HeldForward {
   release(): void;
 }
 
-export async function holdForward(paths: ProductPaths, request: { name: string; accounts: string[]; otherUsers: boolean }): Promise<HeldForward> {
+export async function holdForward(paths: ProductPaths, request: { name: string; accounts: string[]; otherUsers: boolean; via: ForwardVia }): Promise<HeldForward> {
   // Starts the daemon if none runs, after the same socket-directory checks as every helper.
   await exchange(paths, { type: 'ping' }, { autoStart: true });
   const socket = connect(paths.socketPath);

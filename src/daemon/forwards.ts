@@ -10,7 +10,7 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ForwardInfo } from '../shared/wire.js';
+import type { ForwardInfo, ForwardVia } from '../shared/wire.js';
 import type { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import type { CredentialService } from './credential-service.js';
@@ -35,6 +35,7 @@ export interface ForwardRequest {
   accounts: string[];
   /** `--allow-other-users`: a container or another local user of another uid may connect. */
   otherUsers: boolean;
+  via?: ForwardVia | undefined;
 }
 
 /** A forward that cannot open; the message goes to the user as it is. */
@@ -96,7 +97,7 @@ export class Forwards {
   }
 
   private async openForward(request: ForwardRequest): Promise<OpenForward> {
-    const { name, otherUsers } = request;
+    const { name, otherUsers, via } = request;
     if (!NAME.test(name)) throw new ForwardRefusedError(`forward name ${JSON.stringify(name.slice(0, 70))} is not usable; use letters, digits, '.', '_', '@' and '-' (at most 64)`);
     if (this.open.has(name)) throw new ForwardRefusedError(`a forward named ${name} is already open; pick another --name or close it with \`git-credential-bitbucket forward --close ${name}\``);
     if (this.open.size >= MAX_FORWARDS) throw new ForwardRefusedError(`${MAX_FORWARDS} forwards are open already; close one with \`git-credential-bitbucket forward --close NAME\``);
@@ -109,7 +110,7 @@ export class Forwards {
     // mkdtemp: a fresh 0700 directory of a random name, never one someone prepared.
     const dir = mkdtempSync(join(tmpdir(), 'gcb-fwd-'));
     const socketPath = join(dir, 'sock');
-    const info: ForwardInfo = { name, accounts, socketPath, otherUsers, openedAt: new Date().toISOString(), requests: 0 };
+    const info: ForwardInfo = { name, accounts, socketPath, otherUsers, ...(via ? { via } : {}), openedAt: new Date().toISOString(), requests: 0 };
     const scope = { name, accounts: new Set(accounts) };
     // A private forward gets the checks the main sockets get; one shared on purpose is open to all.
     const guard = otherUsers

@@ -128,8 +128,8 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
       case 'forward-open': {
         // Answered once the socket listens; the request lasts as long as the forward, so this
         // connection is never idle and the forward ends with it (forwards.ts).
-        const { name, accounts, otherUsers } = request;
-        await hooks.forwards.serveWhile({ name, accounts, otherUsers }, socket, (info) => send(socket, { v: WIRE_VERSION, type: 'forward-opened', ...info }));
+        const { name, accounts, otherUsers, via } = request;
+        await hooks.forwards.serveWhile({ name, accounts, otherUsers, via }, socket, (info) => send(socket, { v: WIRE_VERSION, type: 'forward-opened', ...info }));
         return;
       }
       case 'forward-close':
@@ -195,11 +195,11 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
     return message.account === undefined ? { v: WIRE_VERSION, type: 'secrets-changed' } : { v: WIRE_VERSION, type: 'secrets-changed', account: message.account };
   }
   if (message.type === 'forward-open') {
-    const { name, accounts, otherUsers } = message;
-    if (typeof name !== 'string' || !Array.isArray(accounts) || !accounts.every((account) => typeof account === 'string') || typeof otherUsers !== 'boolean') {
-      return { error: failure('bad-request', 'forward-open needs a name, account names and otherUsers') };
+    const { name, accounts, otherUsers, via } = message;
+    if (typeof name !== 'string' || !Array.isArray(accounts) || !accounts.every((account) => typeof account === 'string') || typeof otherUsers !== 'boolean' || (via !== undefined && via !== 'ssh' && via !== 'socket-only')) {
+      return { error: failure('bad-request', 'forward-open needs a name, account names and otherUsers (and via: ssh or socket-only)') };
     }
-    return { v: WIRE_VERSION, type: 'forward-open', name, accounts: accounts as string[], otherUsers };
+    return { v: WIRE_VERSION, type: 'forward-open', name, accounts: accounts as string[], otherUsers, via };
   }
   if (message.type === 'forward-close') {
     if (typeof message.name !== 'string') return { error: failure('bad-request', 'forward-close names a forward by its name') };

@@ -34,7 +34,7 @@ export type DaemonRequest =
    * Opens a scoped socket for `git-credential-bitbucket forward`: it answers git's cache client,
    * `get` only, for these accounts only. It stays open while this connection does (forwards.ts).
    */
-  | { v: number; type: 'forward-open'; name: string; accounts: string[]; otherUsers: boolean }
+  | { v: number; type: 'forward-open'; name: string; accounts: string[]; otherUsers: boolean; via?: ForwardVia }
   | { v: number; type: 'forward-close'; name: string };
 
 export interface DaemonInfo {
@@ -55,9 +55,14 @@ export interface ForwardInfo {
   socketPath: string;
   /** Whether other local users may connect (`--allow-other-users`), never the default. */
   otherUsers: boolean;
+  /** How the forward reaches git; absent from a daemon started by a version that did not say. */
+  via?: ForwardVia;
   openedAt: string;
   requests: number;
 }
+
+/** `forward -- ssh …` or `forward --socket-only`. */
+export type ForwardVia = 'ssh' | 'socket-only';
 
 export type DaemonResponse =
   /** `decision` (absent from daemons before it existed) is for GIT_CREDENTIAL_BITBUCKET_TRACE; the helper prints it only then. */

@@ -66,6 +66,8 @@ export function field(body: Record<string, unknown>, name: string, optional = fa
 export const addRoute = (pattern: string, account: string) => run(['route', 'add', '--', pattern, account], ['route', 'add', quote(pattern), account]);
 export const removeRoute = (pattern: string) => run(['route', 'remove', '--', pattern], ['route', 'remove', quote(pattern)]);
 export const verifyAccount = (account: string) => run(['account', 'verify', '--', account]);
+// `--close=NAME`: one word, so a name is never read as an option.
+export const closeForward = (name: string) => run(['forward', `--close=${name}`], ['forward', '--close', name]);
 
 export function setSecret(account: string, secret: string, secretKind: string, expires: string): Promise<ActionResult> {
   if (secretKind && !(STATIC_SECRET_KINDS as readonly string[]).includes(secretKind)) throw new UserError(`secret kind: one of ${STATIC_SECRET_KINDS.join(', ')}`);

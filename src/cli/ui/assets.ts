@@ -53,6 +53,16 @@ export const PAGE_HTML = `<!doctype html>
     <div id="route-result" class="result" hidden></div>
   </section>
   <section>
+    <h2>Forwards</h2>
+    <p class="muted">Accounts lent to git on a remote host (<code>forward -- ssh</code>) or to a container or another user (<code>forward --socket-only</code>), for as long as each forward runs.</p>
+    <table id="forwards">
+      <thead><tr><th>Name</th><th>Accounts</th><th>Socket kind</th><th>Other users</th><th>Opened at</th><th>Requests</th><th></th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <p id="no-forwards" class="muted" hidden>No forwards open.</p>
+    <div id="forward-result" class="result" hidden></div>
+  </section>
+  <section>
     <h2>Live requests</h2>
     <label>Account <select id="filter"><option value="">all</option></select></label>
     <table id="events">

@@ -1,7 +1,8 @@
 // The page's live request list: the daemon's request events (client/daemon-watch.ts) relayed to
-// every open WebSocket. The daemon is watched only while at least one page is connected, so a
-// closed page lets it reach its idle exit; the last events seen are kept for a page that opens
-// (or reloads) later. `ws` is loaded here, by the `ui` process only.
+// every open WebSocket, and the open forwards whenever they change (forward-watch.ts). The daemon
+// is watched only while at least one page is connected, so a closed page lets it reach its idle
+// exit; the last events seen are kept for a page that opens (or reloads) later. `ws` is loaded
+// here, by the `ui` process only.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,6 +10,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { ProductPaths } from '../../shared/paths.js';
 import type { RequestEvent } from '../../shared/wire.js';
 import { watchDaemon, type DaemonWatch } from '../../client/daemon-watch.js';
+import { ForwardWatch } from './forward-watch.js';
 import type { LiveMessage } from './payload.js';
 
 const RECENT_EVENTS = 200;
@@ -20,11 +22,14 @@ export class LiveFeed {
   private readonly recent: RequestEvent[] = [];
   private watch: DaemonWatch | undefined;
   private watching = false;
+  private readonly forwards: ForwardWatch;
 
   private constructor(
     private readonly paths: ProductPaths,
     private readonly server: WebSocketServer,
-  ) {}
+  ) {
+    this.forwards = new ForwardWatch(paths, (forwards) => this.broadcast({ type: 'forwards', forwards }));
+  }
 
   static async create(paths: ProductPaths): Promise<LiveFeed> {
     const { WebSocketServer } = await import('ws');
@@ -38,11 +43,18 @@ export class LiveFeed {
       this.clients.add(client);
       client.on('close', () => {
         this.clients.delete(client);
-        if (this.clients.size === 0) this.stopWatching();
+        if (this.clients.size === 0) {
+          this.stopWatching();
+          this.forwards.stop();
+        }
       });
       client.on('error', () => client.terminate());
       this.send(client, { type: 'hello', recent: this.recent });
       this.send(client, { type: 'daemon', watching: this.watch !== undefined, problem: null });
+      // Unknown yet (the first connected page): the first round sends it to every page.
+      const forwards = this.forwards.current;
+      if (forwards) this.send(client, { type: 'forwards', forwards });
+      this.forwards.start();
       if (!this.watching) void this.keepWatching();
     });
   }
@@ -53,6 +65,7 @@ export class LiveFeed {
 
   close(): void {
     this.stopWatching();
+    this.forwards.stop();
     for (const client of this.clients) client.terminate();
     this.server.close();
   }

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ProductPaths } from '../../shared/paths.js';
 import { UserError } from '../../core/errors.js';
-import { addRoute, doctor, field, removeRoute, setSecret, startLogin, verifyAccount } from './actions.js';
+import { addRoute, closeForward, doctor, field, removeRoute, setSecret, startLogin, verifyAccount } from './actions.js';
 import { PAGE_CSS, PAGE_HTML, pageScript } from './assets.js';
 import { PageGate } from './gate.js';
 import { LiveFeed } from './live.js';
@@ -29,6 +29,7 @@ export async function startPageServer(paths: ProductPaths, port: number): Promis
     'POST /api/route-add': (body) => addRoute(field(body, 'pattern'), field(body, 'account')),
     'POST /api/route-remove': (body) => removeRoute(field(body, 'pattern')),
     'POST /api/verify': (body) => verifyAccount(field(body, 'account')),
+    'POST /api/forward-close': (body) => closeForward(field(body, 'name')),
     'POST /api/set-secret': (body) => setSecret(field(body, 'account'), field(body, 'secret'), field(body, 'secretKind', true), field(body, 'expires', true)),
     'POST /api/login': (body) => {
       const account = field(body, 'account');

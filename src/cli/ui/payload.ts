@@ -2,11 +2,11 @@
 // messages. Shared by the server and the page script (which imports these types only, so the
 // browser loads nothing for them). Nothing here ever holds a secret.
 
-import type { RequestEvent } from '../../shared/wire.js';
+import type { ForwardInfo, RequestEvent } from '../../shared/wire.js';
 import type { HostRow, RouteRow } from '../../core/route-table.js';
 import type { AccountSummary } from '../account-summary.js';
 
-export type { RequestEvent, HostRow, RouteRow };
+export type { ForwardInfo, RequestEvent, HostRow, RouteRow };
 
 /** An account as `status` shows it, with its two lines in `status`'s words. */
 export interface AccountView extends AccountSummary {
@@ -54,4 +54,6 @@ export type LiveMessage =
   | { type: 'hello'; recent: RequestEvent[] }
   | { type: 'event'; event: RequestEvent }
   | { type: 'daemon'; watching: boolean; problem: string | null }
+  /** The open forwards: on connecting, then whenever they change (forward-watch.ts). */
+  | { type: 'forwards'; forwards: ForwardInfo[] }
   | { type: 'login-finished'; account: string; result: ActionResult };

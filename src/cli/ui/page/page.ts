@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 // The script of the `ui` page, run by the browser (served as /page.js, compiled from this file by
 // the build; no framework, no bundler). It draws what /api/state says, prepends each request
-// event the WebSocket brings, and runs the actions through /api/*. Everything from the server
+// event the WebSocket brings, redraws the forwards it sends, and runs the actions through /api/*. Everything from the server
 // goes into the page as text (textContent), never as HTML: a repository path is whatever a
 // remote URL said.
 
-import type { AccountView, ActionResult, DoctorResult, LiveMessage, LoginStarted, RequestEvent, StatePayload } from '../payload.js';
+import type { AccountView, ActionResult, DoctorResult, ForwardInfo, LiveMessage, LoginStarted, RequestEvent, StatePayload } from '../payload.js';
 
 const MAX_ROWS = 500;
 let accounts: AccountView[] = [];
@@ -107,6 +107,27 @@ function drawRoutes(state: StatePayload): void {
   const chosen = select.value;
   select.replaceChildren(...state.accounts.map((account) => new Option(account.name, account.name)));
   if (chosen) select.value = chosen;
+}
+
+function drawForwards(forwards: ForwardInfo[]): void {
+  byId('forwards').querySelector('tbody')!.replaceChildren(
+    ...forwards.map((forward) => {
+      const close = button('Close', () => void act('forward-result', () => call('POST', '/api/forward-close', { name: forward.name })));
+      const tr = row([
+        forward.name,
+        forward.accounts.join(', '),
+        // A daemon started by an older version does not say.
+        forward.via ?? 'unknown',
+        element('span', forward.otherUsers ? 'allowed' : 'no', forward.otherUsers ? 'warn' : ''),
+        new Date(forward.openedAt).toLocaleString(),
+        String(forward.requests),
+        close,
+      ]);
+      tr.dataset.forward = forward.name;
+      return tr;
+    }),
+  );
+  byId('no-forwards').hidden = forwards.length > 0;
 }
 
 function drawFilter(): void {
@@ -213,6 +234,7 @@ function connect(): void {
       drawFilter();
       drawEvents();
     } else if (data.type === 'event') addEvent(data.event);
+    else if (data.type === 'forwards') drawForwards(data.forwards);
     else if (data.type === 'daemon') status.textContent = data.watching ? 'live: watching the daemon' : `live: ${data.problem ?? 'not watching'}`;
     else if (data.type === 'login-finished') {
       showResult('account-result', data.result);
