@@ -253,10 +253,10 @@ path: the helper then writes what git asked, the daemon's decision and its own t
   {
     name: 'ui',
     synopsis: '[--port N] [--no-open]',
-    summary: 'a local page: accounts, routes, live requests, doctor',
+    summary: 'a local page: accounts, routes, live requests, forwards, doctor',
     details: `Serves a page on 127.0.0.1 with the accounts, the routes in the order the router applies them,
-every get/store/erase as the daemon answers it, and doctor's checks; it adds and removes routes,
-verifies accounts, starts OAuth logins and replaces static secrets. It opens the page in your
+every get/store/erase as the daemon answers it, the open forwards, and doctor's checks; it adds and
+removes routes, verifies accounts, starts OAuth logins, replaces static secrets and closes forwards. It opens the page in your
 browser (--no-open prints its address as the last line instead) and serves it until Ctrl-C.
 The address works once: its first load sets a cookie for this browser, and the address stops
 working. --port picks the port (default: a free one).`,
