@@ -14,6 +14,7 @@ import type { ForwardInfo, ForwardVia } from '../shared/wire.js';
 import type { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import type { CredentialService } from './credential-service.js';
+import { listen } from './listen.js';
 import { SocketGuard } from './socket-guard.js';
 
 /** Shown in logs, `status` and `forward --close NAME`; no shell or path metacharacters. */
@@ -145,14 +146,4 @@ export class Forwards {
     this.deps.log.info({ forward: name, accounts, socket: socketPath, otherUsers }, 'forward opened');
     return forward;
   }
-}
-
-function listen(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

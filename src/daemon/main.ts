@@ -7,7 +7,7 @@
 // operation after an idle exit waits for this start, and a bundle costs no module resolution.
 
 import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { connect, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { releaseLock, tryLock } from '../shared/holder-lock.js';
@@ -29,6 +29,7 @@ import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
 import { Forwards } from './forwards.js';
+import { listen } from './listen.js';
 import { SocketGuard } from './socket-guard.js';
 import { RequestEvents } from './ui/request-events.js';
 import { favourMemory } from './memory.js';
@@ -333,16 +334,6 @@ async function lockForClaim(lock: string): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function listen(target: Server, socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    target.once('error', reject);
-    target.listen(socketPath, () => {
-      target.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** git-credential-cache's own "exit" request. */
