@@ -138,12 +138,6 @@ export function pathSegments(path: string): string[] {
     .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
 }
 
-/** How specific a route's pattern is, as the trie ranks it (for tables people read: the `ui` page). */
-export function routeSpecificity(pattern: string): Specificity {
-  const segments = patternSegments(parseRoutePattern(pattern).path);
-  return { segments: segments.length, literals: segments.reduce((sum, segment) => sum + segment.replace(/\*/g, '').length, 0) };
-}
-
 /** A pattern's segments to match; a final `*` adds nothing (`acme/*` covers what `acme` covers). */
 export function patternSegments(path: string): string[] {
   return pathSegments(path).filter((segment, i, all) => !(segment === '*' && i === all.length - 1));

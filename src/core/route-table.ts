@@ -1,11 +1,11 @@
 // The routes as the router applies them, for people to read (the `ui` page): per host, the most
 // specific route first, the account each leads to, and the pairs the router cannot choose
 // between (equally specific, both matching some repository, different accounts: a request there
-// gets no answer). Pure: config in, table out. The ranking is the router's own (routeSpecificity).
+// gets no answer). Pure: config in, table out. The ranking is the router's own (route-index.ts).
 
-import { originOf, parseRoutePattern } from './accounts.js';
+import { parseRoutePattern } from './accounts.js';
 import type { Config } from './config.js';
-import { routeSpecificity } from './route-index.js';
+import { compareSpecificity, originKey, patternSegments, specificityOf } from './route-index.js';
 
 export interface RouteRow {
   pattern: string;
@@ -33,29 +33,27 @@ export interface RouteTable {
 export function routeTable(config: Config): RouteTable {
   const hosts = new Map<string, string[]>();
   for (const account of config.accounts) {
-    const { protocol, host } = originOf(account.url);
-    const origin = `${protocol}://${host}`;
+    const origin = originKey(account.url);
     hosts.set(origin, [...(hosts.get(origin) ?? []), account.name]);
   }
   const ranked = config.routes.map((route, index) => {
     const { origin, path } = parseRoutePattern(route.pattern);
     const where = `${origin.protocol}://${origin.host}`;
-    const specificity = routeSpecificity(route.pattern);
-    return { route, index, origin: where, globs: globsOf(path), specificity };
+    const globs = patternSegments(path);
+    return { route, index, origin: where, globs, specificity: specificityOf(globs) };
   });
   const routes: RouteRow[] = [];
   for (const origin of new Set(ranked.map((entry) => entry.origin))) {
     const onHost = ranked
       .filter((entry) => entry.origin === origin)
-      .sort((a, b) => b.specificity.segments - a.specificity.segments || b.specificity.literals - a.specificity.literals || a.index - b.index);
+      .sort((a, b) => compareSpecificity(b.specificity, a.specificity) || a.index - b.index);
     onHost.forEach((entry, i) => {
       const conflictsWith = onHost
         .filter(
           (other) =>
             other !== entry &&
             other.route.account !== entry.route.account &&
-            other.specificity.segments === entry.specificity.segments &&
-            other.specificity.literals === entry.specificity.literals &&
+            compareSpecificity(other.specificity, entry.specificity) === 0 &&
             other.globs.every((glob, j) => globsIntersect(glob, entry.globs[j]!)),
         )
         .map((other) => `${other.route.pattern} → ${other.route.account}`);
@@ -66,19 +64,6 @@ export function routeTable(config: Config): RouteTable {
     routes,
     hosts: [...hosts].map(([origin, accounts]) => ({ origin, accounts, needsRoutes: accounts.length > 1 })),
   };
-}
-
-function segmentsOf(path: string): string[] {
-  return path
-    .split('/')
-    .filter(Boolean)
-    .map((segment) => segment.toLowerCase().replace(/\.git$/, ''));
-}
-
-/** The segments that constrain a request: a trailing '*' covers everything below, as in the router. */
-function globsOf(path: string): string[] {
-  const segments = segmentsOf(path);
-  return segments.at(-1) === '*' ? segments.slice(0, -1) : segments;
 }
 
 /** Whether some segment matches both globs ('*' = any run of characters): a walk over both at once. */
