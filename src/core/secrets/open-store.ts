@@ -85,8 +85,9 @@ export class SelectedSecretStore implements SecretStore {
   }
 
   async get(ref: SecretRef): Promise<string | undefined> {
+    const config = this.config.current();
     // An account whose secret lives in an environment variable: read it now, never from a store.
-    return secretFromEnv(ref, this.config.current().accounts, this.env) ?? this.current().get(ref);
+    return secretFromEnv(ref, config.accounts, this.env) ?? this.current(config).get(ref);
   }
 
   set(ref: SecretRef, value: string): Promise<void> {
@@ -139,8 +140,8 @@ export class SelectedSecretStore implements SecretStore {
     return store;
   }
 
-  private current(): SecretStore {
-    const config = this.config.current();
+  /** The store serving `config` (one look at the config per operation: callers that have it pass it). */
+  private current(config = this.config.current()): SecretStore {
     if (this.serving?.config !== config) this.serving = { config, store: this.serve(this.select(() => config)) };
     return this.serving.store;
   }
