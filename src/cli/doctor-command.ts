@@ -101,7 +101,7 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
 }
 
 /** Problems with the place or the name, not with the secret: a new secret would not help. */
-const NOT_THE_SECRET: ReadonlySet<string> = new Set(['dns', 'tls', 'timeout', 'network', 'unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
+const NOT_THE_SECRET: ReadonlySet<string> = new Set(['dns', 'tls', 'proxy', 'timeout', 'network', 'unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
 
 /** The command that fixes one failed credential: a new login, a new secret or the e-mail. */
 function fixFor(account: Account, result: CredentialVerification): string {
