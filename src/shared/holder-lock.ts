@@ -14,8 +14,12 @@
 
 import { linkSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
+/** This process's start time, read once: it never changes, and locks are retried often. */
+const OWN_START_TIME = startTime('self');
 /** Whether start times can be compared here: Linux with /proc mounted. */
-const HAS_START_TIMES = startTime('self') !== undefined;
+const HAS_START_TIMES = OWN_START_TIME !== undefined;
+/** What a lock this process takes says about its holder. */
+const OWN_RECORD = `${process.pid} ${OWN_START_TIME ?? ''}\n`;
 
 /**
  * Takes the lock at `path` unless a running process holds it. `maxHoldMs`: no holder keeps it
@@ -40,7 +44,7 @@ function createWithRecord(path: string): boolean {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
     // Inside the try: a write a full disk cut short must not leave its temporary file behind.
-    writeFileSync(temp, `${process.pid} ${startTime('self') ?? ''}\n`, { flag: 'wx', mode: 0o600 });
+    writeFileSync(temp, OWN_RECORD, { flag: 'wx', mode: 0o600 });
     linkSync(temp, path);
     return true;
   } catch (error) {
