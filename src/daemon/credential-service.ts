@@ -56,7 +56,7 @@ export class CredentialService {
   async handle(action: CredentialAction, credential: Credential, channel: Channel = 'helper'): Promise<CredentialAnswer & { decision: RequestDecision }> {
     const started = process.hrtime.bigint();
     const forward = typeof channel === 'string' ? undefined : channel;
-    const channelName = forward ? 'forward' : (channel as 'helper' | 'fast-path');
+    const channelName = typeof channel === 'string' ? channel : 'forward';
     let result: Outcome;
     try {
       result = await this.decide(action, credential, forward);

@@ -80,7 +80,8 @@ export type DaemonResponse =
 export interface RequestEvent {
   time: string;
   action: CredentialAction;
-  channel: 'helper' | 'fast-path' | 'forward';
+  /** in-process: answered in the helper's own process (no daemon; it publishes no events today). */
+  channel: 'helper' | 'fast-path' | 'forward' | 'in-process';
   host?: string;
   path?: string;
   account?: string;
