@@ -23,7 +23,7 @@ import { Git, type GitCommand, type GitConfigEntry, type Scope } from './git.js'
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledInclude } from './record.js';
 
 /** `hasconfig:remote.*.url:` arrived in git 2.36; older git ignores the include without a word. */
-export const MIN_IDENTITY_GIT: readonly [number, number] = [2, 36];
+const MIN_IDENTITY_GIT: readonly [number, number] = [2, 36];
 
 const CONDITION = 'hasconfig:remote.*.url:';
 
@@ -33,16 +33,16 @@ export interface IdentityInclude extends InstalledInclude {
   reason: string;
 }
 
-export function identityDir(paths: Pick<ProductPaths, 'configDir'>): string {
+function identityDir(paths: Pick<ProductPaths, 'configDir'>): string {
   return join(paths.configDir, 'identities');
 }
 
-export function identityFileOf(paths: Pick<ProductPaths, 'configDir'>, account: string): string {
+function identityFileOf(paths: Pick<ProductPaths, 'configDir'>, account: string): string {
   return join(identityDir(paths), `${account}.gitconfig`);
 }
 
 /** The include key for remote URLs matching `glob`. */
-export function includeKey(glob: string): string {
+function includeKey(glob: string): string {
   return `includeIf.${CONDITION}${glob}.path`;
 }
 
@@ -123,7 +123,7 @@ function escapeGlob(text: string): string {
 }
 
 /** The identity file of an account: git config syntax, values quoted so any character but a line break survives. */
-export function identityFileText(account: Account): string {
+function identityFileText(account: Account): string {
   const quote = (value: string) => `"${value.replace(/[\\"]/g, '\\$&').replace(/\t/g, '\\t')}"`;
   const lines = [`# The commit identity of account ${account.name} (git-credential-bitbucket account set-identity); rewritten by install.`, '[user]'];
   if (account.identity?.name !== undefined) lines.push(`\tname = ${quote(account.identity.name)}`);
@@ -260,13 +260,14 @@ export function refreshIdentities(paths: ProductPaths, env: NodeJS.ProcessEnv = 
   if (managed.length === 0) return undefined;
   const config = readConfig(paths.configFile);
   const lines: string[] = [];
+  // The same for every file (one git, one config): worked out at the first file git can reach.
+  let desired: ReturnType<typeof desiredIncludes> | undefined;
   for (const [file, entry] of managed) {
     // A repository's config is reached from its git directory, where `git config --local` works.
     const git = new Git(env, entry.scope === 'local' ? dirname(file) : process.cwd());
     // Installed under another HOME or GIT_CONFIG_GLOBAL than this command runs with: not reachable now.
     if (git.configFile(entry.scope) !== file) continue;
-    const version = git.checkVersion();
-    const desired = gitHasRemoteIncludes(version) ? desiredIncludes(config, paths) : [];
+    desired ??= gitHasRemoteIncludes(git.checkVersion()) ? desiredIncludes(config, paths) : [];
     const plan = planIdentities(entry.scope, git.list(entry.scope), desired, entry.includes);
     if (plan.commands.length === 0) continue;
     git.checkWritable(file);
@@ -276,7 +277,7 @@ export function refreshIdentities(paths: ProductPaths, env: NodeJS.ProcessEnv = 
     for (const command of plan.commands) git.apply(command);
     lines.push(`Updated the commit identity includes in ${file} (${entry.scope}):`, ...describeIdentities(config, desired));
   }
-  // A changed name or e-mail changes only the files.
-  syncIdentityFiles(paths, config, record);
+  // A changed name or e-mail changes only the files (an updated include above synced them already).
+  if (lines.length === 0) syncIdentityFiles(paths, config, record);
   return lines;
 }
