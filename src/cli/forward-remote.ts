@@ -10,7 +10,7 @@ import { UserError } from '../core/errors.js';
  * would keep the token in memory and hand it out after the session; so store never reaches it.
  * credential.useHttpPath: routing by repository path needs the path.
  */
-export function gitSettings(socketPath: string): Array<[string, string]> {
+function gitSettings(socketPath: string): Array<[string, string]> {
   return [
     // Empty first: a helper the remote user configured (`store`, say) never sees our token.
     ['credential.helper', ''],

@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 
-export const BROWSER_ENV = 'GIT_CREDENTIAL_BITBUCKET_BROWSER';
+const BROWSER_ENV = 'GIT_CREDENTIAL_BITBUCKET_BROWSER';
 
 /**
  * Why no browser can open here before trying: on Linux and the other Unixes without a display

@@ -22,10 +22,10 @@ export interface PasteWait {
 }
 
 /** The user cancelled on Bitbucket's consent page: the login ends. */
-export class GrantRefusedError extends UserError {}
+class GrantRefusedError extends UserError {}
 
 /** One pasted line as an answer, or why it is none (a UserError; GrantRefusedError when access was refused). */
-export function parsePastedRedirect(line: string, request: AuthorizationRequest): PastedRedirect {
+function parsePastedRedirect(line: string, request: AuthorizationRequest): PastedRedirect {
   const pasted = line.trim();
   if (/^https?:\/\//i.test(pasted)) {
     let params: URLSearchParams;

@@ -89,7 +89,7 @@ export function validateEmail(email: string): string {
 }
 
 /** A user.name git can hold in a config file: one line, no NUL, not blank. */
-export function validateIdentityName(name: string): string {
+function validateIdentityName(name: string): string {
   if (name.trim() === '' || /[\n\r\0]/.test(name) || name.length > 256) {
     throw new ValidationError(`commit name ${JSON.stringify(name)} must be one non-blank line of at most 256 characters`);
   }

@@ -13,7 +13,7 @@
 
 import { setFlagsFromString } from 'node:v8';
 
-export const MEMORY_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
+const MEMORY_FLAGS = ['--semi-space-growth-factor=1', '--optimize-for-size'];
 
 export function favourMemory(): void {
   for (const flag of MEMORY_FLAGS) setFlagsFromString(flag);

@@ -11,7 +11,7 @@ import type { Credential } from '../shared/credential-protocol.js';
 import { describeDecision } from '../shared/request-decision.js';
 import type { CredentialAction, DaemonResponse } from '../shared/wire.js';
 
-export const TRACE_ENV = 'GIT_CREDENTIAL_BITBUCKET_TRACE';
+const TRACE_ENV = 'GIT_CREDENTIAL_BITBUCKET_TRACE';
 const PREFIX = 'git-credential-bitbucket trace: ';
 /** Values that leave tracing off, as git reads GIT_TRACE. */
 const OFF: ReadonlySet<string> = new Set(['', '0', 'false', 'no', 'off']);
@@ -34,7 +34,7 @@ export function traceRequest(setting: string, action: CredentialAction, credenti
 }
 
 /** "git asked get for https://bitbucket.org/acme/widgets.git, username alice; also sent: capability[]". */
-export function describeRequest(action: CredentialAction, credential: Credential): string {
+function describeRequest(action: CredentialAction, credential: Credential): string {
   const where = `${credential.protocol ?? '?'}://${credential.host ?? '?'}${credential.path !== undefined ? `/${credential.path}` : ''}`;
   const user = credential.username !== undefined ? `, username ${credential.username}` : '';
   const others = [
@@ -45,7 +45,7 @@ export function describeRequest(action: CredentialAction, credential: Credential
 }
 
 /** Who answered and why, what git got (attribute names only) and the time taken. */
-export function describeOutcome(outcome: DaemonResponse | Error): string {
+function describeOutcome(outcome: DaemonResponse | Error): string {
   const took = `; ${performance.now().toFixed(1)} ms since the helper started`;
   if (outcome instanceof Error) return `no answer from the daemon: ${outcome.message}${took}`;
   if (outcome.type === 'error') return `the daemon answered an error (${outcome.code}): ${outcome.message}${took}`;

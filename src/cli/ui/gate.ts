@@ -24,7 +24,7 @@ export interface GateRequest {
   headers: IncomingHttpHeaders;
 }
 
-export const OPEN_PATH = '/open';
+const OPEN_PATH = '/open';
 
 export class PageGate {
   private readonly openSecret = randomBytes(32).toString('base64url');

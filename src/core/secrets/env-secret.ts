@@ -18,7 +18,7 @@ export function validateSecretEnvName(name: string, where = '--secret-env'): str
 }
 
 /** The variable is not set (or empty) where the secret is needed. */
-export class MissingSecretEnvError extends SecretStoreError {}
+class MissingSecretEnvError extends SecretStoreError {}
 
 /**
  * The account's static secret when it comes from the environment; undefined when `ref` is not an
