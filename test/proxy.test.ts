@@ -6,6 +6,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
 import { masked } from './support/answers.js';
@@ -102,17 +103,14 @@ test('verification, route suggest and git itself all go through git\'s proxy and
   t.true(line.includes(`CA certificates from ${caFile} (git config http.sslCAInfo)`), line);
 });
 
-test('login with a pasted code and the refresh after expiry go through the proxy', async (t) => {
-  const { sim, sandbox, tunnels } = await corporateNetwork(t);
-  const clock = new TestClock(sandbox, [sim]);
+/** An OAuth account `work` on the corporate host, logged in with a pasted code; the login's own requests use the CLI's process. */
+async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox: Sandbox): Promise<void> {
   const port = await freePort();
   const added = await sandbox.cli(
     ['account', 'add', 'work', '--url', URL_, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
     { input: `${CLIENT_SECRET}\n` },
   );
   t.is(added.code, 0, added.stderr);
-
-  const beforeLogin = tunnels();
   const child = spawn(process.execPath, [HELPER, 'login', 'work', '--no-browser'], { env: sandbox.env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
@@ -137,16 +135,48 @@ test('login with a pasted code and the refresh after expiry go through the proxy
   t.is(await closed, 0, stderr);
   t.regex(stdout, /Logged in account work with OAuth/);
   t.is(sim.oauthStats().tokenRequests.authorization_code, 1);
+}
+
+const getWidgets = (sandbox: Sandbox) => sandbox.helper('get', credentialRequest({ protocol: 'https', host: HOST, path: 'acme/widgets.git' }));
+
+test('login with a pasted code and the refresh after expiry go through the proxy', async (t) => {
+  const { sim, sandbox, tunnels } = await corporateNetwork(t);
+  const clock = new TestClock(sandbox, [sim]);
+  const beforeLogin = tunnels();
+  await loginWithPastedCode(t, sim, sandbox);
   t.true(tunnels() > beforeLogin, 'the code exchange went through the proxy');
 
-  const get = () => sandbox.helper('get', credentialRequest({ protocol: 'https', host: HOST, path: 'acme/widgets.git' }));
-  t.regex(masked((await get()).stdout), /^username=x-token-auth\npassword=/);
+  t.regex(masked((await getWidgets(sandbox)).stdout), /^username=x-token-auth\npassword=/);
   clock.advance(LIFETIME_SECONDS);
   const beforeRefresh = tunnels();
-  const refreshed = await get();
+  const refreshed = await getWidgets(sandbox);
   t.regex(masked(refreshed.stdout), /^username=x-token-auth\npassword=/, refreshed.stderr);
   t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'the daemon refreshed');
   t.true(tunnels() > beforeRefresh, 'the daemon\'s refresh went through the proxy');
+});
+
+// Node reads NODE_EXTRA_CA_CERTS at every start-up (45 ms for a distribution's bundle), so the
+// daemon is started without it and adds the file's certificates to its own requests.
+test('NODE_EXTRA_CA_CERTS is not read at the daemon\'s start, yet its refresh trusts that CA', async (t) => {
+  const { sim, sandbox, proxy, caFile, tunnels } = await corporateNetwork(t, { gitConfig: false });
+  // git's proxy (the only road to the host's name), but not git's CA.
+  await sandbox.git(['config', '--global', 'http.proxy', proxy.url]);
+  sandbox.env.NODE_EXTRA_CA_CERTS = caFile;
+  const clock = new TestClock(sandbox, [sim]);
+  await loginWithPastedCode(t, sim, sandbox);
+  t.regex(masked((await getWidgets(sandbox)).stdout), /^username=x-token-auth\npassword=/);
+
+  const [pid] = sandbox.daemonPids();
+  const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  t.false(environ.some((entry) => entry.startsWith('NODE_EXTRA_CA_CERTS=')), 'Node was not given the file at the daemon\'s start');
+  t.true(environ.includes(`GIT_CREDENTIAL_BITBUCKET_NODE_EXTRA_CA_CERTS=${caFile}`));
+
+  clock.advance(LIFETIME_SECONDS);
+  const beforeRefresh = tunnels();
+  const refreshed = await getWidgets(sandbox);
+  t.regex(masked(refreshed.stdout), /^username=x-token-auth\npassword=/, refreshed.stderr);
+  t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'the daemon refreshed, trusting the extra CA');
+  t.true(tunnels() > beforeRefresh);
 });
 
 test('a proxy that refuses, wants a login or is not there, or a CA file that is missing, gives one line naming it, and nothing is saved', async (t) => {

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { withExtraCaHandedOver } from '../shared/extra-ca.js';
 import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { SETTINGS } from '../shared/settings.js';
 import type { ProductPaths } from '../shared/paths.js';
@@ -67,7 +68,8 @@ export class DaemonStart {
     }
     this.ownsSpawnLock = true;
     // The daemon runs from "/", so it gets the config home already resolved.
-    const env = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;
+    const home = process.env.GIT_CREDENTIAL_BITBUCKET_HOME ? { ...process.env, GIT_CREDENTIAL_BITBUCKET_HOME: this.paths.configDir } : process.env;
+    const env = withExtraCaHandedOver(home);
     // No V8 flags here: any flag makes V8 refuse the code cache Node ships for its own modules,
     // and the daemon's start-up would compile net, crypto and streams from source (+12 ms of CPU).
     // The daemon sets its memory flags itself, once its modules are loaded (daemon/memory.ts).

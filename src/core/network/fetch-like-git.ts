@@ -8,6 +8,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { HANDED_OVER_EXTRA_CA } from '../../shared/extra-ca.js';
 import { describePlan, isDirectAndDefault, planConnection, type ConnectionPlan, type FileSetting } from './connection-plan.js';
 import { fileIdentity, gitConfigSignature, readGitHttpConfig } from './git-http-config.js';
 
@@ -50,7 +51,7 @@ export async function describeConnection(url: string): Promise<{ line: string; p
   if (plan.unusable) return { line: describePlan(plan), problem: plan.unusable.message };
   if (plan.verifyOff) return { line: describePlan(plan), problem: verifyOffLine(new URL(url), plan.verifyOff) };
   try {
-    trustOptions(plan);
+    trustOptions(plan, undefined);
   } catch (error) {
     if (error instanceof NetworkSetupError) return { line: describePlan(plan), problem: error.message };
     throw error;
@@ -62,13 +63,14 @@ export async function describeConnection(url: string): Promise<{ line: string; p
 export async function fetchLikeGit(url: string, init: RequestInit = {}): Promise<Response> {
   const target = new URL(url);
   const plan = await connectionPlanFor(target);
-  if (isDirectAndDefault(plan)) return fetch(url, init);
+  const defaultCa = await handedOverCa();
+  if (isDirectAndDefault(plan) && !defaultCa) return fetch(url, init);
   if (plan.unusable) throw new NetworkSetupError(plan.unusable.kind, plan.unusable.message);
   if (plan.verifyOff && !warned.has(`${target.origin} ${plan.verifyOff}`)) {
     warned.add(`${target.origin} ${plan.verifyOff}`);
     warn(verifyOffLine(target, plan.verifyOff));
   }
-  const { fetch: undiciFetch, dispatcher } = await dispatcherFor(plan);
+  const { fetch: undiciFetch, dispatcher } = await dispatcherFor(plan, defaultCa);
   try {
     return (await undiciFetch(url, { ...(init as object), dispatcher })) as unknown as Response;
   } catch (error) {
@@ -87,13 +89,13 @@ interface Road {
 }
 const roads = new Map<string, Road>();
 
-async function dispatcherFor(plan: ConnectionPlan): Promise<Road> {
+async function dispatcherFor(plan: ConnectionPlan, defaultCa: string[] | undefined): Promise<Road> {
   const files = [plan.caFile, plan.caPath, plan.proxyCaFile].filter((file): file is FileSetting => file !== undefined);
   // The same settings and unchanged files reuse one dispatcher (and its open connections).
   const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)])]);
   const known = roads.get(key);
   if (known) return known;
-  const { request, proxy } = trustOptions(plan);
+  const { request, proxy } = trustOptions(plan, defaultCa);
   const { Agent, ProxyAgent, fetch } = await import('undici');
   const dispatcher = plan.proxy ? new ProxyAgent({ uri: plan.proxy.url.href, requestTls: request, proxyTls: proxy }) : new Agent({ connect: request });
   const road = { fetch, dispatcher };
@@ -107,12 +109,42 @@ interface Trust {
   ca?: string[];
 }
 
-/** TLS options for Bitbucket and for an https proxy; throws NetworkSetupError for a CA file that cannot serve. */
-function trustOptions(plan: ConnectionPlan): { request: Trust; proxy: Trust } {
+/**
+ * TLS options for Bitbucket and for an https proxy; throws NetworkSetupError for a CA file that
+ * cannot serve. git's CA settings replace the default list, as in git; `defaultCa` stands for
+ * the default list where Node was kept from reading NODE_EXTRA_CA_CERTS.
+ */
+function trustOptions(plan: ConnectionPlan, defaultCa: string[] | undefined): { request: Trust; proxy: Trust } {
   const rejectUnauthorized = !plan.verifyOff;
   const ca = [...(plan.caFile ? certificatesIn(plan.caFile, false) : []), ...(plan.caPath ? certificatesIn(plan.caPath, true) : [])];
   const proxyCa = plan.proxyCaFile ? certificatesIn(plan.proxyCaFile, false) : [];
-  return { request: { rejectUnauthorized, ...(ca.length && { ca }) }, proxy: { rejectUnauthorized, ...(proxyCa.length && { ca: proxyCa }) } };
+  const trust = (list: string[]): Trust => ({ rejectUnauthorized, ...(list.length ? { ca: list } : defaultCa && { ca: defaultCa }) });
+  return { request: trust(ca), proxy: trust(proxyCa) };
+}
+
+let handedOver: Promise<string[] | undefined> | undefined;
+
+/**
+ * In the daemon, started with NODE_EXTRA_CA_CERTS handed over rather than read by Node
+ * (shared/extra-ca.ts): Node's built-in list plus that file's certificates, read once, as Node
+ * would have. Like Node, a file that cannot be read is warned about and left out.
+ */
+function handedOverCa(): Promise<string[] | undefined> {
+  handedOver ??= (async () => {
+    const file = process.env[HANDED_OVER_EXTRA_CA];
+    if (!file) return undefined;
+    let extra: string[];
+    try {
+      extra = readFileSync(file, 'utf8').match(PEM) ?? [];
+    } catch (error) {
+      warn(`NODE_EXTRA_CA_CERTS names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}); using Node's built-in CA list`);
+      return undefined;
+    }
+    if (extra.length === 0) return undefined;
+    const { rootCertificates } = await import('node:tls');
+    return [...rootCertificates, ...extra];
+  })();
+  return handedOver;
 }
 
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
