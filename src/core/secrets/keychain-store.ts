@@ -101,6 +101,7 @@ export class KeychainSecretStore implements SecretStore {
   private entries: KeyringEntries | undefined;
   private operations: EntrySecretOperations | undefined;
   private prepared: Promise<void> | undefined;
+  private moved: Promise<void> | undefined;
   private stuckSince: number | undefined;
 
   constructor(private readonly options: KeychainOptions) {
@@ -110,7 +111,11 @@ export class KeychainSecretStore implements SecretStore {
   }
 
   async get(ref: SecretRef): Promise<string | undefined> {
-    const value = await (await this.ready()).get(ref);
+    // Earlier builds' entries are moved first, so that the read finds them. Whether the keychain
+    // is usable is asked only after a miss: a secret found proves it unlocked, and the canary's
+    // round trips (on a D-Bus connection of its own) would come before a cold start's first answer.
+    await this.legacyMoved();
+    const value = await this.opened().get(ref);
     // A locked Secret Service collection answers "nothing" for a name it holds no item for.
     if (value === undefined) await this.probe();
     return value;
@@ -155,7 +160,19 @@ export class KeychainSecretStore implements SecretStore {
     }
   }
 
+  /** The entries, prepared (usable, earlier builds' entries moved) once per process. */
   private async ready(): Promise<EntrySecretOperations> {
+    const operations = this.opened();
+    this.prepared ??= this.prepare().catch((error: unknown) => {
+      this.prepared = undefined; // try again next time: the user may have unlocked it meanwhile
+      throw error;
+    });
+    await this.prepared;
+    return operations;
+  }
+
+  /** The entries, with no keychain call made yet. */
+  private opened(): EntrySecretOperations {
     if (!this.operations) {
       this.entries = new KeyringEntries(this.load(), (what, call) => this.bounded(what, call));
       let entries: SecretEntries = this.entries;
@@ -167,19 +184,27 @@ export class KeychainSecretStore implements SecretStore {
       }
       this.operations = new EntrySecretOperations(entries, new EntryNames(this.options.prefix));
     }
-    this.prepared ??= this.prepare().catch((error: unknown) => {
-      this.prepared = undefined; // try again next time: the user may have unlocked it meanwhile
-      throw error;
-    });
-    await this.prepared;
     return this.operations;
   }
 
   /** Once per process: the keychain is usable, and entries of earlier builds are where we look. */
   private async prepare(): Promise<void> {
     await this.probe();
+    await this.legacyMoved();
+  }
+
+  /** Once per process (until it fails): entries of earlier builds moved to where we look. */
+  private legacyMoved(): Promise<void> {
     const move = this.options.moveLegacyEntries ?? (this.platform === 'linux' ? moveKeytarItems : undefined);
-    if (move) await this.bounded('move the entries an earlier version (keytar) stored', (signal) => move(this.options.prefix, signal));
+    if (!move) return Promise.resolve();
+    this.moved ??= this.bounded('move the entries an earlier version (keytar) stored', (signal) => move(this.options.prefix, signal)).then(
+      () => undefined,
+      (error: unknown) => {
+        this.moved = undefined;
+        throw error;
+      },
+    );
+    return this.moved;
   }
 
   /**

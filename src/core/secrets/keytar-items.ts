@@ -26,7 +26,8 @@ const VANISHED = ['org.freedesktop.DBus.Error.UnknownMethod', 'org.freedesktop.D
 
 /**
  * Moves every keytar-era item of `service` whose entry name starts with `prefix`; returns the
- * names moved. Needs an unlocked keyring (the caller has just proved one).
+ * names moved. On a locked keyring a change fails, and the caller reports the keychain unusable,
+ * as the read it comes before would.
  */
 export async function adoptKeytarItems(service: string, prefix: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<string[]> {
   const socket = sessionBusSocket(env);
