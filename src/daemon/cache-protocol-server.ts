@@ -65,7 +65,7 @@ function serve(socket: Socket, hooks: CacheProtocolHooks): void {
     idle.requestStarted();
     void answer(Buffer.concat(chunks), hooks)
       .then(
-        (reply) => socket.end(reply),
+        (reply) => finish(socket, reply),
         (error: unknown) => {
           // Before the answer: the Node helper git asks next must not reach this daemon again.
           if (error instanceof SecretStoreConnectionLostError) hooks.onConnectionLost(error);
@@ -74,6 +74,17 @@ function serve(socket: Socket, hooks: CacheProtocolHooks): void {
       )
       .finally(() => idle.requestDone());
   });
+}
+
+/**
+ * The answer, then the end of the connection. git's client reads until the end of the stream,
+ * and Node's graceful end (a shutdown) waits for the next turn of the event loop: once the
+ * answer is all in the kernel's buffer, closing at once spares every fast-path request that turn.
+ */
+function finish(socket: Socket, reply: string): void {
+  if (reply) socket.write(reply);
+  if (socket.writableLength === 0) socket.destroy();
+  else socket.end();
 }
 
 async function answer(request: Buffer, hooks: CacheProtocolHooks): Promise<string> {
