@@ -52,7 +52,7 @@ import { cannotCreateUsers, createOtherUser } from '../test/support/other-user.j
 import { sshdProblem, startSshd } from '../test/support/sshd.js';
 import { shellQuote } from '../src/cli/forward-remote.js';
 import { keyringUnavailableReason, startTestKeyring, type TestKeyring } from '../test/support/keyring.js';
-import { fastPathValueFor, helperAfterFastPathValueFor } from '../src/installer/helper-value.js';
+import { helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
 import { formatCredential, parseCredential } from '../src/shared/credential-protocol.js';
 import { WIRE_VERSION, encodeMessage, type DaemonResponse } from '../src/shared/wire.js';
@@ -1247,7 +1247,7 @@ if (only) {
   if (oauthInstalled) startup['git credential fill: cache → oauth (Go peer setup)'] = fill(fixed, oauthValues);
   startup['git credential fill: Node helper'] = fill(fixed, [helper]);
   // Exactly what `install` writes (the fast path is its default on Linux and macOS).
-  if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [fastPathValueFor(fast.socket), helperAfterFastPathValueFor(helper)]);
+  if (fast.available) startup['git credential fill: fast path → Node helper'] = fill(fixed, [helperWithFastPathValueFor(helper, fast.socket)]);
   const startupTimings = interleaved(startup, iterations);
 
   // 1b. The keychain store on the fast path: a secret in memory against a D-Bus call per get.
@@ -1267,7 +1267,7 @@ if (only) {
     'ls-remote: credential in the URL (baseline)': lsRemote(onSim, [], urlWithSecret),
     'ls-remote: Node helper': lsRemote(onSim, [helper]),
   };
-  if (fast.available && fastOnSim.available) lsConfigs['ls-remote: fast path → Node helper'] = lsRemote(onSim, [fastPathValueFor(fastOnSim.socket), helperAfterFastPathValueFor(helper)]);
+  if (fast.available && fastOnSim.available) lsConfigs['ls-remote: fast path → Node helper'] = lsRemote(onSim, [helperWithFastPathValueFor(helper, fastOnSim.socket)]);
   lsConfigs['ls-remote: credential-cache'] = lsRemote(onSim, [cacheValue]);
   if (oauthInstalled) lsConfigs['ls-remote: cache → oauth (Go peer setup)'] = lsRemote(onSim, oauthValues);
   const installed = await installedLsRemote(longLived, repo);

@@ -7,7 +7,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, wr
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
-import { fastPathValueFor, helperAfterFastPathValueFor, helperValueFor } from '../src/installer/helper-value.js';
+import { helperValueFor, helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import { HELPER, REPO_ROOT, Sandbox } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
 
@@ -55,9 +55,9 @@ async function withSimulator(t: { teardown(fn: () => Promise<void> | void): void
   return sim;
 }
 
-/** Our values after a plain install on Linux and macOS: the fast path, then the Node helper that skips `store`. */
+/** Our value after a plain install on Linux and macOS: the Node helper behind the fast path, one shell function. */
 function installedChain(sandbox: Sandbox, helper = HELPER): string[] {
-  return [fastPathValueFor(join(sandbox.configHome, 'run', 'git-cache.sock')), helperAfterFastPathValueFor(helper)];
+  return [helperWithFastPathValueFor(helper, join(sandbox.configHome, 'run', 'git-cache.sock'))];
 }
 
 async function values(sandbox: Sandbox, key: string): Promise<string[]> {
@@ -151,7 +151,7 @@ test('install after account add for a new host adds just that host', async (t) =
   const dryRun = await sandbox.cli(['install', '--dry-run']);
   t.is(dryRun.code, 0, dryRun.stderr);
   const planned = dryRun.stdout.trim().split('\n').slice(1).map((line) => line.trim());
-  t.is(planned.length, 3, 'the empty value, the fast path, the helper');
+  t.is(planned.length, 2, 'the empty value, the helper behind the fast path');
   t.is(planned[0], `git config --global --add credential.https://git.corp/bitbucket.helper ''`);
   t.true(planned.every((line) => line.startsWith('git config --global --add credential.https://git.corp/bitbucket.helper ')));
   const install = await sandbox.cli(['install']);
@@ -206,7 +206,7 @@ test('--dry-run changes nothing and prints exactly the git config commands insta
   t.is(readFileSync(gitconfig, 'utf8'), USER_GITCONFIG);
   t.false(existsSync(recordFile));
   const commands = dryRun.stdout.split('\n').filter((line) => line.startsWith('  git config '));
-  t.is(commands.length, 4, 'helper: the empty value, the fast path, ours; useHttpPath');
+  t.is(commands.length, 3, 'helper: the empty value, ours behind the fast path; useHttpPath');
 
   // The printed commands, run by a shell, produce exactly what install produces.
   for (const command of commands) {

@@ -69,10 +69,11 @@ test('npm pack gives a tarball that npm install -g --prefix DIR installs into a 
   t.is(install.code, 0, install.stderr);
   const helpers = await sandbox.git(['config', '--global', '--get-all', 'credential.https://bitbucket.org.helper']);
   const installedHelper = join(prefix, 'lib', 'node_modules', 'git-credential-bitbucket', 'dist', 'helper', 'git-credential-bitbucket.cjs');
-  // The default chain: the fast path (git's cache client on the daemon's socket), then the installed copy.
+  // The default: one shell function, git's cache client on the daemon's socket first, then the installed copy.
   const chain = helpers.stdout.split('\n').filter(Boolean);
-  t.regex(chain[0] ?? '', /^cache --socket \S+git-cache\.sock --timeout 1$/, helpers.stdout);
-  t.true(chain.at(-1)?.includes(`'${installedHelper}'`), `git is pointed at the installed copy, by absolute path: ${helpers.stdout}`);
+  t.is(chain.length, 1, helpers.stdout);
+  t.regex(chain[0] ?? '', /git credential-cache --socket \S+git-cache\.sock --timeout 1 get/, helpers.stdout);
+  t.true(chain[0]?.includes(`exec ${installedHelper} "$@"`), `git is pointed at the installed copy, by absolute path: ${helpers.stdout}`);
   // git itself, through that chain.
   const fill = await sandbox.git(['credential', 'fill'], { input: 'protocol=https\nhost=bitbucket.org\npath=acme/widgets.git\n\n', secretOutput: true });
   assertAnswer(t, fill.stdout, `protocol=https\nhost=bitbucket.org\npath=acme/widgets.git\nusername=alice\npassword=${SECRET}\n`, 'git credential fill');

@@ -175,7 +175,10 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
   const { protocol, host } = originOf(url);
   const base = basePathOf(url);
   const chain = helperChain(protocol, host, base ? `${base}/doctor/probe.git` : 'doctor/probe.git');
-  const isOurs = (command: string) => command.includes(ENTRY_NAME) || command.includes(`--socket ${paths.cacheSocketPath}`);
+  const fastPathIn = (command: string) => command.includes(`--socket ${paths.cacheSocketPath}`);
+  const isOurs = (command: string) => command.includes(ENTRY_NAME) || fastPathIn(command);
+  // Our helper with the fast path is a long shell function (installer/helper-value.ts): named by what it does.
+  const shown = (command: string) => (command.includes(ENTRY_NAME) && fastPathIn(command) ? `git-credential-bitbucket behind the fast path (git credential-cache --socket ${paths.cacheSocketPath})` : quote(command));
   const firstOurs = chain.findIndex(isOurs);
   const foreignFirst = chain.slice(0, firstOurs < 0 ? chain.length : firstOurs);
   const checks: Check[] = [];
@@ -183,18 +186,18 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
     checks.push({
       check: `helpers ${url}`,
       pass: false,
-      detail: foreignFirst.length ? `git runs ${foreignFirst.map(quote).join(', ')} and never git-credential-bitbucket` : 'git runs no credential helper of ours for this URL',
+      detail: foreignFirst.length ? `git runs ${foreignFirst.map(shown).join(', ')} and never git-credential-bitbucket` : 'git runs no credential helper of ours for this URL',
       fix: 'git-credential-bitbucket install',
     });
   } else if (foreignFirst.length > 0) {
     checks.push({
       check: `helpers ${url}`,
       pass: false,
-      detail: `${foreignFirst.map(quote).join(', ')} run${foreignFirst.length === 1 ? 's' : ''} before git-credential-bitbucket and could answer first`,
+      detail: `${foreignFirst.map(shown).join(', ')} run${foreignFirst.length === 1 ? 's' : ''} before git-credential-bitbucket and could answer first`,
       fix: `git config --show-origin --get-all credential.helper; git config --show-origin --get-regexp '^credential\\..*helper$' (git-credential-bitbucket install puts an empty helper value first)`,
     });
   } else {
-    checks.push({ check: `helpers ${url}`, pass: true, detail: chain.slice(0, firstOurs + 1).map(quote).join(' → ') });
+    checks.push({ check: `helpers ${url}`, pass: true, detail: chain.slice(0, firstOurs + 1).map(shown).join(' → ') });
   }
 
   const needsPath = hostNeedsPath(config, url);
@@ -207,7 +210,7 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
     );
   }
 
-  const fastPathConfigured = chain.some((command) => command.includes(`--socket ${paths.cacheSocketPath}`));
+  const fastPathConfigured = chain.some(fastPathIn);
   if (process.platform !== 'win32') {
     if (!fastPathConfigured) {
       checks.push({ check: `fast path ${url}`, pass: true, detail: 'not installed (git-credential-bitbucket install --fast-path answers without starting Node)' });

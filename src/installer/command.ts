@@ -75,7 +75,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   const plan = planInstall({
     scope,
     entries,
-    desired: desiredKeys(config, chain.helper, values['keep-other-helpers'], chain.fastPath),
+    desired: desiredKeys(config, chain.helper, values['keep-other-helpers']),
     previous: record.files[file],
     force: values.force,
     existingSections: credentialSections(file),

@@ -19,15 +19,14 @@ export interface DesiredKey {
 }
 
 /**
- * For each account base URL: the helper (after an empty reset value unless keepOtherHelpers, and
- * after the fast-path cache client when asked for), and useHttpPath when needed.
+ * For each account base URL: the helper (after an empty reset value unless keepOtherHelpers), and
+ * useHttpPath when needed.
  */
-export function desiredKeys(config: Config, helperValue: string, keepOtherHelpers: boolean, fastPathValue?: string): DesiredKey[] {
+export function desiredKeys(config: Config, helperValue: string, keepOtherHelpers: boolean): DesiredKey[] {
   const urls = [...new Set(config.accounts.map((account) => account.url))].sort();
   const keys: DesiredKey[] = [];
   for (const url of urls) {
-    const ours = fastPathValue ? [fastPathValue, helperValue] : [helperValue];
-    keys.push({ url, variable: 'helper', key: `credential.${url}.helper`, values: keepOtherHelpers ? ours : ['', ...ours] });
+    keys.push({ url, variable: 'helper', key: `credential.${url}.helper`, values: keepOtherHelpers ? [helperValue] : ['', helperValue] });
     if (hostNeedsPath(config, url)) keys.push({ url, variable: 'useHttpPath', key: `credential.${url}.useHttpPath`, values: ['true'] });
   }
   return keys;
