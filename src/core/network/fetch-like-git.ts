@@ -63,7 +63,8 @@ export async function describeConnection(url: string): Promise<{ line: string; p
 export async function fetchLikeGit(url: string, init: RequestInit = {}): Promise<Response> {
   const target = new URL(url);
   const plan = await connectionPlanFor(target);
-  const defaultCa = await handedOverCa();
+  // Certificates matter only for https: a plain-http request (a local Data Center) stays on plain fetch.
+  const defaultCa = target.protocol === 'https:' ? await handedOverCa() : undefined;
   if (isDirectAndDefault(plan) && !defaultCa) return fetch(url, init);
   if (plan.unusable) throw new NetworkSetupError(plan.unusable.kind, plan.unusable.message);
   if (plan.verifyOff && !warned.has(`${target.origin} ${plan.verifyOff}`)) {
