@@ -101,13 +101,26 @@ test('the logger cuts nested strings and error messages, keeps surrogate pairs w
   const logger = createLogger(file, {});
   const emoji = 'a'.repeat(MAX_FIELD_CHARS - 1) + '\u{1F600}' + 'b'.repeat(10);
   const error = Object.assign(new Error('e'.repeat(1000)), { code: 'ESOMETHING' });
-  logger.info({ err: error, nested: { deeper: { items: ['n'.repeat(700)] } }, emoji, credential: { password: SECRET }, password: SECRET }, 'check');
+  logger.info(
+    { err: error, nested: { deeper: { items: ['n'.repeat(700)], token: SECRET, answer: { attributes: [['password', SECRET]] } } }, emoji, credential: { password: SECRET, oauth_refresh_token: SECRET }, password: SECRET },
+    'check',
+  );
   const [line] = readFileSync(file, 'utf8').split('\n');
-  const record = JSON.parse(line!) as { err: { type: string; message: string; code: string }; nested: { deeper: { items: string[] } }; emoji: string; credential: { password: string }; password: string };
+  const record = JSON.parse(line!) as {
+    err: { type: string; message: string; code: string };
+    nested: { deeper: { items: string[]; token: string; answer: { attributes: string } } };
+    emoji: string;
+    credential: { password: string; oauth_refresh_token: string };
+    password: string;
+  };
   t.deepEqual(record.err, { type: 'Error', message: `${'e'.repeat(MAX_FIELD_CHARS)}…[cut: 1000 chars]`, code: 'ESOMETHING' });
   t.is(record.nested.deeper.items[0], `${'n'.repeat(MAX_FIELD_CHARS)}…[cut: 700 chars]`);
   t.is(record.emoji, `${'a'.repeat(MAX_FIELD_CHARS - 1)}…[cut: ${emoji.length} chars]`);
   t.is(record.credential.password, '[redacted]');
+  t.is(record.credential.oauth_refresh_token, '[redacted]');
   t.is(record.password, '[redacted]');
+  // Secret-named keys are censored at any depth, not only where a redact path names them.
+  t.is(record.nested.deeper.token, '[redacted]');
+  t.is(record.nested.deeper.answer.attributes, '[redacted]');
   t.false(line!.includes(SECRET.slice(0, 16)));
 });
