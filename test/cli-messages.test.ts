@@ -2,14 +2,16 @@
 // access token is recognised by its prefix (not mistaken for an API token that needs an e-mail),
 // an https:// URL on a plain-http server is not a certificate problem, a repository's URL is not
 // a base URL, a route with the other scheme says the scheme differs, doctor's fix for an OAuth
-// account is a login, and `account list` stays narrow with an OAuth account.
+// account is a login, and `account list` stays narrow with an OAuth account. A secret Bitbucket
+// refuses (401) asks for a new secret, a host nothing answers at for the URL or the network
+// (--no-verify saves anyway): the two are not the same problem.
 
 import test from 'ava';
 import { createServer } from 'node:http';
 import { startSimulator } from '../fixtures/simulator/server.js';
 import { assertAnswer } from './support/answers.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
-import { simUser } from './support/sim-fixtures.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-messagetest-alice-6a2c8e4f1b';
 const ACME_ACCESS_TOKEN = 'ATCTT3xFfGF0-messagetest-acme-ci-9d7b5f3e';
@@ -129,4 +131,51 @@ test("a repository's URL given as --url is refused with the base URL to use", as
   // A Data Center context path is a base URL, not a repository.
   const dc = await sandbox.cli(['account', 'add', 'corp', '--url', 'https://git.corp.example/bitbucket', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: secret + '\n' });
   t.is(dc.code, 0, dc.stderr);
+});
+
+test('a secret Bitbucket refuses (401) at `account add` or `set-secret` asks for the right one, never for --no-verify', async (t) => {
+  const sim = await startSimulator({ config: { users: [simUser('alice', ALICE_TOKEN, { acme: 'write' })], accessTokens: [], workspaces: { acme: ['widgets'] } } });
+  const sandbox = new Sandbox();
+  const wrong = 'ATATT3xFfGF0-messagetest-wrong-3c5e7a9b1d';
+  sandbox.trackSecrets(ALICE_TOKEN, wrong);
+  t.teardown(async () => {
+    await sandbox.cleanup();
+    await sim.close();
+  });
+  const added = await sandbox.cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--email', 'alice@example.com', '--secret-stdin'], { input: wrong + '\n' });
+  t.is(added.code, 1);
+  t.regex(added.stderr, /^git-credential-bitbucket: account work \(http:\/\/127\.0\.0\.1:\d+\): Bitbucket Cloud refused the API token .*\(401\).*run `account add` again with the right one\. Nothing was saved\.\n$/);
+  t.false(added.stderr.includes('--no-verify'), 'a wrong secret is not saved unchecked');
+  t.is((await sandbox.cli(['account', 'list', '--json'])).stdout, '[]\n');
+
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud', '--email', 'alice@example.com']);
+  const replaced = await sandbox.cli(['account', 'set-secret', 'work', '--secret-stdin'], { input: wrong + '\n' });
+  t.is(replaced.code, 1);
+  t.regex(replaced.stderr, /refused the API token .*run `account set-secret` again with the right one\. Nothing was saved\.\n$/);
+  t.false(replaced.stderr.includes('--no-verify'));
+  t.is((await sandbox.cli(['account', 'verify', 'work'])).code, 0, 'the stored secret was kept');
+});
+
+test('a host nothing answers at: `account add` says to check the URL and the network and offers --no-verify; `account verify` asks for no new secret', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const secret = 'ATATT3xFfGF0-messagetest-closed-port-8b0d2f4a6c';
+  sandbox.trackSecrets(secret);
+  const port = await freePort();
+  const args = ['account', 'add', 'work', '--url', `http://127.0.0.1:${port}`, '--kind', 'cloud', '--username', 'alice', '--email', 'alice@example.com', '--secret-stdin'];
+  const added = await sandbox.cli(args, { input: secret + '\n' });
+  t.is(added.code, 1);
+  t.is(
+    added.stderr,
+    `git-credential-bitbucket: account work (http://127.0.0.1:${port}): nothing answers at 127.0.0.1:${port} (connection refused): check the URL and port, and that this machine can reach the host (network, VPN, firewall). Nothing was saved. To save it without checking, add --no-verify.\n`,
+  );
+  t.is((await sandbox.cli(['account', 'list', '--json'])).stdout, '[]\n');
+
+  t.is((await sandbox.cli([...args, '--no-verify'], { input: secret + '\n' })).code, 0);
+  const verified = await sandbox.cli(['account', 'verify', 'work']);
+  t.is(verified.code, 1);
+  t.regex(verified.stdout, new RegExp(`FAIL nothing answers at 127\\.0\\.0\\.1:${port} \\(connection refused\\): check the URL and port`));
+  t.false(verified.stdout.includes('set-secret'));
+  const [json] = JSON.parse((await sandbox.cli(['account', 'verify', 'work', '--json'])).stdout) as Array<{ code: string }>;
+  t.is(json!.code, 'unreachable');
 });

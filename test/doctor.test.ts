@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { HELPER, Sandbox } from './support/sandbox.js';
-import { simUser } from './support/sim-fixtures.js';
+import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-doctortest-alice-6e4c2a0b8d';
 const BOB_TOKEN = 'ATATT3xFfGF0-doctortest-bob-3a5c7e9b1d';
@@ -123,6 +123,21 @@ test('an expired token fails its account line (Bitbucket refuses it) and its exp
   t.regex(text, new RegExp(`FAIL {2}account work: API token: Bitbucket Cloud refused the token \\(401\\); it expired on ${yesterday}: create a new one`));
   t.true(text.includes('fix: printf %s "$TOKEN" | git-credential-bitbucket account set-secret work --secret-stdin\n'), text);
   t.true(sim.stats().failed > 0);
+});
+
+test('a host nothing answers at fails its account line with a fix for the URL or the network, not a new secret', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  await sandbox.addAccount('gone', url, 'alice', 'ATATT3xFfGF0-doctortest-gone-2b4d6f8a0c', ['--kind', 'cloud', '--email', 'alice@example.com']);
+  const json = await sandbox.cli(['doctor', '--json']);
+  t.is(json.code, 1);
+  const line = (JSON.parse(json.stdout) as Report).checks.find((check) => check.check === 'account gone')!;
+  t.false(line.pass);
+  t.regex(line.detail, new RegExp(`^API token: nothing answers at 127\\.0\\.0\\.1:${port} \\(connection refused\\)`));
+  t.false(line.fix!.includes('set-secret'), line.fix);
+  t.is(line.fix, `check the URL of account gone (${url}) and the network, VPN, proxy or certificate the line above names; then: git-credential-bitbucket account verify gone`);
 });
 
 test('a hand-edited plain-http URL off this machine fails the config line and nothing is sent', async (t) => {

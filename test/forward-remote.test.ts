@@ -67,7 +67,7 @@ test('without --account and without a terminal, or with an unknown account, noth
   t.regex(close.stderr, /no forward named nope is open/);
 });
 
-test('a killed forward process takes its socket with it', async (t) => {
+test('a killed forward process takes its socket with it; `status` lists a forward only while one is open', async (t) => {
   const sandbox = new Sandbox();
   t.teardown(() => sandbox.cleanup());
   await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', 'ATATT3x-forward-killed-5f6e7d8c9b');
@@ -78,9 +78,14 @@ test('a killed forward process takes its socket with it', async (t) => {
   await waitUntil('the forward\'s socket', () => /^Socket: /m.test(output));
   const socket = /^Socket: (.+)$/m.exec(output)![1]!;
   t.true(existsSync(socket));
+  t.regex((await sandbox.cli(['status'])).stdout, /^Forwards \(1\):\n {2}doomed: account\(s\) work; socket /m);
   child.kill('SIGKILL');
   await exited;
   t.true(await waitFor(() => !existsSync(socket)), 'the socket outlived its forward process');
   t.true(await waitFor(async () => (await sandbox.cli(['forward', '--list'])).stdout === 'No forwards open.\n'));
+  // With none open, `status` has no forwards section at all (the daemon still runs and is listed).
+  const status = await sandbox.cli(['status']);
+  t.regex(status.stdout, /^Daemon: running/m);
+  t.false(/^Forwards/m.test(status.stdout), status.stdout);
   t.regex(readFileSync(join(sandbox.configHome, 'state', 'daemon.log'), 'utf8'), /"forward":"doomed","reason":"its forward process ended"/);
 });

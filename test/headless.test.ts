@@ -1,6 +1,6 @@
 // Issue #14 item 5, a first run on a server: no display, no browser opener, no keyring. `login`
 // takes the pasted redirect address (or code) on stdin while its loopback listener waits, says so,
-// and says when the browser could not be opened; `status` and `account list` with the keychain
+// says when the browser could not be opened, and when nothing answers says what helps; `status` and `account list` with the keychain
 // unreachable show everything that needs no secret and mark what does. Real processes, real
 // simulator, a real missing D-Bus session.
 
@@ -130,13 +130,13 @@ interface LoginProcess {
 }
 
 /** `login work` as a person types it in a terminal of a server, stdin left open for a paste. */
-function startLogin(sandbox: Sandbox, env: NodeJS.ProcessEnv): LoginProcess {
+function startLogin(sandbox: Sandbox, env: NodeJS.ProcessEnv, timeoutSeconds = LOGIN_TIMEOUT_SECONDS): LoginProcess {
   const merged = { ...sandbox.env };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete merged[key];
     else merged[key] = value;
   }
-  const child = spawn(process.execPath, [HELPER, 'login', 'work', '--timeout', String(LOGIN_TIMEOUT_SECONDS)], { env: merged, stdio: 'pipe' });
+  const child = spawn(process.execPath, [HELPER, 'login', 'work', '--timeout', String(timeoutSeconds)], { env: merged, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -205,4 +205,16 @@ test('login with no display and no opener configured: opens nothing, says why, a
   t.is(await login.exited, 0, login.stderr());
   t.regex(login.stdout(), /Logged in account work with OAuth/);
   await loggedInAnswer(t, sim, sandbox);
+});
+
+test('a login nobody answers ends at --timeout and says what helps: login again, paste the address, or --no-browser', async (t) => {
+  const { sim, sandbox } = await oauthWorld(t);
+  // An opener that "opens" and nobody behind it; stdin stays open and nothing is pasted.
+  const login = startLogin(sandbox, { GIT_CREDENTIAL_BITBUCKET_BROWSER: 'true' }, 1);
+  t.is(await login.exited, 1);
+  t.regex(
+    login.stderr(),
+    /^git-credential-bitbucket: login of account work failed: no answer from the browser within 1 s; nothing was stored\. Run `git-credential-bitbucket login work` again; if the browser does not come back here by itself, paste the address it ended on \(http:\/\/127\.0\.0\.1:\d+\/\?code=…\) while login waits, or add --no-browser where no browser can reach 127\.0\.0\.1\n$/m,
+  );
+  t.is(sim.oauthStats().tokenRequests.authorization_code, 0);
 });

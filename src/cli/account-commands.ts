@@ -27,6 +27,7 @@ import { UNKNOWN_MARK, describeAuthBriefly, describeState, secretStoreProblemOf,
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
+import { isNetworkProblem } from '../core/hosts/rest/http.js';
 import { dropLoginIfDaemonRuns } from './oauth-session.js';
 import { oauthSettingsFromFlags } from './set-oauth-command.js';
 import { tellDaemonSecretsChanged } from './secrets-changed.js';
@@ -233,9 +234,10 @@ export async function verifyBeforeSaving(account: Account, secret: string, reque
   const secretKind = account.secretKind!;
   const result = await verifyCredential({ account, credential: { kind: secretKind, username: hostFor(account.kind).gitUsername(account, secretKind), secret }, ...request });
   if (!result.ok) {
-    const offline = ['dns', 'tls', 'refused', 'timeout', 'network'].includes(result.code);
+    // Only when Bitbucket could not be asked may saving unchecked help; a refused secret stays wrong.
+    const unasked = isNetworkProblem(result.code);
     throw new UserError(
-      `account ${account.name} (${account.url}): ${result.message}. Nothing was saved.${offline ? ' To save it without checking, add --no-verify.' : ''}`,
+      `account ${account.name} (${account.url}): ${result.message}. Nothing was saved.${unasked ? ' To save it without checking, add --no-verify.' : ''}`,
     );
   }
   return describeResult(account.name, describeSecretKind(secretKind), result);

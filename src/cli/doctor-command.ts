@@ -17,6 +17,7 @@ import type { SecretStore } from '../core/secrets/secret-store.js';
 import { productVersion } from '../core/version.js';
 import { verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { hostFor } from '../core/hosts/host.js';
+import { isNetworkProblem } from '../core/hosts/rest/http.js';
 import { daemonInfo } from './daemon-commands.js';
 import { repositoryIdentityChecks } from './identity-doctor.js';
 import { printJson } from './io.js';
@@ -100,14 +101,16 @@ async function checkAccount(account: Account, config: Config, paths: ProductPath
   };
 }
 
-/** Problems with the place or the name, not with the secret: a new secret would not help. */
-const NOT_THE_SECRET: ReadonlySet<string> = new Set(['dns', 'tls', 'proxy', 'timeout', 'network', 'unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
+/** Problems with the answer or the name, not with the secret: a new secret would not help. */
+const NOT_THE_SECRET: ReadonlySet<string> = new Set(['unexpected-answer', 'no-repository-access', 'wrong-username', 'email-as-username', 'unverified-username']);
 
-/** The command that fixes one failed credential: a new login, a new secret or the e-mail. */
+/** The command that fixes one failed credential: a new login, a new secret, the e-mail, or the way to the host. */
 function fixFor(account: Account, result: CredentialVerification): string {
+  const verify = `git-credential-bitbucket account verify ${account.name}`;
+  if (isNetworkProblem(result.code)) return `check the URL of account ${account.name} (${account.url}) and the network, VPN, proxy or certificate the line above names; then: ${verify}`;
   if (result.credential === 'OAuth') return `git-credential-bitbucket login ${account.name}`;
   if (result.code === 'needs-email') return `git-credential-bitbucket account set-email ${account.name} ADDRESS`;
-  if (result.code !== undefined && NOT_THE_SECRET.has(result.code)) return `change what the line above names, then: git-credential-bitbucket account verify ${account.name}`;
+  if (result.code !== undefined && NOT_THE_SECRET.has(result.code)) return `change what the line above names, then: ${verify}`;
   const secretKind = result.code === 'unusable-secret' || result.code === 'app-password' ? ` --secret-kind ${hostFor(account.kind).defaultSecretKind}` : '';
   return `printf %s "$TOKEN" | git-credential-bitbucket account set-secret ${account.name} --secret-stdin${secretKind}`;
 }

@@ -2,7 +2,9 @@
 
 import type { ForwardInfo } from '../shared/wire.js';
 
+/** No lines when none is open: most people never forward, and `status` should not say so each time. */
 export function describeForwards(forwards: readonly ForwardInfo[]): string[] {
+  if (forwards.length === 0) return [];
   return [
     `Forwards (${forwards.length}):`,
     ...forwards.map(

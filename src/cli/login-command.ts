@@ -53,7 +53,7 @@ export async function loginCommand(args: string[], paths: ProductPaths): Promise
     );
     answer = await waitForPaste(request, 'only').pasted;
   } else {
-    const wait = await listenForRedirect(account.oauth.redirectPort, request.state, timeoutSeconds * 1000);
+    const wait = await listenForRedirect(account.oauth.redirectPort, request.state, timeoutSeconds * 1000, account.name);
     const paste = waitForPaste(request, 'alongside');
     const unavailable = browserUnavailable();
     process.stdout.write(

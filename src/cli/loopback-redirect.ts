@@ -15,7 +15,8 @@ export interface RedirectWait {
 const PAGE = (title: string, text: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body></html>`;
 
-export async function listenForRedirect(port: number, expectedState: string, timeoutMs: number): Promise<RedirectWait> {
+/** `account` names the login in the timeout's message. */
+export async function listenForRedirect(port: number, expectedState: string, timeoutMs: number, account: string): Promise<RedirectWait> {
   let settle!: { resolve: (params: URLSearchParams) => void; reject: (error: Error) => void };
   const redirect = new Promise<URLSearchParams>((resolve, reject) => (settle = { resolve, reject }));
   const server = createServer((request, response) => {
@@ -43,8 +44,17 @@ export async function listenForRedirect(port: number, expectedState: string, tim
     );
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  // login reads a pasted address all along, so that is the way out when the browser cannot come
+  // back here; --no-browser only spares opening one and listening.
   const timer = setTimeout(
-    () => settle.reject(new UserError(`no answer from the browser within ${Math.round(timeoutMs / 1000)} s; nothing was stored. Run the login again, or use --no-browser`)),
+    () =>
+      settle.reject(
+        new UserError(
+          `login of account ${account} failed: no answer from the browser within ${Math.round(timeoutMs / 1000)} s; nothing was stored. ` +
+            `Run \`git-credential-bitbucket login ${account}\` again; if the browser does not come back here by itself, paste the address it ended on (http://127.0.0.1:${port}/?code=…) while login waits, ` +
+            'or add --no-browser where no browser can reach 127.0.0.1',
+        ),
+      ),
     timeoutMs,
   );
   const close = () => {

@@ -1,6 +1,6 @@
 // One HTTP request to Bitbucket with a credential, for `account verify`, `route suggest` and
 // `doctor`. Network failures are turned into one sentence that names the host and the likely fix
-// (DNS, TLS, proxy, refused, timeout); the credential never appears in what this module returns or
+// (DNS, TLS, proxy, unreachable, timeout); the credential never appears in what this module returns or
 // throws. Requests take git's proxy and CA settings (network/fetch-like-git.ts).
 
 import { NetworkSetupError, fetchLikeGit } from '../../network/fetch-like-git.js';
@@ -15,7 +15,16 @@ export interface ApiResponse {
   text: string;
 }
 
-export type NetworkProblemKind = 'dns' | 'tls' | 'proxy' | 'refused' | 'timeout' | 'network';
+/**
+ * Why Bitbucket could not be asked at all: the place or the way there, never the credential
+ * (`refused` is Bitbucket refusing the credential, a problem code of its own).
+ */
+export const NETWORK_PROBLEM_KINDS = ['dns', 'tls', 'proxy', 'unreachable', 'timeout', 'network'] as const;
+export type NetworkProblemKind = (typeof NETWORK_PROBLEM_KINDS)[number];
+
+export function isNetworkProblem(code: string | undefined): code is NetworkProblemKind {
+  return (NETWORK_PROBLEM_KINDS as readonly (string | undefined)[]).includes(code);
+}
 
 export class NetworkProblem extends Error {
   constructor(
@@ -100,7 +109,9 @@ function describeNetworkError(error: unknown, url: URL, timeoutMs: number): Netw
       `the TLS certificate of ${url.host} is not trusted (${code}): if your company uses its own certificate authority, point git at its PEM file (git config --global http.sslCAInfo /path/to/ca.pem); this tool uses git's setting`,
     );
   }
-  if (code === 'ECONNREFUSED') return new NetworkProblem('refused', `nothing answers at ${url.host} (connection refused): check the URL and port`);
+  if (code === 'ECONNREFUSED') {
+    return new NetworkProblem('unreachable', `nothing answers at ${url.host} (connection refused): check the URL and port, and that this machine can reach the host (network, VPN, firewall)`);
+  }
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
     return new NetworkProblem('network', `${url.host} closed the connection (${code}); a proxy or firewall may be in the way`);
   }

@@ -34,6 +34,7 @@ export type ProblemCode =
   | 'email-as-username'
   | 'wrong-username'
   | 'app-password'
+  /** Bitbucket answered 401: the credential itself is wrong, revoked or expired. */
   | 'refused'
   | 'expired'
   | 'missing-scope'
