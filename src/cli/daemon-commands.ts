@@ -1,5 +1,6 @@
 // `daemon start|stop|status`.
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import type { DaemonInfo } from '../shared/wire.js';
@@ -21,7 +22,10 @@ export async function stopDaemon(args: string[], paths: ProductPaths): Promise<n
     return 0;
   }
   await exchange(paths, { type: 'stop' }, { autoStart: false });
-  await waitUntilGone(paths);
+  if (!(await exited(info.pid))) {
+    process.stderr.write(`git-credential-bitbucket: the daemon (pid ${info.pid}) was asked to stop but still runs after ${STOP_WAIT_MS / 1000} s; \`kill ${info.pid}\` ends it\n`);
+    return 1;
+  }
   process.stdout.write(`Stopped the daemon (pid ${info.pid}).\n`);
   return 0;
 }
@@ -53,9 +57,28 @@ export function describeDaemon(info: DaemonInfo | undefined, paths: ProductPaths
   return `Daemon: running, pid ${info.pid}, version ${info.version}, since ${info.startedAt}, ${info.requests} request(s); socket ${info.socketPath}; log ${info.logFile}`;
 }
 
-async function waitUntilGone(paths: ProductPaths): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (!(await daemonInfo(paths, false))) return;
+/** The daemon answers `stop`, then closes its sockets and lets requests under way finish (up to 2 s) before it exits. */
+const STOP_WAIT_MS = 10_000;
+
+/** "Stopped" means the process is gone, not only its sockets: whatever runs next finds nothing of it. */
+async function exited(pid: number): Promise<boolean> {
+  for (const deadline = Date.now() + STOP_WAIT_MS; Date.now() < deadline; ) {
+    if (!isRunning(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // An exited daemon its parent has not reaped yet (the helper that started it is long gone) is a zombie: it holds nothing.
+  try {
+    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return process.platform !== 'linux';
   }
 }
