@@ -34,7 +34,7 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   // (under the shared /tmp fallback) between this check and the connect receive the request; the
   // start path below creates it 0700 and checks it before every connect.
   const first: Attempt = dir.missing ? { kind: 'absent' } : await tryExchange(paths.socketPath, request, answerTimeoutMs);
-  if (first.kind === 'answer' && !wantsFreshDaemon(first.response)) return first.response;
+  if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
   // Nothing answers: something that is not a socket in the way would stop every start.
   const blocked = first.kind === 'absent' && process.platform !== 'win32' ? (nonSocketProblem(paths.socketPath) ?? nonSocketProblem(paths.cacheSocketPath)) : undefined;
@@ -44,9 +44,8 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
     throw new DaemonUnavailableError('the daemon is not running');
   }
 
-  // No daemon, or one that is now exiting (another version, a dead secret store connection): start
-  // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
-  // handover per request, never a loop.
+  // No daemon, or one of another wire version (an upgrade) that is now exiting: start ours and
+  // wait for it.
   const deadline = Date.now() + startTimeoutMs;
   // Loaded only here: most git operations find the daemon running and never start one. A
   // CommonJS bundle of its own (package.json), required rather than imported: an import() would
@@ -143,10 +142,6 @@ function tryExchange(socketPath: string, request: DaemonRequest, answerTimeoutMs
 
 function isVersionMismatch(response: DaemonResponse): boolean {
   return response.type === 'error' && response.code === 'version-mismatch';
-}
-
-function wantsFreshDaemon(response: DaemonResponse): boolean {
-  return isVersionMismatch(response) || (response.type === 'error' && response.code === 'secret-store-reconnect');
 }
 
 /** A helper-side setting; a value outside its range is named once on stderr and not used. */
