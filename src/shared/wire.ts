@@ -4,7 +4,7 @@
 
 import type { Credential } from './credential-protocol.js';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** A credential request is at most 64 KiB of text; JSON escaping can roughly double it. */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
