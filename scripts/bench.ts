@@ -256,7 +256,7 @@ function rssMiB(pid: number): number | null {
 async function concurrentGets(p: Profile, count: number): Promise<{ latencies: number[]; answered: number }> {
   const socket = join(p.env.GIT_CREDENTIAL_BITBUCKET_HOME!, 'run', 'daemon.sock');
   const [protocol, host] = [/protocol=(\w+)/.exec(p.request)![1], /host=(\S+)/.exec(p.request)![1]];
-  const line = JSON.stringify({ v: 1, type: 'credential', action: 'get', credential: { protocol, host, path: 'acme/widgets.git' } }) + '\n';
+  const line = JSON.stringify({ v: WIRE_VERSION, type: 'credential', action: 'get', credential: { protocol, host, path: 'acme/widgets.git' } }) + '\n';
   const one = () =>
     new Promise<{ ms: number; ok: boolean }>((done) => {
       const started = process.hrtime.bigint();

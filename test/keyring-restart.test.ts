@@ -4,12 +4,9 @@
 // session died with the old keyring (keychain-store.ts), so the same daemon goes on answering:
 // no handover, no second daemon. Real git, the real helper and daemon, a real gnome-keyring; the
 // bus starts nothing on demand, so a killed keyring stays down until the test starts it again.
-// The helper's handling of a daemon that asks for a fresh one (secret-store-reconnect) is
-// tested on its own with a stand-in daemon.
 
 import test, { type ExecutionContext } from 'ava';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
@@ -18,7 +15,6 @@ import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyr
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-restart-alice-6b2d9f4a1c';
 const BOB_TOKEN = 'ATATT3xFfGF0-restart-bob-3e8c0a5d7f';
-const HANDOVER = 'secret store connection lost; a fresh daemon takes over';
 
 interface World {
   keyring: TestKeyring;
@@ -82,27 +78,6 @@ function onlyDaemon(t: ExecutionContext, sandbox: Sandbox): number {
   t.is(pids.length, 1, `daemons serving the sandbox: ${pids.join(', ')}`);
   return pids[0]!;
 }
-
-test('a daemon that answers secret-store-reconnect every time: the helper asks a fresh daemon once, then prints the answer; no loop', async (t) => {
-  const sandbox = new Sandbox();
-  t.teardown(() => sandbox.cleanup());
-  const runtime = join(sandbox.configHome, 'run');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  // Holds the socket, so the daemon the helper starts finds it taken and exits: the retry comes here too.
-  let requests = 0;
-  const reconnecting = createServer((socket) => {
-    socket.once('data', () => {
-      requests++;
-      socket.end(JSON.stringify({ v: 1, type: 'error', code: 'secret-store-reconnect', message: 'the keyring went away again; run the command again' }) + '\n');
-    });
-  });
-  await new Promise<void>((resolve) => reconnecting.listen(join(runtime, 'daemon.sock'), resolve));
-  t.teardown(() => new Promise<void>((resolve) => reconnecting.close(() => resolve())));
-  const answer = await sandbox.helper('get', credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' }));
-  t.is(answer.stdout, '');
-  t.is(answer.stderr, 'git-credential-bitbucket: the keyring went away again; run the command again\n');
-  t.is(requests, 2);
-});
 
 keyringTests(test, () => {
   test.serial('the keyring restarts: the next git operation succeeds at once from the same daemon, for the account it had read and for one it had not', async (t) => {

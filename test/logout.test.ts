@@ -8,6 +8,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { parseRequest } from '../src/daemon/server.js';
+import { WIRE_VERSION } from '../src/shared/wire.js';
 import { assertAnswer, masked } from './support/answers.js';
 import { REPO_ROOT, Sandbox, credentialRequest, type RunResult } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
@@ -249,14 +250,14 @@ test('account remove makes the running daemon drop the tokens: the same account 
 
 test('the daemon takes oauth-login only with well-formed tokens, and never repeats a token in its refusal', (t) => {
   const token = 'refresh-token-that-must-not-be-echoed-0123456789';
-  const line = (tokens: unknown) => JSON.stringify({ v: 1, type: 'oauth-login', account: 'work', tokens });
+  const line = (tokens: unknown) => JSON.stringify({ v: WIRE_VERSION, type: 'oauth-login', account: 'work', tokens });
   t.like(parseRequest(line({ accessToken: 'a', refreshToken: token, expiresAt: 1 })), { type: 'oauth-login', account: 'work', tokens: { expiresAt: 1 } });
   for (const tokens of [undefined, null, { accessToken: 'a', refreshToken: token }, { accessToken: '', refreshToken: token, expiresAt: 1 }, { accessToken: `a\n${token}`, refreshToken: token, expiresAt: 1 }, { accessToken: 'a', refreshToken: token, expiresAt: 'soon' }]) {
     const parsed = parseRequest(line(tokens));
     t.true('error' in parsed && parsed.error.type === 'error' && parsed.error.code === 'bad-request', JSON.stringify(tokens === undefined ? 'undefined' : Object.keys(tokens ?? {})));
     t.false(JSON.stringify(parsed).includes(token));
   }
-  t.like(parseRequest(JSON.stringify({ v: 1, type: 'oauth-logout', account: 'work' })), { type: 'oauth-logout', account: 'work' });
-  t.true('error' in parseRequest(JSON.stringify({ v: 1, type: 'oauth-logout' })));
-  t.true('error' in parseRequest(JSON.stringify({ v: 1, type: 'reload', account: 'work' })), 'reload is gone');
+  t.like(parseRequest(JSON.stringify({ v: WIRE_VERSION, type: 'oauth-logout', account: 'work' })), { type: 'oauth-logout', account: 'work' });
+  t.true('error' in parseRequest(JSON.stringify({ v: WIRE_VERSION, type: 'oauth-logout' })));
+  t.true('error' in parseRequest(JSON.stringify({ v: WIRE_VERSION, type: 'reload', account: 'work' })), 'reload is gone');
 });

@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import { WIRE_VERSION } from '../src/shared/wire.js';
 import { assertAnswer, assertDifferentSecret, masked, passwordOf } from './support/answers.js';
 import { TestClock } from './support/clock.js';
 import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
@@ -211,7 +212,7 @@ test('200 concurrent gets for an expired access token make exactly one token req
   await sandbox.cli(['daemon', 'start']);
   clock.advance(LIFETIME_SECONDS);
   const socket = join(sandbox.configHome, 'run', 'daemon.sock');
-  const request = JSON.stringify({ v: 1, type: 'credential', action: 'get', credential: { protocol: 'http', host: sim.host, path: 'acme/widgets.git' } }) + '\n';
+  const request = JSON.stringify({ v: WIRE_VERSION, type: 'credential', action: 'get', credential: { protocol: 'http', host: sim.host, path: 'acme/widgets.git' } }) + '\n';
   const answers = await Promise.all(
     Array.from(
       { length: 200 },

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { MAX_CONNECTIONS } from '../src/daemon/connections.js';
+import { WIRE_VERSION } from '../src/shared/wire.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { waitFor } from './support/wait.js';
 
@@ -25,7 +26,7 @@ const CAP_MS = 30_000;
 
 const mainSocketOf = (sandbox: Sandbox) => join(sandbox.configHome, 'run', 'daemon.sock');
 const fastSocketOf = (sandbox: Sandbox) => join(sandbox.configHome, 'run', 'git-cache.sock');
-const mainGet = (host: string, protocol = 'https') => JSON.stringify({ v: 1, type: 'credential', action: 'get', credential: { protocol, host, path: 'acme/widgets.git' } }) + '\n';
+const mainGet = (host: string, protocol = 'https') => JSON.stringify({ v: WIRE_VERSION, type: 'credential', action: 'get', credential: { protocol, host, path: 'acme/widgets.git' } }) + '\n';
 const fastGet = (host: string, protocol = 'https') => `action=get\ntimeout=1\n${credentialRequest({ protocol, host, path: 'acme/widgets.git' })}`;
 
 /** A client connection and what it has seen. */
@@ -95,7 +96,7 @@ async function sandboxWithDaemon(t: ExecutionContext, env: NodeJS.ProcessEnv): P
 test('a connection that sends no complete request is closed after the connection timeout, on both sockets', async (t) => {
   const sandbox = await sandboxWithDaemon(t, { GIT_CREDENTIAL_BITBUCKET_CONNECTION_TIMEOUT_MS: '300' });
   const silent = client(mainSocketOf(sandbox));
-  const partial = client(mainSocketOf(sandbox), '{"v":1,"type":"credential",');
+  const partial = client(mainSocketOf(sandbox), `{"v":${WIRE_VERSION},"type":"credential",`);
   const fastSilent = client(fastSocketOf(sandbox));
   // The fast path's request is complete only when the client half-closes.
   const fastPartial = client(fastSocketOf(sandbox), fastGet('bitbucket.org'));
@@ -106,7 +107,7 @@ test('a connection that sends no complete request is closed after the connection
   for (const held of [silent, partial, fastSilent, fastPartial]) t.is(held.received(), '');
 
   // A connection that was answered and then idles is closed as well.
-  const idleAfterAnswer = await sendUntilThrough(() => client(mainSocketOf(sandbox), '{"v":1,"type":"ping"}\n'), (sent) => sent.answered);
+  const idleAfterAnswer = await sendUntilThrough(() => client(mainSocketOf(sandbox), `{"v":${WIRE_VERSION},"type":"ping"}\n`), (sent) => sent.answered);
   t.regex(idleAfterAnswer.received(), /"type":"pong"/);
   t.true(await idleAfterAnswer.closed, 'an answered connection left idle is still open');
 

@@ -9,6 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, renameSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { WIRE_VERSION } from '../src/shared/wire.js';
 import { runAs, type OtherUser } from './support/other-user.js';
 import { otherUserTest } from './support/other-user-test.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
@@ -16,7 +17,7 @@ import { waitFor } from './support/wait.js';
 
 const SECRET = 'ATATT3x-socketguard-5e4d3c2b1a09f8e7';
 const GET = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
-const MAIN_GET = JSON.stringify({ v: 1, type: 'credential', action: 'get', credential: { protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' } }) + '\n';
+const MAIN_GET = JSON.stringify({ v: WIRE_VERSION, type: 'credential', action: 'get', credential: { protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' } }) + '\n';
 const FAST_GET = `action=get\ntimeout=1\n${GET}`;
 /** Every wait in these tests ends on an event; this only bounds a test that went wrong. */
 const CAP_MS = 30_000;

@@ -4,11 +4,11 @@
 
 import { existsSync, lstatSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { connect } from 'node:net';
 import type { ProductPaths } from '../shared/paths.js';
 import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { SETTINGS, readSetting, type Setting } from '../shared/settings.js';
-import { MAX_FRAME_BYTES, WIRE_VERSION, encodeMessage, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+import { WIRE_VERSION, type DaemonRequest, type DaemonResponse } from '../shared/wire.js';
+import { firstAnswer } from './first-answer.js';
 
 export class DaemonUnavailableError extends Error {}
 
@@ -34,7 +34,7 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
   // (under the shared /tmp fallback) between this check and the connect receive the request; the
   // start path below creates it 0700 and checks it before every connect.
   const first: Attempt = dir.missing ? { kind: 'absent' } : await tryExchange(paths.socketPath, request, answerTimeoutMs);
-  if (first.kind === 'answer' && !wantsFreshDaemon(first.response)) return first.response;
+  if (first.kind === 'answer' && !isVersionMismatch(first.response)) return first.response;
   if (first.kind === 'failed') throw first.error;
   // Nothing answers: something that is not a socket in the way would stop every start.
   const blocked = first.kind === 'absent' && process.platform !== 'win32' ? (nonSocketProblem(paths.socketPath) ?? nonSocketProblem(paths.cacheSocketPath)) : undefined;
@@ -44,9 +44,8 @@ export async function exchange(paths: ProductPaths, body: RequestBody, options: 
     throw new DaemonUnavailableError('the daemon is not running');
   }
 
-  // No daemon, or one that is now exiting (another version, a dead secret store connection): start
-  // ours and wait for it. A secret-store-reconnect from the daemon started here is final: one
-  // handover per request, never a loop.
+  // No daemon, or one of another wire version (an upgrade) that is now exiting: start ours and
+  // wait for it.
   const deadline = Date.now() + startTimeoutMs;
   // Loaded only here: most git operations find the daemon running and never start one. A
   // CommonJS bundle of its own (package.json), required rather than imported: an import() would
@@ -93,60 +92,32 @@ function checkRuntimeDir(dir: string): { missing: boolean } | string {
   return problem ? `refusing to use the daemon socket: ${dir} ${problem}; remove it (the daemon recreates it with mode 0700)` : { missing: false };
 }
 
+const NO_DAEMON: ReadonlySet<string> = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
 type Attempt =
   | { kind: 'answer'; response: DaemonResponse }
   | { kind: 'absent' }
   | { kind: 'failed'; error: Error };
 
-function tryExchange(socketPath: string, request: DaemonRequest, answerTimeoutMs: number): Promise<Attempt> {
-  return new Promise((resolve) => {
-    const socket = connect(socketPath);
-    let received = '';
-    let settled = false;
-    const settle = (attempt: Attempt) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(attempt);
-    };
-    const timer = setTimeout(
-      () => settle({ kind: 'failed', error: new DaemonUnavailableError(`the daemon did not answer within ${answerTimeoutMs / 1000} s`) }),
-      answerTimeoutMs,
-    );
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(encodeMessage(request)));
-    socket.on('data', (chunk: string) => {
-      received += chunk;
-      const end = received.indexOf('\n');
-      if (end >= 0) {
-        try {
-          settle({ kind: 'answer', response: JSON.parse(received.slice(0, end)) as DaemonResponse });
-        } catch {
-          settle({ kind: 'failed', error: new DaemonUnavailableError('the daemon sent an unreadable answer') });
-        }
-      } else if (received.length > MAX_FRAME_BYTES) {
-        settle({ kind: 'failed', error: new DaemonUnavailableError('the daemon sent an oversized answer') });
-      }
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => {
+async function tryExchange(socketPath: string, request: DaemonRequest, answerTimeoutMs: number): Promise<Attempt> {
+  const first = await firstAnswer(socketPath, request, { ms: answerTimeoutMs, problem: `the daemon did not answer within ${answerTimeoutMs / 1000} s` });
+  switch (first.kind) {
+    case 'answer':
+      first.socket.destroy();
+      return { kind: 'answer', response: first.response };
+    case 'closed':
+      return { kind: 'absent' };
+    case 'unreachable':
       // A missing or dead socket means "no daemon"; a socket we may not use is a real problem.
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
-        settle({ kind: 'absent' });
-      } else {
-        settle({ kind: 'failed', error: new DaemonUnavailableError(`cannot reach the daemon at ${socketPath}: ${error.code ?? error.message}`) });
-      }
-    });
-    socket.on('close', () => settle({ kind: 'absent' }));
-  });
+      if (NO_DAEMON.has(first.code)) return { kind: 'absent' };
+      return { kind: 'failed', error: new DaemonUnavailableError(`cannot reach the daemon at ${socketPath}: ${first.code}`) };
+    case 'failed':
+      return { kind: 'failed', error: new DaemonUnavailableError(first.problem) };
+  }
 }
 
 function isVersionMismatch(response: DaemonResponse): boolean {
   return response.type === 'error' && response.code === 'version-mismatch';
-}
-
-function wantsFreshDaemon(response: DaemonResponse): boolean {
-  return isVersionMismatch(response) || (response.type === 'error' && response.code === 'secret-store-reconnect');
 }
 
 /** A helper-side setting; a value outside its range is named once on stderr and not used. */

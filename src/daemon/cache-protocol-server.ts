@@ -5,9 +5,8 @@
 // git, half-closes, and copies whatever comes back to git. Answers come from the same
 // CredentialService as the Node helper's, so routing, refresh, fallback and the request log are
 // the same; only stderr advice cannot travel this way (git then asks the Node helper, which
-// prints it). Nor can a retry: when the daemon's secret store connection died, git gets no
-// answer and the daemon exits, so the Node helper git asks next starts a fresh one. Who may
-// connect is the socket guard's call (socket-guard.ts); how long and how many, connections.ts.
+// prints it). Who may connect is the socket guard's call (socket-guard.ts); how long and how
+// many, connections.ts.
 // A `forward` (forwards.ts) serves the same protocol on a socket of its own, scoped to its accounts.
 
 import { createServer, type Server, type Socket } from 'node:net';
@@ -15,7 +14,6 @@ import type { Logger } from 'pino';
 import { CredentialInputError, MAX_CREDENTIAL_INPUT_BYTES, formatCredential, parseCredential } from '../shared/credential-protocol.js';
 import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService, ForwardScope } from './credential-service.js';
-import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 
 /** A credential plus the two header lines. */
 const MAX_REQUEST_BYTES = MAX_CREDENTIAL_INPUT_BYTES + 256;
@@ -29,8 +27,6 @@ export interface CacheProtocolHooks {
   admit(): boolean;
   /** A connection that has not completed its request for this long is closed. */
   connectionTimeoutMs: number;
-  /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
-  onConnectionLost(error: SecretStoreConnectionLostError): void;
   /** A forward's socket (forwards.ts) rather than the user's own fast path. */
   scope?: ForwardScope;
 }
@@ -64,14 +60,7 @@ function serve(socket: Socket, hooks: CacheProtocolHooks): void {
     if (socket.destroyed) return;
     idle.requestStarted();
     void answer(Buffer.concat(chunks), hooks)
-      .then(
-        (reply) => finish(socket, reply),
-        (error: unknown) => {
-          // Before the answer: the Node helper git asks next must not reach this daemon again.
-          if (error instanceof SecretStoreConnectionLostError) hooks.onConnectionLost(error);
-          socket.end();
-        },
-      )
+      .then((reply) => finish(socket, reply), () => socket.end())
       .finally(() => idle.requestDone());
   });
 }

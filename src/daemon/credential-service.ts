@@ -16,7 +16,7 @@ import { routeRequest } from '../core/router.js';
 import { RefusedTokens, isRetry, offersRetry, retryAttributes, retryRefuses } from './oauth/refusals.js';
 import type { TokenManager } from './oauth/token-manager.js';
 import type { RequestEvents } from './ui/request-events.js';
-import { SecretStoreConnectionLostError, type SecretStore } from '../core/secrets/secret-store.js';
+import type { SecretStore } from '../core/secrets/secret-store.js';
 
 export interface CredentialAnswer {
   attributes: Array<[string, string]>;
@@ -61,8 +61,6 @@ export class CredentialService {
     try {
       result = await this.decide(action, credential, forward);
     } catch (error) {
-      // Not an answer: the daemon hands the request over to a fresh daemon (see both servers).
-      if (error instanceof SecretStoreConnectionLostError) throw error;
       result = { outcome: 'error', answer: { attributes: [], messages: [(error as Error).message] } };
     }
     const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;

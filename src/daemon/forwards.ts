@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ForwardInfo, ForwardVia } from '../shared/wire.js';
-import type { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import type { CredentialService } from './credential-service.js';
 import { listen } from './listen.js';
@@ -28,7 +27,6 @@ export interface ForwardsDeps {
   accountNames(): string[];
   onActivity(): void;
   connectionTimeoutMs: number;
-  onConnectionLost(error: SecretStoreConnectionLostError): void;
 }
 
 export interface ForwardRequest {
@@ -127,7 +125,6 @@ export class Forwards {
         this.deps.onActivity();
       },
       connectionTimeoutMs: this.deps.connectionTimeoutMs,
-      onConnectionLost: this.deps.onConnectionLost,
     });
     try {
       await listen(server, socketPath);

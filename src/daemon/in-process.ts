@@ -34,12 +34,7 @@ async function answer(paths: ProductPaths, action: CredentialAction, credential:
   const marginMs = () => readSetting(SETTINGS.refreshMargin, process.env, config.current().oauth.refreshMarginSeconds).value * 1000;
   const tokens = new TokenManager({ store, states, client: new OAuthClient(), log, marginMs });
   const service = new CredentialService({ config, store, states, tokens, log });
-  try {
-    return await service.handle(action, credential, 'in-process');
-  } catch (error) {
-    // The daemon hands a lost secret-store connection to a fresh daemon; here the next git operation is that fresh start.
-    return { attributes: [], messages: [(error as Error).message] };
-  }
+  return service.handle(action, credential, 'in-process');
 }
 
 /** The daemon's log file when the state directory can be had; a read-only HOME only costs the log. */

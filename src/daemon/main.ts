@@ -195,12 +195,6 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
     idleTimer.unref();
   };
 
-  /** The secret store went away under this process (keytar cannot follow a keyring restart); a fresh daemon can, and the helper starts one. */
-  const onConnectionLost = (error: Error): void => {
-    if (!stopping) logger.warn({ problem: error.message }, 'secret store connection lost');
-    void shutdown('secret store connection lost; a fresh daemon takes over');
-  };
-
   /** A request on either socket: count it and restart the idle clock. */
   const onActivity = (): void => {
     requests++;
@@ -211,7 +205,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
-  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs, onConnectionLost });
+  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs });
   const daemon = createDaemonServer({
     service,
     log: logger,
@@ -236,11 +230,10 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
       if (account === undefined) store.reselect();
     },
     onStopRequested: (reason) => void shutdown(reason),
-    onConnectionLost,
     forwards,
   });
 
-  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs, onConnectionLost });
+  const fastPath = isWindows ? undefined : createCacheProtocolServer({ service, log: logger, onActivity, admit, connectionTimeoutMs });
 
   const shutdown = async (reason: string): Promise<void> => {
     if (stopping) return;

@@ -11,7 +11,6 @@ import { IdleConnectionTimer, capConnections } from './connections.js';
 import type { CredentialService } from './credential-service.js';
 import type { OAuthSessions } from './oauth/sessions.js';
 import { ForwardRefusedError, type Forwards } from './forwards.js';
-import { SecretStoreConnectionLostError } from '../core/secrets/secret-store.js';
 import type { RequestEvents } from './ui/request-events.js';
 
 export interface ServerHooks {
@@ -32,8 +31,6 @@ export interface ServerHooks {
   onSecretsChanged(account: string | undefined): void;
   /** `daemon stop`, or a helper of another wire version: the daemon should exit. */
   onStopRequested(reason: string): void;
-  /** This daemon's secret store connection died: it must exit, releasing its sockets at once. */
-  onConnectionLost(error: SecretStoreConnectionLostError): void;
   forwards: Forwards;
 }
 
@@ -145,12 +142,6 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
   } catch (error) {
     if (error instanceof ForwardRefusedError) {
       send(socket, failure('refused', error.message));
-      return;
-    }
-    if (error instanceof SecretStoreConnectionLostError) {
-      // Sockets first: the helper's retry must find a fresh daemon, not this one.
-      hooks.onConnectionLost(error);
-      send(socket, failure('secret-store-reconnect', error.message));
       return;
     }
     hooks.log.error({ err: { message: (error as Error).message } }, 'request failed');

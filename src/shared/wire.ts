@@ -1,12 +1,10 @@
 // The helper ↔ daemon channel: one JSON object per line over a per-user socket.
 // Every message carries the wire version; a daemon that sees another version answers
-// `version-mismatch` and exits so the (newer) helper can start its own. A daemon whose secret store
-// connection died (the keyring restarted) answers `secret-store-reconnect` and exits the same way:
-// the helper retries once against a fresh daemon.
+// `version-mismatch` and exits so the (newer) helper can start its own.
 
 import type { Credential } from './credential-protocol.js';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** A credential request is at most 64 KiB of text; JSON escaping can roughly double it. */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
@@ -107,7 +105,7 @@ export interface OAuthTokens {
 /** `hadTokens`: the account held OAuth tokens before (replaced by a login, dropped by a logout). */
 export type OAuthSessionAnswer = { ok: true; hadTokens: boolean } | { ok: false; problem: string };
 
-export type DaemonErrorCode = 'version-mismatch' | 'secret-store-reconnect' | 'bad-request' | 'too-large' | 'internal' | 'refused';
+export type DaemonErrorCode = 'version-mismatch' | 'bad-request' | 'too-large' | 'internal' | 'refused';
 
 export function encodeMessage(message: DaemonRequest | DaemonResponse): string {
   return JSON.stringify(message) + '\n';

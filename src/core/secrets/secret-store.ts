@@ -38,11 +38,3 @@ export class SecretStoreError extends Error {}
  * missing). Never answered by switching to another store.
  */
 export class SecretStoreUnavailableError extends SecretStoreError {}
-
-/**
- * This process's connection to the store is dead while the store itself may well be back: a
- * binding that keeps one connection for the life of the process (keytar's libsecret) goes on
- * talking to a keyring daemon that was restarted. A fresh process would reach the store, so the
- * daemon hands its work over to a fresh daemon instead of failing every request until it exits.
- */
-export class SecretStoreConnectionLostError extends SecretStoreUnavailableError {}
