@@ -104,10 +104,10 @@ test('verification, route suggest and git itself all go through git\'s proxy and
 });
 
 /** An OAuth account `work` on the corporate host, logged in with a pasted code; the login's own requests use the CLI's process. */
-async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox: Sandbox): Promise<void> {
+async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox: Sandbox, url = URL_): Promise<void> {
   const port = await freePort();
   const added = await sandbox.cli(
-    ['account', 'add', 'work', '--url', URL_, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
+    ['account', 'add', 'work', '--url', url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
     { input: `${CLIENT_SECRET}\n` },
   );
   t.is(added.code, 0, added.stderr);
@@ -137,7 +137,7 @@ async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox:
   t.is(sim.oauthStats().tokenRequests.authorization_code, 1);
 }
 
-const getWidgets = (sandbox: Sandbox) => sandbox.helper('get', credentialRequest({ protocol: 'https', host: HOST, path: 'acme/widgets.git' }));
+const getWidgets = (sandbox: Sandbox, host = HOST) => sandbox.helper('get', credentialRequest({ protocol: 'https', host, path: 'acme/widgets.git' }));
 
 test('login with a pasted code and the refresh after expiry go through the proxy', async (t) => {
   const { sim, sandbox, tunnels } = await corporateNetwork(t);
@@ -177,6 +177,35 @@ test('NODE_EXTRA_CA_CERTS is not read at the daemon\'s start, yet its refresh tr
   t.regex(masked(refreshed.stdout), /^username=x-token-auth\npassword=/, refreshed.stderr);
   t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'the daemon refreshed, trusting the extra CA');
   t.true(tunnels() > beforeRefresh);
+});
+
+test('without a proxy too: the daemon, started without NODE_EXTRA_CA_CERTS, trusts that file for its refresh', async (t) => {
+  // The common set-up: no proxy, the company CA only in NODE_EXTRA_CA_CERTS, git told nothing.
+  const ca = makePrivateCa('localhost');
+  const frontPort = await freePort();
+  const origin = `https://localhost:${frontPort}`;
+  const sim = await startSimulator({ config: simConfig(), publicOrigin: origin });
+  const front = await startTlsFront(ca, Number(sim.host.split(':')[1]), frontPort);
+  const sandbox = new Sandbox();
+  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
+  t.teardown(async () => {
+    sandbox.trackStoredSecrets();
+    await sandbox.cleanup();
+    await front.close();
+    await sim.close();
+    ca.remove();
+  });
+  sandbox.env.NODE_EXTRA_CA_CERTS = ca.caFile;
+  const clock = new TestClock(sandbox, [sim]);
+  await loginWithPastedCode(t, sim, sandbox, origin);
+  t.regex(masked((await getWidgets(sandbox, `localhost:${frontPort}`)).stdout), /^username=x-token-auth\npassword=/);
+  const [pid] = sandbox.daemonPids();
+  t.false(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((entry) => entry.startsWith('NODE_EXTRA_CA_CERTS=')));
+
+  clock.advance(LIFETIME_SECONDS);
+  const refreshed = await getWidgets(sandbox, `localhost:${frontPort}`);
+  t.regex(masked(refreshed.stdout), /^username=x-token-auth\npassword=/, refreshed.stderr);
+  t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'the daemon refreshed over TLS, trusting the extra CA');
 });
 
 test('a proxy that refuses, wants a login or is not there, or a CA file that is missing, gives one line naming it, and nothing is saved', async (t) => {

@@ -9,8 +9,18 @@
 /** Where the daemon finds the file Node would have read. */
 export const HANDED_OVER_EXTRA_CA = 'GIT_CREDENTIAL_BITBUCKET_NODE_EXTRA_CA_CERTS';
 
-/** `env` for the daemon: NODE_EXTRA_CA_CERTS moved to HANDED_OVER_EXTRA_CA. */
+/**
+ * `env` for the daemon: NODE_EXTRA_CA_CERTS moved to HANDED_OVER_EXTRA_CA, where Node's default
+ * list is its bundled one (what the daemon can add the file to). Where it is the system's store
+ * (--use-openssl-ca, --use-system-ca, a Node built that way) the file stays Node's to read.
+ */
 export function withExtraCaHandedOver(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { NODE_EXTRA_CA_CERTS: file, ...rest } = env;
-  return file ? { ...rest, [HANDED_OVER_EXTRA_CA]: file } : env;
+  if (!file || !usesBundledCaList(env)) return env;
+  return { ...rest, [HANDED_OVER_EXTRA_CA]: file };
+}
+
+function usesBundledCaList(env: NodeJS.ProcessEnv): boolean {
+  if (/--use-(openssl|system)-ca\b/.test(env.NODE_OPTIONS ?? '')) return false;
+  return !(process.config.variables as Record<string, unknown>).node_use_openssl_ca;
 }

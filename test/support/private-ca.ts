@@ -29,8 +29,8 @@ export function makePrivateCa(hostname: string): PrivateCa {
   return { caFile: file('ca.pem'), cert: readFileSync(file('server.pem'), 'utf8'), key: readFileSync(file('server.key'), 'utf8'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Terminates TLS with the CA's certificate and passes the bytes to 127.0.0.1:`port`. */
-export async function startTlsFront(ca: PrivateCa, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/** Terminates TLS with the CA's certificate on 127.0.0.1:`listenPort` (any free one by default) and passes the bytes to 127.0.0.1:`port`. */
+export async function startTlsFront(ca: PrivateCa, port: number, listenPort = 0): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer({ cert: ca.cert, key: ca.key }, (client) => {
     const upstream = connect(port, '127.0.0.1');
@@ -41,7 +41,7 @@ export async function startTlsFront(ca: PrivateCa, port: number): Promise<{ port
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

@@ -63,8 +63,10 @@ export async function describeConnection(url: string): Promise<{ line: string; p
 export async function fetchLikeGit(url: string, init: RequestInit = {}): Promise<Response> {
   const target = new URL(url);
   const plan = await connectionPlanFor(target);
-  // Certificates matter only for https: a plain-http request (a local Data Center) stays on plain fetch.
-  const defaultCa = target.protocol === 'https:' ? await handedOverCa() : undefined;
+  // Certificates matter only where TLS is spoken: a plain-http request (a local Data Center) with
+  // no https proxy stays on plain fetch.
+  const tls = target.protocol === 'https:' || plan.proxy?.url.protocol === 'https:';
+  const defaultCa = tls ? await handedOverCa() : undefined;
   if (isDirectAndDefault(plan) && !defaultCa) return fetch(url, init);
   if (plan.unusable) throw new NetworkSetupError(plan.unusable.kind, plan.unusable.message);
   if (plan.verifyOff && !warned.has(`${target.origin} ${plan.verifyOff}`)) {
@@ -93,7 +95,7 @@ const roads = new Map<string, Road>();
 async function dispatcherFor(plan: ConnectionPlan, defaultCa: string[] | undefined): Promise<Road> {
   const files = [plan.caFile, plan.caPath, plan.proxyCaFile].filter((file): file is FileSetting => file !== undefined);
   // The same settings and unchanged files reuse one dispatcher (and its open connections).
-  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)])]);
+  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)]), defaultCa !== undefined]);
   const known = roads.get(key);
   if (known) return known;
   const { request, proxy } = trustOptions(plan, defaultCa);
