@@ -110,14 +110,14 @@ test('the logger cuts nested strings and error messages, keeps surrogate pairs w
     err: { type: string; message: string; code: string };
     nested: { deeper: { items: string[]; token: string; answer: { attributes: string } } };
     emoji: string;
-    credential: { password: string; oauth_refresh_token: string };
+    credential: string;
     password: string;
   };
   t.deepEqual(record.err, { type: 'Error', message: `${'e'.repeat(MAX_FIELD_CHARS)}…[cut: 1000 chars]`, code: 'ESOMETHING' });
   t.is(record.nested.deeper.items[0], `${'n'.repeat(MAX_FIELD_CHARS)}…[cut: 700 chars]`);
   t.is(record.emoji, `${'a'.repeat(MAX_FIELD_CHARS - 1)}…[cut: ${emoji.length} chars]`);
-  t.is(record.credential.password, '[redacted]');
-  t.is(record.credential.oauth_refresh_token, '[redacted]');
+  // git's credential as a whole (its password, bearer `credential`, refresh token).
+  t.is(record.credential, '[redacted]');
   t.is(record.password, '[redacted]');
   // Secret-named keys are censored at any depth, not only where a redact path names them.
   t.is(record.nested.deeper.token, '[redacted]');

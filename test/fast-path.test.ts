@@ -218,7 +218,7 @@ test('Windows keeps the Node helper alone: no fast path by default, a note for -
   // Git for Windows' credential-cache has no Unix sockets; this runs on every platform.
   const paths = { cacheSocketPath: '/run/user/1000/git-credential-bitbucket/git-cache.sock', runtimeInSharedTemp: false, runtimeDir: '/run/user/1000/git-credential-bitbucket', configDir: '/home/u/.config/git-credential-bitbucket' };
   const helperPath = 'C:\\Users\\u\\AppData\\Roaming\\npm\\node_modules\\git-credential-bitbucket\\dist\\helper\\git-credential-bitbucket.cjs';
-  const plain = { helper: helperValueFor(helperPath, 'win32'), fastPath: false };
+  const plain = { helper: helperValueFor(helperPath, 'win32') };
   t.deepEqual(helperChainFor({ helperPath, choice: 'default', paths, platform: 'win32' }), plain);
   t.deepEqual(helperChainFor({ helperPath, choice: 'off', paths, platform: 'win32' }), plain);
   t.deepEqual(helperChainFor({ helperPath, choice: 'on', paths, platform: 'win32' }), {
@@ -227,7 +227,7 @@ test('Windows keeps the Node helper alone: no fast path by default, a note for -
   });
   // Linux and macOS: the fast path by default, and --no-fast-path leaves it out.
   for (const platform of ['linux', 'darwin'] as const) {
-    t.deepEqual(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'default', paths, platform }), { helper: helperWithFastPathValueFor('/opt/gcb/h.cjs', paths.cacheSocketPath), fastPath: true }, platform);
-    t.deepEqual(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'off', paths, platform }), { helper: '/opt/gcb/h.cjs', fastPath: false }, platform);
+    t.deepEqual(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'default', paths, platform }), { helper: helperWithFastPathValueFor('/opt/gcb/h.cjs', paths.cacheSocketPath) }, platform);
+    t.deepEqual(helperChainFor({ helperPath: '/opt/gcb/h.cjs', choice: 'off', paths, platform }), { helper: '/opt/gcb/h.cjs' }, platform);
   }
 });

@@ -312,8 +312,8 @@ its own process and leaves nothing running; elsewhere (Jenkins) set GIT_CREDENTI
     summary: 'tell git to use this helper for every account URL',
     details: `install tells git to ask this helper, by absolute path, for every account's base URL:
   credential.<url>.helper       an empty value (so helpers configured earlier do not answer first),
-                                then, on Linux and macOS, the fast path, then the path of
-                                git-credential-bitbucket
+                                then the path of git-credential-bitbucket: on Linux and macOS in a
+                                one-line shell function that asks the fast path first
   credential.<url>.useHttpPath  true, when the host has several accounts or any route
   includeIf.hasconfig:remote.*.url:<glob>.path
                                 for each account with a commit identity (account set-identity):
@@ -325,11 +325,12 @@ Run it again after \`account add\` for a new host: it adds just what is missing,
   --dry-run             print the exact git config commands and change nothing
   --keep-other-helpers  do not add the empty helper value: helpers configured earlier answer first
   --force               replace a credential helper you configured for the same URL (uninstall restores it)
-  --no-fast-path        leave out the fast path, \`cache --socket <daemon's cache socket> --timeout 1\` before
-                        the helper, through which git's own C client gets answers from the daemon
-                        without starting Node (the helper after it skips git's \`store\`, which the
-                        daemon already got). It goes in by default on Linux and macOS, except where
-                        the daemon's sockets are in the shared temporary directory (install says so)
+  --no-fast-path        leave out the fast path: \`git credential-cache --socket <daemon's cache socket>\`
+                        run first, through which git's own C client gets answers from the daemon
+                        without starting Node (store goes to it alone; the helper gets a get only
+                        when that brings no answer, and erase). It goes in by default on Linux and
+                        macOS, except where the daemon's sockets are in the shared temporary
+                        directory (install says so)
   --fast-path           insist on the fast path: refused where it cannot be set up safely`,
     load: async () => {
       const { installCommand } = await installer();

@@ -21,6 +21,7 @@ import { isNetworkProblem } from '../core/hosts/rest/http.js';
 import { daemonInfo } from './daemon-commands.js';
 import { repositoryIdentityChecks } from './identity-doctor.js';
 import { printJson } from './io.js';
+import { fastPathSocketArgument } from '../installer/helper-value.js';
 
 interface Check {
   check: string;
@@ -178,7 +179,7 @@ function checkHost(url: string, config: Config, paths: ProductPaths, daemonRunni
   const { protocol, host } = originOf(url);
   const base = basePathOf(url);
   const chain = helperChain(protocol, host, base ? `${base}/doctor/probe.git` : 'doctor/probe.git');
-  const fastPathIn = (command: string) => command.includes(`--socket ${paths.cacheSocketPath}`);
+  const fastPathIn = (command: string) => command.includes(fastPathSocketArgument(paths.cacheSocketPath));
   const isOurs = (command: string) => command.includes(ENTRY_NAME) || fastPathIn(command);
   // Our helper with the fast path is a long shell function (installer/helper-value.ts): named by what it does.
   const shown = (command: string) => (command.includes(ENTRY_NAME) && fastPathIn(command) ? `git-credential-bitbucket behind the fast path (git credential-cache --socket ${paths.cacheSocketPath})` : quote(command));

@@ -1,12 +1,12 @@
 // The native fast path: git-credential-cache's wire format on a second socket, so that
-// `credential.helper = cache --socket <it>` lets git's own C client ask the daemon without
-// starting Node. Format (git's builtin/credential-cache.c): the client writes
-// "action=<get|store|erase|exit>\ntimeout=<seconds>\n", then the credential lines it got from
-// git, half-closes, and copies whatever comes back to git. Answers come from the same
-// CredentialService as the Node helper's, so routing, refresh, fallback and the request log are
-// the same; only stderr advice cannot travel this way (git then asks the Node helper, which
-// prints it). Who may connect is the socket guard's call (socket-guard.ts); how long and how
-// many, connections.ts.
+// `git credential-cache --socket <it>` (run first by the helper value install writes) lets
+// git's own C client ask the daemon without starting Node. Format (git's
+// builtin/credential-cache.c): the client writes "action=<get|store|erase|exit>\ntimeout=<seconds>\n",
+// then the credential lines it got from git, half-closes, and copies whatever comes back to git.
+// Answers come from the same CredentialService as the Node helper's, so routing, refresh,
+// fallback and the request log are the same; only stderr advice cannot travel this way (on an
+// empty answer the helper value hands the request to the Node helper, which prints it). Who may
+// connect is the socket guard's call (socket-guard.ts); how long and how many, connections.ts.
 // A `forward` (forwards.ts) serves the same protocol on a socket of its own, scoped to its accounts.
 
 import { createServer, type Server, type Socket } from 'node:net';

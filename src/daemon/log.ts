@@ -1,6 +1,6 @@
 // The daemon's log: JSON lines in the state directory. Secrets are never passed to the logger
-// on purpose; censoring secret-named keys (capFields, at any depth) and pino's redact paths are
-// the second line of defence for a field that slips through.
+// on purpose; censoring secret-named keys at any depth (capFields) is the second line of defence
+// for a field that slips through.
 // Whatever git (or a script) sends ends up in request fields, so the log bounds itself in one
 // place: every string is cut to MAX_FIELD_CHARS (a 64 KiB host once made a 64 KiB line), and
 // the file is rotated by size (issue #12: the log grew without bound).
@@ -11,15 +11,25 @@ import type { Env } from '../shared/paths.js';
 import { SETTINGS, readSetting } from '../shared/settings.js';
 
 /**
- * Keys whose values never reach the file, at any depth: capFields (which walks every record
- * anyway) censors them. pino's redaction stays on the fixed paths below; its wildcard paths
- * (`*.password`, `*.*.password`…) covered only two levels and cost 2.5× the rest of a log line,
- * on every request.
+ * Keys whose values never reach the file, at any depth: capFields, which walks every record
+ * anyway, censors them. (pino's redact paths did this before; its wildcard paths, `*.password`
+ * and the like, covered two levels and cost 2.5× the rest of a log line, on every request.)
  */
-const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'token', 'oauth_refresh_token', 'attributes']);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'password',
+  'secret',
+  'token',
+  'credential',
+  'attributes',
+  'oauth_refresh_token',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  'accessToken',
+  'refreshToken',
+  'clientSecret',
+]);
 const CENSOR = '[redacted]';
-
-export const REDACTED_PATHS = ['password', 'secret', 'token', 'credential.password', 'credential.oauth_refresh_token', 'attributes'];
 
 /** Long enough for any Bitbucket host, path, account or error message we write ourselves. */
 export const MAX_FIELD_CHARS = 256;
@@ -28,20 +38,24 @@ const MAX_DEPTH = 4;
 
 export function createLogger(file: string, env: Env = process.env): Logger {
   const maxBytes = readSetting(SETTINGS.logMaxBytes, env);
-  const logger = pino(
+  const logger = loggerTo(new RotatingFile(file, maxBytes.value));
+  if (maxBytes.problem) logger.warn({ problem: maxBytes.problem }, 'setting ignored');
+  return logger;
+}
+
+/** The daemon's logger writing its lines to `destination` (tests read them from memory). */
+export function loggerTo(destination: { write(line: string): void }): Logger {
+  return pino(
     {
       base: { pid: process.pid },
-      redact: { paths: REDACTED_PATHS, censor: CENSOR },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { log: (record) => capFields(record, 0) as Record<string, unknown> },
       // capFields has already made any Error a plain { type, message, code } with a capped message;
       // pino's own err serializer would add an empty stack and call it an Object.
       serializers: { err: (err: unknown) => err },
     },
-    new RotatingFile(file, maxBytes.value),
+    destination,
   );
-  if (maxBytes.problem) logger.warn({ problem: maxBytes.problem }, 'setting ignored');
-  return logger;
 }
 
 /** A copy of a log record with every string cut to MAX_FIELD_CHARS and every secret-named key censored. */

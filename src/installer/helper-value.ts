@@ -43,7 +43,7 @@ export function helperWithFastPathValueFor(helperPath: string, socketPath: strin
     if (!path.startsWith('/')) throw new Error(`the ${what} path must be absolute: ${path}`);
     if (/[\n\r\0]/.test(path)) throw new UserError(`the ${what} path contains a line break, which git cannot run: ${JSON.stringify(path)}`);
   }
-  const cache = `git credential-cache --socket ${shellEscape(socketPath)} --timeout 1`;
+  const cache = `git credential-cache ${fastPathSocketArgument(socketPath)} --timeout 1`;
   const node = shellEscape(helperPath);
   return (
     `!f() { case "$1" in get) ;; store) exec ${cache} store ;; *) exec ${node} "$@" ;; esac; ` +
@@ -53,14 +53,17 @@ export function helperWithFastPathValueFor(helperPath: string, socketPath: strin
   );
 }
 
+/** How the helper value names the fast path's socket (doctor looks for it in what git runs). */
+export function fastPathSocketArgument(socketPath: string): string {
+  return `--socket ${shellEscape(socketPath)}`;
+}
+
 /** `--fast-path` (insist), `--no-fast-path` (leave it out), or neither (wherever it can be set up safely). */
 export type FastPathChoice = 'on' | 'off' | 'default';
 
 export interface HelperChain {
   /** Our helper's value: with the fast path, the shell function that asks git's cache client first. */
   helper: string;
-  /** Whether the fast path went in. */
-  fastPath: boolean;
   /** One line for the user when a fast path the default or the user wanted is left out. */
   note?: string;
 }
@@ -72,7 +75,7 @@ export function helperChainFor(options: {
   platform?: NodeJS.Platform;
 }): HelperChain {
   const { helperPath, choice, paths, platform = process.platform } = options;
-  const plain = { helper: helperValueFor(helperPath, platform), fastPath: false };
+  const plain = { helper: helperValueFor(helperPath, platform) };
   if (choice === 'off') return plain;
   if (platform === 'win32') {
     return choice === 'on' ? { ...plain, note: 'The fast path needs Unix sockets in git, which Git for Windows does not have; installing without it.' } : plain;
@@ -86,7 +89,7 @@ export function helperChainFor(options: {
     if (choice === 'on') throw new UserError(`--fast-path needs a socket directory no other user can take, but ${where}; ${fix}, or install without --fast-path`);
     return { ...plain, note: `Installing without the fast path: ${where}, where another user could take the socket's name; ${fix} to get it.` };
   }
-  return { helper: helperWithFastPathValueFor(helperPath, paths.cacheSocketPath), fastPath: true };
+  return { helper: helperWithFastPathValueFor(helperPath, paths.cacheSocketPath) };
 }
 
 function shellEscape(path: string): string {

@@ -20,7 +20,8 @@ export interface ProductPaths {
   socketPath: string;
   /**
    * The native fast path: the daemon speaks git-credential-cache's wire format here, so that
-   * `credential.helper = cache --socket <this>` lets git's C client ask it without starting Node.
+   * git's C client (`git credential-cache --socket <this>`, run first by the installed helper
+   * value) asks it without starting Node.
    * Unix only (git's cache client needs Unix sockets).
    */
   cacheSocketPath: string;
