@@ -1,7 +1,10 @@
-// The native fast path end to end: `install` (by default on Linux and macOS) puts git's own
-// credential-cache client in front of the Node helper, and real git clones and pushes get their
-// answers from the daemon's cache socket. The request log's `channel` says which way each request
-// came. Where it cannot be set up safely, install goes on without it and says why.
+// The native fast path end to end: `install` (by default on Linux and macOS) writes one helper
+// value, a shell function that asks git's own credential-cache client first and hands over to
+// the Node helper, and real git clones and pushes get their answers from the daemon's cache
+// socket. The request log's `channel` says which way each request came; it also shows which way
+// each action goes through the function (get: cache client, then Node if nothing came; store:
+// cache client alone; erase: Node alone). Where it cannot be set up safely, install goes on
+// without it and says why.
 
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +13,7 @@ import { join } from 'node:path';
 import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
 import { helperChainFor, helperValueFor, helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import { TestClock } from './support/clock.js';
-import { HELPER, REPO_ROOT, Sandbox, type LoggedRequest } from './support/sandbox.js';
+import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type LoggedRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
@@ -89,10 +92,65 @@ test('install sets up the fast path by default: git clones and pushes with answe
     'routing is the same through the fast path',
   );
   t.true(requests().some((request) => request.action === 'store' && request.channel === 'fast-path' && request.outcome === 'success-recorded'));
-  // git sends store to every helper; the Node helper after the fast path skips it in the shell,
-  // so no request at all came through the Node helper: not one Node start-up for these operations.
+  // git sends store to every helper; the installed function hands store to the cache client alone
+  // and get to Node only when the cache client brings no answer, so no request at all came
+  // through the Node helper: not one Node start-up for these operations.
   t.deepEqual(requests().filter((request) => request.channel !== 'fast-path'), []);
   t.is(sim.stats().failed, 0);
+});
+
+/** Our lines on stderr (git's own lines are not ours). */
+const ourLines = (stderr: string) => stderr.split('\n').filter((line) => line.startsWith('git-credential-bitbucket: '));
+/** The request log from entry `from` on, without what only the daemon knows (accounts, reasons). */
+const since = (requests: () => LoggedRequest[], from: number) => requests().slice(from).map(({ action, channel, outcome }) => ({ action, channel, outcome }));
+
+test('installed function, daemon up, no account for the repository: the cache client brings nothing, the Node helper says why, git gets no credential', async (t) => {
+  const { sim, sandbox, requests } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
+  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
+  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  await install(sandbox);
+  await sandbox.cli(['daemon', 'start']);
+  const from = requests().length;
+
+  const fill = await sandbox.git(['credential', 'fill'], { input: credentialRequest({ protocol: 'http', host: sim.host, path: 'elsewhere/gadgets.git' }) });
+  t.not(fill.code, 0, 'git found no credential and may not prompt');
+  t.true(fill.stdout === '', 'git got no credential');
+  t.is(ourLines(fill.stderr).length, 1, fill.stderr);
+  t.regex(
+    ourLines(fill.stderr)[0]!,
+    /^git-credential-bitbucket: no route picks one of the accounts work, personal for http:\/\/127\.0\.0\.1:\d+\/elsewhere\/gadgets\.git; add one, e\.g\. `git-credential-bitbucket route add 'http:\/\/127\.0\.0\.1:\d+\/elsewhere\/\*' work`$/,
+  );
+  t.deepEqual(
+    since(requests, from),
+    [
+      { action: 'get', channel: 'fast-path', outcome: 'unresolved' },
+      { action: 'get', channel: 'helper', outcome: 'unresolved' },
+    ],
+    'the cache client asked first and brought nothing; the same request then went to Node',
+  );
+});
+
+test('installed function, daemon up: erase goes to the Node helper alone and explains; store goes to the cache client alone', async (t) => {
+  const { sim, sandbox, requests } = await world(t);
+  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+  await install(sandbox);
+  await sandbox.cli(['daemon', 'start']);
+  const credential = credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git', username: 'alice', password: ALICE_TOKEN });
+
+  const before = requests().length;
+  const rejected = await sandbox.git(['credential', 'reject'], { input: credential });
+  t.is(rejected.code, 0, rejected.stderr);
+  t.is(ourLines(rejected.stderr).length, 1, rejected.stderr);
+  t.regex(ourLines(rejected.stderr)[0]!, /^git-credential-bitbucket: 127\.0\.0\.1:\d+ refused the API token of account work \(user alice\); the secret was kept\. .*`git-credential-bitbucket account set-secret work --secret-stdin`$/);
+  t.deepEqual(since(requests, before), [{ action: 'erase', channel: 'helper', outcome: 'rejection-recorded' }], 'one erase, through Node');
+
+  const beforeStore = requests().length;
+  const approved = await sandbox.git(['credential', 'approve'], { input: credential });
+  t.is(approved.code, 0, approved.stderr);
+  t.is(approved.stderr, '');
+  t.deepEqual(since(requests, beforeStore), [{ action: 'store', channel: 'fast-path', outcome: 'success-recorded' }], 'one store, through the cache client, no Node');
 });
 
 test('daemon down: the cache client finds nothing, the Node helper starts the daemon, and the fast path serves the next get', async (t) => {

@@ -10,7 +10,8 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
-import { REPO_ROOT, Sandbox, credentialRequest, type RunResult } from './support/sandbox.js';
+import { helperWithFastPathValueFor } from '../src/installer/helper-value.js';
+import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type RunResult } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const CLIENT_ID = 'revoke-oauth-consumer-key-01';
@@ -121,7 +122,7 @@ test('git 2.39, without a static secret: the erase line says to log in, and the 
   t.truthy(stored()['oauth-refresh']);
 });
 
-test('erases that are not about our access token print nothing; with the fast path in front, the Node helper still explains', async (t) => {
+test('erases that are not about our access token print nothing; through the installed fast-path function, the Node helper still explains', async (t) => {
   const { sim, sandbox } = await world(t, { staticFallback: true });
   const request = (fields: Record<string, string>) => credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git', ...fields });
   const token = valueOf((await sandbox.helper('get', request({}))).stdout, 'password')!;
@@ -139,16 +140,23 @@ test('erases that are not about our access token print nothing; with the fast pa
   const stillServed = await sandbox.helper('get', request({}));
   t.true(valueOf(stillServed.stdout, 'password') === token, 'an erase of something else leaves our token alone');
 
-  // With `install --fast-path`, git sends erase to git's cache client first (whose output nobody
-  // sees), then to the Node helper: the line must still come, once.
-  const socket = join(sandbox.configHome, 'run', 'git-cache.sock');
-  const viaCache = await sandbox.run('git', ['credential-cache', '--socket', socket, 'erase'], { input: request({ username: 'x-token-auth', password: token }) });
-  t.is(viaCache.code, 0);
-  const viaNode = await sandbox.helper('erase', request({ username: 'x-token-auth', password: token }));
-  t.is(ourLines(viaNode).length, 1, viaNode.stderr);
-  t.regex(ourLines(viaNode)[0]!, ERASE_WITH_FALLBACK);
+  // What `install` puts in git's config: one shell function that sends erase to the Node helper
+  // alone (git's cache client would swallow the line). A real `git credential reject` through it
+  // drops the token and prints the line once, and the daemon hears the erase once.
+  const installed = helperWithFastPathValueFor(HELPER, join(sandbox.configHome, 'run', 'git-cache.sock'));
+  const logged = sandbox.requestLog().length;
+  const rejected = await sandbox.git(['-c', 'credential.helper=', '-c', `credential.helper=${installed}`, 'credential', 'reject'], { input: request({ username: 'x-token-auth', password: token }) });
+  t.is(rejected.code, 0, rejected.stderr);
+  t.is(ourLines(rejected).length, 1, rejected.stderr);
+  t.regex(ourLines(rejected)[0]!, ERASE_WITH_FALLBACK);
+  t.is(rejected.stderr, `${ourLines(rejected)[0]}\n`, 'nothing else on stderr');
+  t.deepEqual(
+    sandbox.requestLog().slice(logged).map(({ action, channel, outcome }) => ({ action, channel, outcome })),
+    [{ action: 'erase', channel: 'helper', outcome: 'access-token-dropped' }],
+    'the erase reached the daemon once, through the Node helper',
+  );
   t.true(valueOf((await sandbox.helper('get', request({}))).stdout, 'password') !== token, 'the refused token is not handed out again');
-  t.false(viaNode.stderr.includes(token));
+  t.false(rejected.stderr.includes(token));
 });
 
 /**
