@@ -69,7 +69,17 @@ function capFields(value: unknown, depth: number): unknown {
     return { type: value.name, message: capString(value.message), ...(code !== undefined && { code: capString(code) }) };
   }
   if (Array.isArray(value)) return value.map((item) => capFields(item, depth + 1));
+  // Most records (a request's line) are flat with short strings and no secret-named key: written as they are, with no copy to collect.
+  if (isFlatAndClean(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, SECRET_KEYS.has(key) && item !== undefined ? CENSOR : capFields(item, depth + 1)]));
+}
+
+function isFlatAndClean(record: object): boolean {
+  for (const [key, item] of Object.entries(record)) {
+    if (SECRET_KEYS.has(key) && item !== undefined) return false;
+    if (typeof item === 'string' ? item.length > MAX_FIELD_CHARS : item !== null && typeof item === 'object') return false;
+  }
+  return true;
 }
 
 function capString(text: string): string {
