@@ -39,12 +39,11 @@ export function helperValueFor(helperPath: string, platform: NodeJS.Platform = p
  * and in git's trace (which doctor reads).
  */
 export function helperWithFastPathValueFor(helperPath: string, socketPath: string): string {
-  for (const [what, path] of [['helper', helperPath], ['fast-path socket', socketPath]] as const) {
-    if (!path.startsWith('/')) throw new Error(`the ${what} path must be absolute: ${path}`);
-    if (/[\n\r\0]/.test(path)) throw new UserError(`the ${what} path contains a line break, which git cannot run: ${JSON.stringify(path)}`);
-  }
+  if (!socketPath.startsWith('/')) throw new Error(`the fast-path socket path must be absolute: ${socketPath}`);
+  if (/[\n\r\0]/.test(socketPath)) throw new UserError(`the fast-path socket path contains a line break, which git cannot run: ${JSON.stringify(socketPath)}`);
   const cache = `git credential-cache ${fastPathSocketArgument(socketPath)} --timeout 1`;
-  const node = shellEscape(helperPath);
+  // The helper's own value, checked and escaped the same way (Unix only: no fast path on Windows).
+  const node = helperValueFor(helperPath, 'linux');
   return (
     `!f() { case "$1" in get) ;; store) exec ${cache} store ;; *) exec ${node} "$@" ;; esac; ` +
     `set --; while IFS= read -r line && [ -n "$line" ]; do set -- "$@" "$line"; done; ` +
