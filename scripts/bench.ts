@@ -30,7 +30,8 @@
 //   next to the same get with 2;
 // - `git ls-remote` through the configuration `install` writes (the fast path by default), with the
 //   file store and with the keychain store (a throwaway gnome-keyring, as the tests use), next to the
-//   credential in the URL.
+//   credential in the URL and to git's cache client on a Node server that answers one fixed
+//   credential (the least any daemon written in Node costs a git operation).
 // - the ui page (issue 16): helper get with and without a page open, request-to-page latency at
 //   10 requests a second (p50/p95), daemon RSS with a page open and idle for a minute.
 // Writes bench/results.json. `--smoke` runs a few iterations only, and a soak of 1,000 gets with 20
@@ -959,10 +960,37 @@ function installedProfile(name: string, sim: { url: string; host: string }, stor
   return p;
 }
 
-/** ls-remote runs through the installed configuration, file store and (where a keyring can run) keychain store. */
+/**
+ * git's cache client against a Node server that answers every request with one fixed credential
+ * and does nothing else: no routing, no secret store, no log. What any daemon written in Node costs
+ * a git operation at the least, next to git's own C cache daemon; the installed rows are read
+ * against it (issue #15 item 5).
+ */
+const FIXED_ANSWER_SERVER = `
+const net = require('node:net');
+net.createServer({ allowHalfOpen: true }, (client) => {
+  client.resume();
+  client.on('end', () => { client.write(process.env.FIXED_ANSWER); client.destroy(); });
+}).listen(process.argv[1], () => console.log('listening'));
+`;
+
+async function fixedAnswerServer(socket: string, answer: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', FIXED_ANSWER_SERVER, socket], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FIXED_ANSWER: answer } });
+  sims.push(child);
+  await new Promise<string>((done) => createInterface({ input: child.stdout! }).once('line', done));
+}
+
+const NODE_FLOOR = "ls-remote: git's cache client on a Node server with a fixed answer (floor)";
+
+/** ls-remote runs through the installed configuration, file store and (where a keyring can run) keychain store, next to the Node floor. */
 async function installedLsRemote(sim: { url: string; host: string }, repo: string): Promise<{ configs: Record<string, () => number>; notes: string[] }> {
   const lsRemote = (p: Profile) => () => timed('git', ['ls-remote', repo], p.env, '', (out) => out.includes('refs/heads/'));
-  const configs: Record<string, () => number> = { 'ls-remote: installed (fast path), file store': lsRemote(installedProfile('installed-file', sim, 'file')) };
+  const floorSocket = join(work, 'fixed-answer.sock');
+  await fixedAnswerServer(floorSocket, formatCredential([['username', 'alice'], ['password', API_TOKEN]]));
+  const configs: Record<string, () => number> = {
+    [NODE_FLOOR]: () => timed('git', [...helpers(`cache --socket ${floorSocket}`), 'ls-remote', repo], { ...process.env, ...GIT_ENV }, '', (out) => out.includes('refs/heads/')),
+    'ls-remote: installed (fast path), file store': lsRemote(installedProfile('installed-file', sim, 'file')),
+  };
   const notes: string[] = [];
   const unavailable = keyringUnavailableReason();
   if (unavailable) {
@@ -979,7 +1007,14 @@ const INSTALLED_KEYCHAIN = 'ls-remote: installed (fast path), keychain store';
 
 function installedGoal(ratiosToUrlBaseline: Record<string, number>) {
   const ratio = ratiosToUrlBaseline[INSTALLED_KEYCHAIN] ?? null;
-  return { goal: 'git ls-remote through the installed config, keychain store ≤ 1.3 × credential in the URL', ratio, met: ratio === null ? null : ratio <= 1.3 };
+  const nodeFloor = ratiosToUrlBaseline[NODE_FLOOR] ?? null;
+  return { goal: 'git ls-remote through the installed config, keychain store ≤ 1.3 × credential in the URL', ratio, nodeFloor, met: ratio === null ? null : ratio <= 1.3 };
+}
+
+function installedGoalLine(goal: ReturnType<typeof installedGoal>): string {
+  const measured = goal.ratio === null ? 'keychain not available' : `${goal.ratio}×`;
+  const floor = goal.nodeFloor === null ? '' : `; a Node server with a fixed answer, the least any Node daemon costs: ${goal.nodeFloor}×`;
+  return `  ${goal.goal}: ${measured} — ${verdict(goal.met)}${floor}`;
 }
 
 // --- forward: a get through `forward -- ssh` over loopback, next to the local fast path -------------
@@ -1099,7 +1134,7 @@ async function runOnly(sections: ReadonlyArray<(typeof ONLY_SECTIONS)[number]>):
     const ratios = Object.fromEntries(Object.entries(timings).map(([name, t]) => [name, round(t.medianMs / baseline)]));
     console.table(Object.fromEntries(Object.entries(timings).map(([name, t]) => [name, { runs: t.runs, 'median ms': t.medianMs, 'p99 ms': t.p99Ms, '× URL baseline': ratios[name]! }])));
     const goal = installedGoal(ratios);
-    console.log(`  ${goal.goal}: ${goal.ratio === null ? 'not measured' : `${goal.ratio}×`} — ${goal.met === null ? 'not measured' : goal.met ? 'met' : 'NOT met'}`);
+    console.log(installedGoalLine(goal));
   }
 }
 
@@ -1440,7 +1475,7 @@ if (only) {
   console.log(`  ${goals.soak.goal}: ${soakFigures(soaked)}${smoke ? ' [smoke: fewer requests]' : ''} — ${verdict(goals.soak.met)}`);
   for (const line of coldGoalLines(cold, coldFigured)) console.log(line);
   console.log(`  ${goals.routing.goal}: ${goals.routing.ratio}× — ${verdict(goals.routing.met)}`);
-  console.log(`  ${goals.installedLsRemote.goal}: ${goals.installedLsRemote.ratio === null ? 'keychain not available' : `${goals.installedLsRemote.ratio}×`} — ${verdict(goals.installedLsRemote.met)}`);
+  console.log(installedGoalLine(goals.installedLsRemote));
   console.log(
     `  ${goals.keychain.goal}: ${keychain ? `${keychain.ratioToCredentialCache}× (cache off ${keychain.ratioCacheOff}×), daemon p50 ${keychain.daemonLatencyMs.cached.medianMs} ms (cache off ${keychain.daemonLatencyMs.uncached.medianMs} ms)` : 'not measured'} — ${verdict(goals.keychain.met)}`,
   );
