@@ -3,7 +3,7 @@
 // from the same branches, so each row pins both.
 
 import test from 'ava';
-import { describeAuth, describeAuthBriefly, type AccountSummary } from '../src/cli/account-summary.js';
+import { describeAuth, type AccountSummary } from '../src/cli/account-summary.js';
 
 process.env.GCB_AUTH_TEST_SET = 'set';
 delete process.env.GCB_AUTH_TEST_UNSET;
@@ -64,6 +64,6 @@ for (const [state, changes, full, brief] of CASES) {
   test(`auth description: ${state}`, (t) => {
     const summary: AccountSummary = { ...API_TOKEN, ...changes, oauth: changes.oauth ? { ...LOGGED_IN, ...changes.oauth } : null };
     t.is(describeAuth(summary), full);
-    t.is(describeAuthBriefly(summary), brief);
+    t.is(describeAuth(summary, 'brief'), brief);
   });
 }
