@@ -51,7 +51,7 @@ import { createInterface } from 'node:readline';
 import { freePort } from '../test/support/sim-fixtures.js';
 import { cannotCreateUsers, createOtherUser } from '../test/support/other-user.js';
 import { sshdProblem, startSshd } from '../test/support/sshd.js';
-import { shellQuote } from '../src/cli/forward-remote.js';
+import { shellSingleQuote } from '../src/shared/shell-quote.js';
 import { keyringUnavailableReason, startTestKeyring, type TestKeyring } from '../test/support/keyring.js';
 import { helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import type { OAuthStats } from '../fixtures/simulator/stats.js';
@@ -1058,7 +1058,7 @@ async function forwardOverSsh(): Promise<Record<string, Summary> | string> {
     const user = await createOtherUser(context, { loginHome: home });
     const sshd = await startSshd(context, user);
     const count = warmup + iterations * 5;
-    const remote = `${shellQuote(process.execPath)} -e ${shellQuote(SOCKET_GETS)} env ${count} ${shellQuote(p.request)}`;
+    const remote = `${shellSingleQuote(process.execPath)} -e ${shellSingleQuote(SOCKET_GETS)} env ${count} ${shellSingleQuote(p.request)}`;
     const forwarded = run(process.execPath, [helper, 'forward', '--account', 'work', '--', 'ssh', '-F', sshd.clientConfig, sshd.host, remote], p.env);
     if (forwarded.status !== 0) throw new Error(`forward over ssh failed (exit ${forwarded.status}): ${scrub(forwarded.stderr)}`);
     const local = run(process.execPath, ['-e', SOCKET_GETS, fast.socket, String(count), p.request], p.env);

@@ -6,6 +6,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellSingleQuote } from '../src/shared/shell-quote.js';
 import { HELPER, REPO_ROOT, Sandbox, type RunResult } from './support/sandbox.js';
 
 const SCRIPT_APT = 'sudo apt-get install -y util-linux';
@@ -13,13 +14,9 @@ const SCRIPT_APT = 'sudo apt-get install -y util-linux';
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript && process.env.CI === 'true') throw new Error(`the terminal tests need script(1): ${SCRIPT_APT}`);
 
-function shellWord(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
 /** The built executable on a terminal, as a person runs it; output is the terminal's (CRLF undone). */
 async function onTerminal(sandbox: Sandbox, args: string[]): Promise<RunResult> {
-  const command = [HELPER, ...args].map(shellWord).join(' ');
+  const command = [HELPER, ...args].map(shellSingleQuote).join(' ');
   const result = await sandbox.run('script', ['--quiet', '--return', '--command', command, '/dev/null'], { env: { SHELL: '/bin/sh' } });
   return { ...result, stdout: result.stdout.replace(/\r\n/g, '\n') };
 }

@@ -23,7 +23,7 @@ import { describeSecretKind, hostFor } from '../core/hosts/host.js';
 import { validateSecretEnvName } from '../core/secrets/env-secret.js';
 import { chooseSecretStore, deleteAccountSecrets, openSecretStore } from '../core/secrets/open-store.js';
 import { SECRET_STORE_KINDS, type SecretSlot, type SecretStore, type SecretStoreKind } from '../core/secrets/secret-store.js';
-import { UNKNOWN_MARK, describeAuthBriefly, describeState, secretStoreProblemOf, summariseAccounts } from './account-summary.js';
+import { UNKNOWN_MARK, describeAuth, describeState, secretStoreProblemOf, summariseAccounts } from './account-summary.js';
 import { describeResult, describeVerifications, routeSpaces, verifySavedAccount, type CredentialVerification } from './account-verification.js';
 import { verifyCredential } from '../core/hosts/verify-credential.js';
 import type { VerifyRequest } from '../core/hosts/rest/verification.js';
@@ -255,7 +255,7 @@ export async function listAccounts(args: string[], paths: ProductPaths): Promise
     const identities = rows.some((row) => row.identity);
     printTable(
       ['NAME', 'KIND', 'URL', 'USERNAME', 'AUTH', 'STATE', ...(identities ? ['COMMITS AS'] : [])],
-      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuthBriefly(row), describeState(row), ...(identities ? [row.identity ? describeIdentity(row.identity) : '-'] : [])]),
+      rows.map((row) => [row.name, row.kind, row.url, row.username, describeAuth(row, 'brief'), describeState(row), ...(identities ? [row.identity ? describeIdentity(row.identity) : '-'] : [])]),
     );
     if (rows.some((row) => row.oauth?.needsLogin || row.expiryWarning || (row.secretKind && row.secretStored === false))) {
       process.stdout.write('Some accounts need attention: `git-credential-bitbucket status` says what to do.\n');

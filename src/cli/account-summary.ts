@@ -117,44 +117,75 @@ export function secretStoreProblemOf(summaries: readonly AccountSummary[]): stri
   return summaries.find((summary) => summary.secretStoreProblem !== null)?.secretStoreProblem ?? null;
 }
 
-/** "OAuth (token until …), API token as fallback" and the like. */
-export function describeAuth(summary: AccountSummary): string {
-  const expiry = summary.expiryWarning ? ` — WARNING: ${summary.expiryWarning}` : summary.secretExpiresAt ? ` (expires ${summary.secretExpiresAt.slice(0, 10)})` : '';
-  const source = summary.secretEnv
-    ? ` ${describeSecretEnv(summary.secretEnv, process.env)}`
-    : summary.secretStored === null
-      ? ` (stored: ${UNKNOWN_MARK})`
-      : summary.secretStored
-        ? ''
-        : ' (MISSING from the store)';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
-  if (!summary.oauth) return fixed ?? 'no secret';
-  const oauth = summary.oauth.needsLogin === null
-    ? `OAuth (logged in: ${UNKNOWN_MARK})${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`
-    : summary.oauth.needsLogin
-    ? `OAuth NEEDS LOGIN (${summary.oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${summary.name}\``
-    : `OAuth${summary.oauth.accessExpiresAt ? `, access token until ${summary.oauth.accessExpiresAt}` : ''}${summary.oauth.lastRefreshAt ? `, last refresh ${summary.oauth.lastRefreshAt}` : ''}`;
-  return fixed ? `${oauth}; ${fixed} as fallback${summary.method === 'static' ? ' (in use)' : ''}` : oauth;
+/** How much `describeAuth` says: everything (`status`, the ui page) or a few words (the AUTH column of `account list`). */
+export type AuthDetail = 'full' | 'brief';
+
+type OAuthState = 'unknown' | 'needs-login' | 'logged-in';
+type OAuthSummary = NonNullable<AccountSummary['oauth']>;
+
+/** The words of one detail level; which of them apply is decided in describeAuth alone. */
+interface AuthWords {
+  expires(day: string): string;
+  expiring(day: string, warning: string): string;
+  fromEnv(variable: string, set: boolean): string;
+  storedUnknown: string;
+  missing: string;
+  oauth: Record<OAuthState, (oauth: OAuthSummary, account: string) => string>;
+  /** OAuth and the static secret together; `inUse`: the static secret is what git gets now. */
+  withStatic(oauth: string, fixed: string, state: OAuthState, inUse: boolean): string;
 }
 
-/**
- * The AUTH column of `account list`: a few words, so that one OAuth account does not widen the
- * table past a terminal ("OAuth + API token"); `status` and `--json` carry the details.
- */
-export function describeAuthBriefly(summary: AccountSummary): string {
-  const expiry = summary.secretExpiresAt ? `, ${summary.expiryWarning ? 'EXPIRES' : 'expires'} ${summary.secretExpiresAt.slice(0, 10)}` : '';
-  const source = summary.secretEnv
-    ? ` from $${summary.secretEnv}${summary.secretStored ? '' : ' NOT SET'}`
-    : summary.secretStored === null
-      ? ` ${UNKNOWN_MARK}`
-      : summary.secretStored
-        ? ''
-        : ' MISSING';
-  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${source}${expiry}` : null;
+const refreshed = (oauth: OAuthSummary) => (oauth.lastRefreshAt ? `, last refresh ${oauth.lastRefreshAt}` : '');
+
+const WORDS: Record<AuthDetail, AuthWords> = {
+  // "OAuth, access token until …; API token as fallback" and the like.
+  full: {
+    expires: (day) => ` (expires ${day})`,
+    expiring: (_day, warning) => ` — WARNING: ${warning}`,
+    fromEnv: (variable) => ` ${describeSecretEnv(variable, process.env)}`,
+    storedUnknown: ` (stored: ${UNKNOWN_MARK})`,
+    missing: ' (MISSING from the store)',
+    oauth: {
+      unknown: (oauth) => `OAuth (logged in: ${UNKNOWN_MARK})${refreshed(oauth)}`,
+      'needs-login': (oauth, account) => `OAuth NEEDS LOGIN (${oauth.needsLoginReason ?? 'refresh rejected'}): run \`git-credential-bitbucket login ${account}\``,
+      'logged-in': (oauth) => `OAuth${oauth.accessExpiresAt ? `, access token until ${oauth.accessExpiresAt}` : ''}${refreshed(oauth)}`,
+    },
+    withStatic: (oauth, fixed, _state, inUse) => `${oauth}; ${fixed} as fallback${inUse ? ' (in use)' : ''}`,
+  },
+  // A few words, so that one OAuth account does not widen the table past a terminal
+  // ("OAuth + API token"); `status` and `--json` carry the details.
+  brief: {
+    expires: (day) => `, expires ${day}`,
+    expiring: (day) => `, EXPIRES ${day}`,
+    fromEnv: (variable, set) => ` from $${variable}${set ? '' : ' NOT SET'}`,
+    storedUnknown: ` ${UNKNOWN_MARK}`,
+    missing: ' MISSING',
+    oauth: { unknown: () => `OAuth ${UNKNOWN_MARK}`, 'needs-login': () => 'OAuth NEEDS LOGIN', 'logged-in': () => 'OAuth' },
+    withStatic: (oauth, fixed, state, inUse) => (state === 'needs-login' ? `${oauth}; ${fixed}${inUse ? ' in use' : ''}` : `${oauth} + ${fixed}`),
+  },
+};
+
+/** The authentication git gets for the account: OAuth, the static secret (where it is, when it expires), or both. */
+export function describeAuth(summary: AccountSummary, detail: AuthDetail = 'full'): string {
+  const words = WORDS[detail];
+  const fixed = summary.secretKind ? `${describeSecretKind(summary.secretKind as Parameters<typeof describeSecretKind>[0])}${secretSource(summary, words)}${secretExpiry(summary, words)}` : null;
   if (!summary.oauth) return fixed ?? 'no secret';
-  if (summary.oauth.needsLogin === null) return fixed ? `OAuth ${UNKNOWN_MARK} + ${fixed}` : `OAuth ${UNKNOWN_MARK}`;
-  if (!summary.oauth.needsLogin) return fixed ? `OAuth + ${fixed}` : 'OAuth';
-  return fixed ? `OAuth NEEDS LOGIN; ${fixed}${summary.method === 'static' ? ' in use' : ''}` : 'OAuth NEEDS LOGIN';
+  const state: OAuthState = summary.oauth.needsLogin === null ? 'unknown' : summary.oauth.needsLogin ? 'needs-login' : 'logged-in';
+  const oauth = words.oauth[state](summary.oauth, summary.name);
+  return fixed ? words.withStatic(oauth, fixed, state, summary.method === 'static') : oauth;
+}
+
+function secretSource(summary: AccountSummary, words: AuthWords): string {
+  if (summary.secretEnv) return words.fromEnv(summary.secretEnv, summary.secretStored === true);
+  if (summary.secretStored === null) return words.storedUnknown;
+  return summary.secretStored ? '' : words.missing;
+}
+
+function secretExpiry(summary: AccountSummary, words: AuthWords): string {
+  // expiryWarning is only ever set with secretExpiresAt (core/expiry.ts).
+  if (!summary.secretExpiresAt) return '';
+  const day = summary.secretExpiresAt.slice(0, 10);
+  return summary.expiryWarning ? words.expiring(day, summary.expiryWarning) : words.expires(day);
 }
 
 export function describeState(summary: AccountSummary): string {

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from '../shared/args.js';
+import { shellSingleQuote } from '../shared/shell-quote.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { exchange } from '../client/daemon-client.js';
 import { readConfig } from '../core/config.js';
@@ -15,7 +16,7 @@ import { UserError } from '../core/errors.js';
 import { daemonInfo } from './daemon-commands.js';
 import { holdForward, type HeldForward } from './forward-holder.js';
 import { describeForwards } from './forward-list.js';
-import { gitConfigEnv, parseSshCommand, remoteCommand, shellQuote } from './forward-remote.js';
+import { gitConfigEnv, parseSshCommand, remoteCommand } from './forward-remote.js';
 import { printJson } from './io.js';
 
 /** Where the socket appears inside a container, in the printed example. */
@@ -131,9 +132,9 @@ async function socketOnly(paths: ProductPaths, accounts: string[], name: string,
 }
 
 function printSocketInstructions({ info }: HeldForward, otherUsers: boolean): void {
-  const exportLine = (socket: string) => `export ${gitConfigEnv(socket).map(([key, value]) => `${key}=${shellQuote(value)}`).join(' ')}`;
+  const exportLine = (socket: string) => `export ${gitConfigEnv(socket).map(([key, value]) => `${key}=${shellSingleQuote(value)}`).join(' ')}`;
   const dockerFlags = gitConfigEnv(CONTAINER_SOCKET)
-    .map(([key, value]) => `-e ${shellQuote(`${key}=${value}`)}`)
+    .map(([key, value]) => `-e ${shellSingleQuote(`${key}=${value}`)}`)
     .join(' ');
   const who = otherUsers
     ? 'Every local user who knows the path can ask it for these accounts\' credentials while it is open.'
@@ -146,7 +147,7 @@ function printSocketInstructions({ info }: HeldForward, otherUsers: boolean): vo
       'git settings (git 2.31 or later), for a shell on this machine:',
       exportLine(info.socketPath),
       'For a container (mount the socket, set the variables):',
-      `docker run -v ${shellQuote(`${info.socketPath}:${CONTAINER_SOCKET}`)} ${dockerFlags} IMAGE`,
+      `docker run -v ${shellSingleQuote(`${info.socketPath}:${CONTAINER_SOCKET}`)} ${dockerFlags} IMAGE`,
       '',
     ].join('\n'),
   );

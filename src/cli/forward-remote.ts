@@ -2,6 +2,7 @@
 // client at the forwarded socket, and for ssh the remote command that sets them. Environment
 // variables, never files: nothing is installed on the other side, and none of it is a secret.
 
+import { shellSingleQuote } from '../shared/shell-quote.js';
 import { UserError } from '../core/errors.js';
 
 /**
@@ -14,7 +15,7 @@ function gitSettings(socketPath: string): Array<[string, string]> {
   return [
     // Empty first: a helper the remote user configured (`store`, say) never sees our token.
     ['credential.helper', ''],
-    ['credential.helper', `!f() { test "$1" = store || exec git credential-cache --socket ${shellQuote(socketPath)} "$@"; }; f`],
+    ['credential.helper', `!f() { test "$1" = store || exec git credential-cache --socket ${shellSingleQuote(socketPath)} "$@"; }; f`],
     ['credential.useHttpPath', 'true'],
   ];
 }
@@ -23,11 +24,6 @@ function gitSettings(socketPath: string): Array<[string, string]> {
 export function gitConfigEnv(socketPath: string): Array<[string, string]> {
   const settings = gitSettings(socketPath);
   return [['GIT_CONFIG_COUNT', String(settings.length)], ...settings.flatMap(([key, value], i): Array<[string, string]> => [[`GIT_CONFIG_KEY_${i}`, key], [`GIT_CONFIG_VALUE_${i}`, value]])];
-}
-
-/** A POSIX shell word that stands for `text` exactly. */
-export function shellQuote(text: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** sh code matching `git version` output older than 2.31 (no GIT_CONFIG_COUNT). */
@@ -40,10 +36,10 @@ const OLD_GIT = `"git version "[01].*|"git version 2."[0-9].*|"git version 2."[1
  */
 export function remoteCommand(socketPath: string, userCommand: string | undefined): string {
   const exports = gitConfigEnv(socketPath)
-    .map(([key, value]) => `${key}=${shellQuote(value)}`)
+    .map(([key, value]) => `${key}=${shellSingleQuote(value)}`)
     .join(' ');
   const script = [
-    `sock=${shellQuote(socketPath)}`,
+    `sock=${shellSingleQuote(socketPath)}`,
     `trap 'rm -f "$sock"' EXIT`,
     `trap 'exit 129' HUP`,
     `trap 'exit 143' TERM`,
@@ -52,7 +48,7 @@ export function remoteCommand(socketPath: string, userCommand: string | undefine
     `export ${exports}`,
     userCommand === undefined ? `"\${SHELL:-/bin/sh}" -l` : `"\${SHELL:-/bin/sh}" -c "$1"`,
   ].join('; ');
-  return ['exec', 'sh', '-c', shellQuote(script), 'git-credential-bitbucket-forward', ...(userCommand === undefined ? [] : [shellQuote(userCommand)])].join(' ');
+  return ['exec', 'sh', '-c', shellSingleQuote(script), 'git-credential-bitbucket-forward', ...(userCommand === undefined ? [] : [shellSingleQuote(userCommand)])].join(' ');
 }
 
 /** ssh's options that take an argument (ssh(1), OpenSSH 9). */

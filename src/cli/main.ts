@@ -13,9 +13,8 @@ import { productPaths } from '../shared/paths.js';
 import { productVersion } from '../core/version.js';
 import { COMMANDS, findCommand, findSubcommand, isGroup, type GroupCommand, type LeafCommand } from './commands.js';
 import { closestWord } from './suggest.js';
-import { HELP_WORDS, VERSION_WORDS, helpText, topLevelUsage, usageLines } from './usage.js';
+import { HELP_WORDS, PROGRAM, VERSION_WORDS, helpText, topLevelUsage, usageLines } from './usage.js';
 
-const PROGRAM = 'git-credential-bitbucket';
 /** The options that ask for help anywhere on a command line (`help` only as a command word). */
 const HELP_OPTIONS: readonly string[] = ['--help', '-h'];
 

@@ -3,7 +3,8 @@
 
 import { COMMANDS, isGroup, type Command, type GroupCommand, type LeafCommand } from './commands.js';
 
-const PROGRAM = 'git-credential-bitbucket';
+/** The command people type, as every message and usage line names it. */
+export const PROGRAM = 'git-credential-bitbucket';
 /** Where the summaries start in the top-level usage, as in git's own command lists. */
 const SUMMARY_COLUMN = 39;
 

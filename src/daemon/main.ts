@@ -14,17 +14,11 @@ import { releaseLock, tryLock } from '../shared/holder-lock.js';
 import { productPaths, type ProductPaths } from '../shared/paths.js';
 import { nonSocketProblem, runtimeDirProblem } from '../shared/runtime-dir.js';
 import { clearStartFailure, writeStartFailure } from '../shared/start-failure.js';
-import { AccountStateBook } from '../core/account-state.js';
-import { ConfigCache, ConfigError } from '../core/config.js';
-import { SETTINGS, readSetting, type Setting, type SettingName } from '../shared/settings.js';
-import { CredentialService } from './credential-service.js';
-import { OAuthClient } from '../core/oauth/oauth-client.js';
+import { wireCredentialService } from './credential-wiring.js';
 import { onNetworkWarning } from '../core/network/fetch-like-git.js';
-import { TokenManager } from './oauth/token-manager.js';
 import { OAuthSessions } from './oauth/sessions.js';
 import { ensurePrivateDir, sweepStaleTempFiles } from '../core/files.js';
 import { createLogger } from './log.js';
-import { openSecretStore } from '../core/secrets/open-store.js';
 import { createCacheProtocolServer } from './cache-protocol-server.js';
 import { SecretCache } from './secret-cache.js';
 import { createDaemonServer } from './server.js';
@@ -137,26 +131,13 @@ function fsCause(path: string, error: unknown): string {
 async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const version = productVersion();
   onNetworkWarning((warning) => logger.warn({ warning }, 'network'));
-  const config = new ConfigCache(where.configFile);
-  // One look at config.json per request, by the credential service: the settings and the
-  // secret-store selection use the snapshot that look took (a changed file is noticed there,
-  // and the store is chosen again for it).
-  const snapshot = { current: () => config.latest() };
-  let secretCache: SecretCache | undefined;
-  const store = openSecretStore(where, {
-    config: snapshot,
-    serveKeychainThrough: (keychain) => (secretCache = new SecretCache(keychain, { ttlMs: () => setting('secretCache') })),
-  });
-  const states = new AccountStateBook(where.stateFile);
-  const tokens = new TokenManager({
-    store,
-    states,
-    client: new OAuthClient(),
-    log: logger,
-    marginMs: () => refreshMarginSeconds() * 1000,
-  });
   const events = new RequestEvents(logger);
-  const service = new CredentialService({ config, store, states, tokens, log: logger, events, onSecretRefused: (account) => secretCache?.drop(account) });
+  let secretCache: SecretCache | undefined;
+  const { config, store, tokens, service, setting } = wireCredentialService(where, logger, {
+    serveKeychainThrough: (keychain) => (secretCache = new SecretCache(keychain, { ttlMs: () => setting('secretCache') })),
+    onSecretRefused: (account) => secretCache?.drop(account),
+    events,
+  });
 
   const startedAt = new Date();
   let requests = 0;
@@ -165,28 +146,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   let cacheSocketInode: number | undefined;
   let stopping = false;
 
-  /** A setting from the environment, else config.json, else its default; a bad value is logged once. */
-  const reported = new Set<string>();
-  const setting = (name: SettingName): number => {
-    const definition: Setting = SETTINGS[name];
-    let fromConfig: number | undefined;
-    try {
-      if (definition.config) {
-        const section = snapshot.current()[definition.config[0]] as Record<string, number | undefined>;
-        fromConfig = section[definition.config[1]];
-      }
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-    }
-    const { value, problem } = readSetting(definition, process.env, fromConfig);
-    if (problem && !reported.has(problem)) {
-      reported.add(problem);
-      logger.warn({ problem }, 'setting ignored');
-    }
-    return value;
-  };
   const idleTimeoutSeconds = () => setting('idleTimeout');
-  const refreshMarginSeconds = () => setting('refreshMargin');
 
   const armIdleTimer = (): void => {
     if (idleTimer) clearTimeout(idleTimer);

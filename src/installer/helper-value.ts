@@ -10,16 +10,14 @@
 
 import { UserError } from '../core/errors.js';
 import type { ProductPaths } from '../shared/paths.js';
-
-/** Characters that need no escaping in a POSIX shell word. */
-const SAFE = /[A-Za-z0-9_@%+=:,./\u0080-\uffff-]/u;
+import { shellBackslashEscape } from '../shared/shell-quote.js';
 
 export function helperValueFor(helperPath: string, platform: NodeJS.Platform = process.platform): string {
   const path = platform === 'win32' ? helperPath.replace(/\\/g, '/') : helperPath;
   const absolute = path.startsWith('/') || /^[A-Za-z]:\//.test(path);
   if (!absolute) throw new Error(`the helper path must be absolute: ${helperPath}`);
   if (/[\n\r\0]/.test(path)) throw new UserError(`the helper's path contains a line break, which git cannot run: ${JSON.stringify(helperPath)}`);
-  return shellEscape(path);
+  return shellBackslashEscape(path);
 }
 
 /**
@@ -54,7 +52,7 @@ export function helperWithFastPathValueFor(helperPath: string, socketPath: strin
 
 /** How the helper value names the fast path's socket (doctor looks for it in what git runs). */
 export function fastPathSocketArgument(socketPath: string): string {
-  return `--socket ${shellEscape(socketPath)}`;
+  return `--socket ${shellBackslashEscape(socketPath)}`;
 }
 
 /** `--fast-path` (insist), `--no-fast-path` (leave it out), or neither (wherever it can be set up safely). */
@@ -89,8 +87,4 @@ export function helperChainFor(options: {
     return { ...plain, note: `Installing without the fast path: ${where}, where another user could take the socket's name; ${fix} to get it.` };
   }
   return { helper: helperWithFastPathValueFor(helperPath, paths.cacheSocketPath) };
-}
-
-function shellEscape(path: string): string {
-  return [...path].map((char) => (SAFE.test(char) ? char : `\\${char}`)).join('');
 }
