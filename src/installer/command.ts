@@ -7,6 +7,7 @@ import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import type { GitVersion } from '../core/git-version.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
@@ -33,7 +34,7 @@ function parseScope(value: string | undefined): Scope {
 }
 
 /** What both commands do before their own work: the scope, and a git that is recent enough (its version). */
-function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git; version: string } {
+function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git; version: GitVersion } {
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
   return { scope, git, version: git.checkVersion() };

@@ -18,12 +18,13 @@ import type { ProductPaths } from '../shared/paths.js';
 import { TOKEN_USERNAMES, basePathOf, describeIdentity, originOf, parseRoutePattern, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
 import { writeFileAtomic } from '../core/files.js';
+import { isAtLeast, releaseOf, type GitRelease, type GitVersion } from '../core/git-version.js';
 import { compareSpecificity, originKey, pathSegments, patternSegments, routeIndexFor, specificityOf, type Specificity } from '../core/route-index.js';
 import { Git, type GitCommand, type GitConfigEntry, type Scope } from './git.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledInclude } from './record.js';
 
 /** `hasconfig:remote.*.url:` arrived in git 2.36; older git ignores the include without a word. */
-const MIN_IDENTITY_GIT: readonly [number, number] = [2, 36];
+const MIN_IDENTITY_GIT: GitRelease = [2, 36];
 
 const CONDITION = 'hasconfig:remote.*.url:';
 
@@ -199,15 +200,14 @@ export function describeIdentities(config: Config, desired: readonly IdentityInc
     });
 }
 
-/** Whether this git version applies `hasconfig:remote.*.url` includes ("2.39" from Git.checkVersion). */
-export function gitHasRemoteIncludes(version: string): boolean {
-  const [major, minor] = version.split('.').map(Number) as [number, number];
-  return major > MIN_IDENTITY_GIT[0] || (major === MIN_IDENTITY_GIT[0] && minor >= MIN_IDENTITY_GIT[1]);
+/** Whether this git version applies `hasconfig:remote.*.url` includes. */
+export function gitHasRemoteIncludes(version: GitVersion): boolean {
+  return isAtLeast(version, MIN_IDENTITY_GIT);
 }
 
 /** The note install prints when git is too old for identities (they are then left out). */
-export function oldGitNote(version: string): string {
-  return `Commit identities left out: git ${version} ignores \`includeIf "hasconfig:remote.*.url:…"\` (git ${MIN_IDENTITY_GIT.join('.')} or newer applies them); upgrade git and run install again.`;
+export function oldGitNote(version: GitVersion): string {
+  return `Commit identities left out: git ${releaseOf(version)} ignores \`includeIf "hasconfig:remote.*.url:…"\` (git ${MIN_IDENTITY_GIT.join('.')} or newer applies them); upgrade git and run install again.`;
 }
 
 /**
