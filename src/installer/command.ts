@@ -11,7 +11,7 @@ import type { GitVersion } from '../core/git-version.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
-import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, removalCommands, syncIdentityFiles } from './identities.js';
+import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, planIncludeRemoval, syncIdentityFiles } from './identities.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledFile } from './record.js';
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
@@ -163,8 +163,8 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   }
   const entries = git.list(scope);
   const plan = planUninstall(scope, entries, installed);
-  const identityCommands = removalCommands(scope, entries, installed.includes ?? []);
-  const commands = [...plan.commands, ...identityCommands];
+  const includes = planIncludeRemoval(scope, entries, installed.includes ?? []);
+  const commands = [...plan.commands, ...includes.commands];
   if (values['dry-run']) {
     out(commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
     for (const note of plan.notes) out(`Note: ${note}.\n`);
@@ -178,8 +178,7 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   writeInstallRecord(recordFile, next);
   if (config) syncIdentityFiles(context.paths, config, next);
   const lines = [
-    ...plan.removed.map((key) => `  removed    ${key}`),
-    ...identityCommands.filter((command) => command.includes('--unset-all')).map((command) => `  removed    ${command.at(-2)!}`),
+    ...[...plan.removed, ...includes.removed].map((key) => `  removed    ${key}`),
     ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')}`),
     ...plan.notes.map((note) => `  note: ${note}`),
   ];
