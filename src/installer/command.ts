@@ -33,27 +33,37 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
-/** What both commands do before their own work: the scope, and a git that is recent enough (its version). */
-function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git; version: GitVersion } {
+/** The options both commands take. */
+const COMMON_OPTIONS = {
+  scope: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+} as const;
+
+/** What both commands do before their own work: where to print, the scope, and a git that is recent enough (its version). */
+function prepare(values: { scope?: string }, context: InstallerContext): { out: (text: string) => void; scope: Scope; git: Git; version: GitVersion } {
+  const out = context.out ?? ((text: string) => process.stdout.write(text));
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
-  return { scope, git, version: git.checkVersion() };
+  return { out, scope, git, version: git.checkVersion() };
+}
+
+/** What `--dry-run` prints: the commands as one would type them, or `nothing` when there are none. */
+function dryRunText(commands: readonly GitCommand[], nothing: string): string {
+  return commands.length === 0 ? `${nothing}\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`;
 }
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
-  const out = context.out ?? ((text: string) => process.stdout.write(text));
   const { values } = parseArgs({
     args,
     options: {
-      scope: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      ...COMMON_OPTIONS,
       'keep-other-helpers': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'fast-path': { type: 'boolean', default: false },
       'no-fast-path': { type: 'boolean', default: false },
     },
   });
-  const { scope, git, version } = prepare(values, context);
+  const { out, scope, git, version } = prepare(values, context);
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -101,8 +111,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   const commands = [...plan.commands, ...identityPlan.commands];
 
   if (dryRun) {
-    if (commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
-    else out(`Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(dryRunText(commands, `Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.`));
     return 0;
   }
   if (commands.length > 0) git.checkWritable(file);
@@ -143,15 +152,8 @@ export async function installCommand(args: string[], context: InstallerContext):
 }
 
 export async function uninstallCommand(args: string[], context: InstallerContext): Promise<number> {
-  const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values } = parseArgs({
-    args,
-    options: {
-      scope: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
-  const { scope, git } = prepare(values, context);
+  const { values } = parseArgs({ args, options: COMMON_OPTIONS });
+  const { out, scope, git } = prepare(values, context);
   const file = git.configFile(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
@@ -166,7 +168,7 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   const includes = planIncludeRemoval(scope, entries, installed.includes ?? []);
   const commands = [...plan.commands, ...includes.commands];
   if (values['dry-run']) {
-    out(commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(dryRunText(commands, `Nothing to run for ${file} (${scope}).`));
     for (const note of plan.notes) out(`Note: ${note}.\n`);
     return 0;
   }
