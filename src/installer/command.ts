@@ -119,13 +119,12 @@ export async function installCommand(args: string[], context: InstallerContext):
   // uninstall (or the next install) still knows what may be ours.
   // `includes` present (even empty) marks the file as one whose includes later changes keep in step.
   const installed = { ...plan.record, includes: identityPlan.includes };
-  const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
-  const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...leaving] });
+  const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...plan.released] });
   if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
   // The files first: git never sees an include of a file that is not there yet.
   syncIdentityFiles(context.paths, config, pending);
   runAll(git, commands);
-  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
+  if (plan.released.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');

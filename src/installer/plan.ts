@@ -54,6 +54,12 @@ export interface InstallPlan {
   /** The user's own values for our keys; install refuses unless forced. */
   conflicts: Conflict[];
   record: InstalledFile;
+  /**
+   * Keys of the earlier record that `record` no longer holds (leftovers taken out, keys the user
+   * now has the same values in): recorded until the commands have run, so a failure half-way
+   * still leaves them known as possibly ours.
+   */
+  released: InstalledKey[];
 }
 
 export function planInstall(options: {
@@ -115,6 +121,7 @@ export function planInstall(options: {
     leftovers: { removed, restored, notes },
     conflicts,
     record: { scope, keys: [...recordKeys.values()], sections: [...sections].filter((url) => isStillOurs(url, recordKeys)) },
+    released: (previous?.keys ?? []).filter((entry) => !recordKeys.has(entry.key)),
   };
 }
 
