@@ -5,6 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSimulator, type Simulator } from '../fixtures/simulator/server.js';
 import { HELPER, Sandbox } from './support/sandbox.js';
+import { pathWithGitSaying } from './support/git-saying.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-doctortest-alice-6e4c2a0b8d';
@@ -150,4 +151,21 @@ test('a hand-edited plain-http URL off this machine fails the config line and no
   t.is(code, 1);
   t.true(failing(report).includes('config'));
   t.regex(text, /FAIL {2}config: .*http:\/\/git\.corp\.example: plain http would send the secret unencrypted; use https:\/\//);
+});
+
+test('the git line reads the version each platform prints: features by release, a release candidate counts as its release, below 2.30 fails', async (t) => {
+  const sandbox = new Sandbox();
+  t.teardown(() => sandbox.cleanup());
+  const gitLine = async (version: string) => {
+    const result = await sandbox.cli(['doctor', '--json'], { env: { PATH: pathWithGitSaying(sandbox.root, version) } });
+    return (JSON.parse(result.stdout) as Report).checks.find((check) => check.check === 'git');
+  };
+  t.deepEqual(await gitLine('2.39.3 (Apple Git-145)'), {
+    check: 'git',
+    pass: true,
+    detail: 'git 2.39.3: no password_expiry_utc (before 2.41: the daemon refreshes ahead instead); no authtype (before 2.46)',
+  });
+  t.deepEqual(await gitLine('2.45.1.windows.1'), { check: 'git', pass: true, detail: 'git 2.45.1: password_expiry_utc (drops OAuth tokens in time), wwwauth[]; no authtype (before 2.46)' });
+  t.deepEqual(await gitLine('2.46.0.rc1'), { check: 'git', pass: true, detail: 'git 2.46.0: password_expiry_utc (drops OAuth tokens in time), wwwauth[]; capability[]/authtype (Bearer)' });
+  t.deepEqual(await gitLine('2.29.2'), { check: 'git', pass: false, detail: 'git 2.29.2 is older than 2.30', fix: 'upgrade git' });
 });

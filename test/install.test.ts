@@ -9,6 +9,7 @@ import { startSimulator, type Simulator } from '../fixtures/simulator/server.js'
 import type { SimulatorConfig } from '../fixtures/simulator/config.js';
 import { helperValueFor, helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import { HELPER, REPO_ROOT, Sandbox } from './support/sandbox.js';
+import { pathWithGitSaying } from './support/git-saying.js';
 import { simUser } from './support/sim-fixtures.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-installtest-alice-7f3a9c1e5b';
@@ -325,6 +326,24 @@ test('helper values: absolute paths keep their leading / or drive, shell charact
   const path = "/tmp/a b/it's $HOME & `x`";
   const echoed = spawnSync('sh', ['-c', `printf %s ${helperValueFor(path, 'linux')}`], { encoding: 'utf8' });
   t.is(echoed.stdout, path);
+});
+
+test('commit identities need git 2.36: an older patch release is told so and gets no includes; a 2.36 release candidate gets them', async (t) => {
+  const { sandbox, gitconfig } = sandboxWith(t, USER_GITCONFIG);
+  await sandbox.addAccount('work', 'https://bitbucket.org', 'alice', ALICE_TOKEN);
+  const identity = await sandbox.cli(['account', 'set-identity', 'work', '--name', 'Alice Work', '--email', 'alice@acme.example']);
+  t.is(identity.code, 0, identity.stderr);
+
+  const old = await sandbox.cli(['install'], { env: { PATH: pathWithGitSaying(sandbox.root, '2.35.9 (Apple Git-140)') } });
+  t.is(old.code, 0, old.stderr);
+  t.true(old.stdout.includes('Commit identities left out: git 2.35 ignores `includeIf "hasconfig:remote.*.url:…"` (git 2.36 or newer applies them); upgrade git and run install again.\n'), old.stdout);
+  t.false(readFileSync(gitconfig, 'utf8').includes('includeIf'));
+
+  const candidate = await sandbox.cli(['install'], { env: { PATH: pathWithGitSaying(sandbox.root, '2.36.0.rc1') } });
+  t.is(candidate.code, 0, candidate.stderr);
+  t.false(candidate.stdout.includes('Commit identities left out'));
+  t.regex(candidate.stdout, /identity +work: Alice Work <alice@acme\.example>/);
+  t.true(readFileSync(gitconfig, 'utf8').includes('[includeIf "hasconfig:remote.*.url:'));
 });
 
 test('refuses when git is missing, too old, or the config file is not writable; --help', async (t) => {

@@ -10,6 +10,7 @@ import type { ProductPaths } from '../shared/paths.js';
 import { basePathOf, isBearerOnly, originOf, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
 import { WARN_DAYS, expiryNotice } from '../core/expiry.js';
+import { isAtLeast, parseGitVersion, type GitRelease, type GitVersion } from '../core/git-version.js';
 import { describeConnection } from '../core/network/fetch-like-git.js';
 import { hostNeedsPath } from '../core/router.js';
 import { openSecretStore } from '../core/secrets/open-store.js';
@@ -21,6 +22,7 @@ import { isNetworkProblem } from '../core/hosts/rest/http.js';
 import { daemonInfo } from './daemon-commands.js';
 import { repositoryIdentityChecks } from './identity-doctor.js';
 import { printJson } from './io.js';
+import { MIN_GIT_VERSION } from '../installer/git.js';
 import { fastPathSocketArgument } from '../installer/helper-value.js';
 
 interface Check {
@@ -116,37 +118,36 @@ function fixFor(account: Account, result: CredentialVerification): string {
   return `printf %s "$TOKEN" | git-credential-bitbucket account set-secret ${account.name} --secret-stdin${secretKind}`;
 }
 
-/** git's version as printed and a comparison, or undefined when git is not on PATH. */
-type GitVersion = { text: string; atLeast(major: number, minor: number): boolean } | undefined;
+/** git sends password_expiry_utc (so it drops an OAuth token in time) and wwwauth[] from 2.41 on. */
+const EXPIRY_GIT: GitRelease = [2, 41];
+/** git sends capability[]/authtype, so a token can go out as Bearer, from 2.46 on. */
+const BEARER_GIT: GitRelease = [2, 46];
 
-function gitVersion(): GitVersion {
+/** The version of git on PATH, or undefined when there is none (or it names no version). */
+function gitVersion(): GitVersion | undefined {
   const result = spawnSync('git', ['--version'], { encoding: 'utf8' });
-  const version = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(result.stdout ?? '');
-  if (result.status !== 0 || !version) return undefined;
-  const [major, minor] = [Number(version[1]), Number(version[2])];
-  return { text: version[0], atLeast: (a, b) => major > a || (major === a && minor >= b) };
+  return result.status === 0 ? parseGitVersion(result.stdout ?? '') : undefined;
 }
 
-/** A project/repository token needs git to send Bearer, which it does from 2.46 on. */
-function checkBearerGit(account: Account, git: GitVersion): Check {
+/** A project/repository token needs git to send Bearer. */
+function checkBearerGit(account: Account, git: GitVersion | undefined): Check {
   const check = `bearer ${account.name}`;
-  if (git?.atLeast(2, 46)) return { check, pass: true, detail: `git ${git.text} sends the project/repository token as Bearer` };
+  if (git && isAtLeast(git, BEARER_GIT)) return { check, pass: true, detail: `git ${git.text} sends the project/repository token as Bearer` };
   return {
     check,
     pass: false,
     detail: `account ${account.name} has a project/repository access token, which Bitbucket takes only as Bearer; git ${git?.text ?? '(not found)'} cannot send that`,
-    fix: 'upgrade git to 2.46 or later, or use a personal access token (account set-secret --secret-kind access-token)',
+    fix: `upgrade git to ${BEARER_GIT.join('.')} or later, or use a personal access token (account set-secret --secret-kind access-token)`,
   };
 }
 
-function checkGit(git: GitVersion): Check {
+function checkGit(git: GitVersion | undefined): Check {
   if (!git) return { check: 'git', pass: false, detail: 'git was not found on PATH', fix: 'install git (Debian: apt-get install git)' };
-  const { atLeast } = git;
   const features = [
-    atLeast(2, 41) ? 'password_expiry_utc (drops OAuth tokens in time), wwwauth[]' : 'no password_expiry_utc (before 2.41: the daemon refreshes ahead instead)',
-    atLeast(2, 46) ? 'capability[]/authtype (Bearer)' : 'no authtype (before 2.46)',
+    isAtLeast(git, EXPIRY_GIT) ? 'password_expiry_utc (drops OAuth tokens in time), wwwauth[]' : `no password_expiry_utc (before ${EXPIRY_GIT.join('.')}: the daemon refreshes ahead instead)`,
+    isAtLeast(git, BEARER_GIT) ? 'capability[]/authtype (Bearer)' : `no authtype (before ${BEARER_GIT.join('.')})`,
   ];
-  if (!atLeast(2, 30)) return { check: 'git', pass: false, detail: `git ${git.text} is older than 2.30`, fix: 'upgrade git' };
+  if (!isAtLeast(git, MIN_GIT_VERSION)) return { check: 'git', pass: false, detail: `git ${git.text} is older than ${MIN_GIT_VERSION.join('.')}`, fix: 'upgrade git' };
   return { check: 'git', pass: true, detail: `git ${git.text}: ${features.join('; ')}` };
 }
 

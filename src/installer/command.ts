@@ -7,10 +7,11 @@ import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
+import type { GitVersion } from '../core/git-version.js';
 import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
-import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, removalCommands, syncIdentityFiles } from './identities.js';
+import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, planIncludeRemoval, syncIdentityFiles } from './identities.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledFile } from './record.js';
 
 /** The published entry point, next to this module once compiled (dist/installer → dist/helper). */
@@ -32,27 +33,37 @@ function parseScope(value: string | undefined): Scope {
   return value as Scope;
 }
 
-/** What both commands do before their own work: the scope, and a git that is recent enough (its version). */
-function prepare(values: { scope?: string }, context: InstallerContext): { scope: Scope; git: Git; version: string } {
+/** The options both commands take. */
+const COMMON_OPTIONS = {
+  scope: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+} as const;
+
+/** What both commands do before their own work: where to print, the scope, and a git that is recent enough (its version). */
+function prepare(values: { scope?: string }, context: InstallerContext): { out: (text: string) => void; scope: Scope; git: Git; version: GitVersion } {
+  const out = context.out ?? ((text: string) => process.stdout.write(text));
   const scope = parseScope(values.scope);
   const git = context.git ?? new Git();
-  return { scope, git, version: git.checkVersion() };
+  return { out, scope, git, version: git.checkVersion() };
+}
+
+/** What `--dry-run` prints: the commands as one would type them, or `nothing` when there are none. */
+function dryRunText(commands: readonly GitCommand[], nothing: string): string {
+  return commands.length === 0 ? `${nothing}\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`;
 }
 
 export async function installCommand(args: string[], context: InstallerContext): Promise<number> {
-  const out = context.out ?? ((text: string) => process.stdout.write(text));
   const { values } = parseArgs({
     args,
     options: {
-      scope: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      ...COMMON_OPTIONS,
       'keep-other-helpers': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       'fast-path': { type: 'boolean', default: false },
       'no-fast-path': { type: 'boolean', default: false },
     },
   });
-  const { scope, git, version } = prepare(values, context);
+  const { out, scope, git, version } = prepare(values, context);
   const dryRun = values['dry-run'];
 
   const helperPath = context.helperPath ?? defaultHelperPath();
@@ -100,8 +111,7 @@ export async function installCommand(args: string[], context: InstallerContext):
   const commands = [...plan.commands, ...identityPlan.commands];
 
   if (dryRun) {
-    if (commands.length === 0) out(`Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.\n`);
-    else out(`Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(dryRunText(commands, `Nothing to change in ${file} (${scope}): git already uses the helper for every account URL.`));
     return 0;
   }
   if (commands.length > 0) git.checkWritable(file);
@@ -109,13 +119,12 @@ export async function installCommand(args: string[], context: InstallerContext):
   // uninstall (or the next install) still knows what may be ours.
   // `includes` present (even empty) marks the file as one whose includes later changes keep in step.
   const installed = { ...plan.record, includes: identityPlan.includes };
-  const leaving = (record.files[file]?.keys ?? []).filter((entry) => !plan.record.keys.some((kept) => kept.key === entry.key));
-  const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...leaving] });
+  const pending = withFile(record, file, { ...installed, keys: [...plan.record.keys, ...plan.released] });
   if (JSON.stringify(pending) !== JSON.stringify(record)) writeInstallRecord(recordFile, pending);
   // The files first: git never sees an include of a file that is not there yet.
   syncIdentityFiles(context.paths, config, pending);
   runAll(git, commands);
-  if (leaving.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
+  if (plan.released.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
 
   const lines = plan.changes.map((change) => {
     const shownValues = change.values.map(shellWord).join(', then ');
@@ -142,15 +151,8 @@ export async function installCommand(args: string[], context: InstallerContext):
 }
 
 export async function uninstallCommand(args: string[], context: InstallerContext): Promise<number> {
-  const out = context.out ?? ((text: string) => process.stdout.write(text));
-  const { values } = parseArgs({
-    args,
-    options: {
-      scope: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
-  const { scope, git } = prepare(values, context);
+  const { values } = parseArgs({ args, options: COMMON_OPTIONS });
+  const { out, scope, git } = prepare(values, context);
   const file = git.configFile(scope);
   const recordFile = installRecordFile(context.paths);
   const record = readInstallRecord(recordFile);
@@ -162,10 +164,10 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   }
   const entries = git.list(scope);
   const plan = planUninstall(scope, entries, installed);
-  const identityCommands = removalCommands(scope, entries, installed.includes ?? []);
-  const commands = [...plan.commands, ...identityCommands];
+  const includes = planIncludeRemoval(scope, entries, installed.includes ?? []);
+  const commands = [...plan.commands, ...includes.commands];
   if (values['dry-run']) {
-    out(commands.length === 0 ? `Nothing to run for ${file} (${scope}).\n` : `Would run (dry run, nothing changed):\n${commands.map((command) => '  ' + formatCommand(command) + '\n').join('')}`);
+    out(dryRunText(commands, `Nothing to run for ${file} (${scope}).`));
     for (const note of plan.notes) out(`Note: ${note}.\n`);
     return 0;
   }
@@ -177,8 +179,7 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   writeInstallRecord(recordFile, next);
   if (config) syncIdentityFiles(context.paths, config, next);
   const lines = [
-    ...plan.removed.map((key) => `  removed    ${key}`),
-    ...identityCommands.filter((command) => command.includes('--unset-all')).map((command) => `  removed    ${command.at(-2)!}`),
+    ...[...plan.removed, ...includes.removed].map((key) => `  removed    ${key}`),
     ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')}`),
     ...plan.notes.map((note) => `  note: ${note}`),
   ];

@@ -6,12 +6,13 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { isAtLeast, parseGitVersion, releaseOf, type GitRelease, type GitVersion } from '../core/git-version.js';
 
 export type Scope = 'global' | 'system' | 'local';
 export const SCOPES: readonly Scope[] = ['global', 'system', 'local'];
 
 /** `git config --fixed-value` (used to remove only our own values) arrived in git 2.30. */
-export const MIN_GIT_VERSION: readonly [number, number] = [2, 30];
+export const MIN_GIT_VERSION: GitRelease = [2, 30];
 
 export interface GitConfigEntry {
   /** As git prints it: section and variable lower-cased, the subsection (the URL) as written. */
@@ -29,20 +30,19 @@ export class Git {
   ) {}
 
   /** The version of git on PATH; refuses when git is missing or older than MIN_GIT_VERSION. */
-  checkVersion(): string {
+  checkVersion(): GitVersion {
     const result = spawnSync('git', ['--version'], { env: this.env, cwd: this.cwd, encoding: 'utf8' });
     if (result.error) {
       const code = (result.error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new UserError(`git was not found on PATH; install git ${MIN_GIT_VERSION.join('.')} or newer and run this again`);
       throw new UserError(`cannot run git (${code ?? result.error.message})`);
     }
-    const match = /git version (\d+)\.(\d+)/.exec(result.stdout);
-    if (result.status !== 0 || !match) throw new UserError(`\`git --version\` did not say which version it is: ${(result.stdout + result.stderr).trim()}`);
-    const [major, minor] = [Number(match[1]), Number(match[2])];
-    if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
-      throw new UserError(`git ${major}.${minor} is too old; the installer needs git ${MIN_GIT_VERSION.join('.')} or newer (\`git config --fixed-value\`)`);
+    const version = result.status === 0 ? parseGitVersion(result.stdout) : undefined;
+    if (!version) throw new UserError(`\`git --version\` did not say which version it is: ${(result.stdout + result.stderr).trim()}`);
+    if (!isAtLeast(version, MIN_GIT_VERSION)) {
+      throw new UserError(`git ${releaseOf(version)} is too old; the installer needs git ${MIN_GIT_VERSION.join('.')} or newer (\`git config --fixed-value\`)`);
     }
-    return `${major}.${minor}`;
+    return version;
   }
 
   /** The file `git config --<scope>` writes, resolved the way git resolves it. */

@@ -18,12 +18,14 @@ import type { ProductPaths } from '../shared/paths.js';
 import { TOKEN_USERNAMES, basePathOf, describeIdentity, originOf, parseRoutePattern, type Account } from '../core/accounts.js';
 import { readConfig, type Config } from '../core/config.js';
 import { writeFileAtomic } from '../core/files.js';
+import { isAtLeast, releaseOf, type GitRelease, type GitVersion } from '../core/git-version.js';
 import { compareSpecificity, originKey, pathSegments, patternSegments, routeIndexFor, specificityOf, type Specificity } from '../core/route-index.js';
+import { ConfigEdit, listedName } from './config-edit.js';
 import { Git, type GitCommand, type GitConfigEntry, type Scope } from './git.js';
 import { installRecordFile, readInstallRecord, writeInstallRecord, type InstallRecord, type InstalledInclude } from './record.js';
 
 /** `hasconfig:remote.*.url:` arrived in git 2.36; older git ignores the include without a word. */
-const MIN_IDENTITY_GIT: readonly [number, number] = [2, 36];
+const MIN_IDENTITY_GIT: GitRelease = [2, 36];
 
 const CONDITION = 'hasconfig:remote.*.url:';
 
@@ -131,11 +133,6 @@ function identityFileText(account: Account): string {
   return lines.join('\n') + '\n';
 }
 
-/** How git lists a key: section and variable lower-cased, the subsection as written. */
-function listedName(key: string): string {
-  return 'includeif.' + key.slice('includeIf.'.length, -'.path'.length) + '.path';
-}
-
 function sectionOf(key: string): string {
   return key.slice(0, -'.path'.length);
 }
@@ -160,30 +157,37 @@ export function planIdentities(scope: Scope, entries: readonly GitConfigEntry[],
   const inOrder = current.length === desired.length && desired.every((include, i) => listedName(include.key) === current[i]!.name && include.value === current[i]!.value);
   const includes = desired.map(({ key, value }) => ({ key, value }));
   if (inOrder && !userAfter) return { commands: [], includes };
-  const flag = `--${scope}`;
-  const commands = removalCommands(scope, entries, previous ?? []);
-  for (const include of desired) commands.push(['config', flag, '--add', include.key, include.value]);
-  return { commands, includes };
+  const edit = new ConfigEdit(scope, entries);
+  removeIncludes(edit, previous ?? []);
+  for (const include of desired) edit.set(include.key, [include.value], false);
+  return { commands: edit.commands, includes };
 }
 
-/** Removes our includes that are still there, and each section that holds nothing else afterwards. */
-export function removalCommands(scope: Scope, entries: readonly GitConfigEntry[], installed: readonly InstalledInclude[]): GitCommand[] {
-  const flag = `--${scope}`;
-  const commands: GitCommand[] = [];
-  let remaining = [...entries];
+export interface IncludeRemoval {
+  commands: GitCommand[];
+  /** The include keys taken out, one per value removed, in order. */
+  removed: string[];
+}
+
+/** What uninstall runs for our includes: each that is still there goes, and each section left empty. */
+export function planIncludeRemoval(scope: Scope, entries: readonly GitConfigEntry[], installed: readonly InstalledInclude[]): IncludeRemoval {
+  const edit = new ConfigEdit(scope, entries);
+  const removed = removeIncludes(edit, installed);
+  return { commands: edit.commands, removed };
+}
+
+/** Removes our includes that are still there, and each section that holds nothing else afterwards; returns their keys. */
+function removeIncludes(edit: ConfigEdit, installed: readonly InstalledInclude[]): string[] {
+  const removed: string[] = [];
   const sections = new Set<string>();
   for (const { key, value } of installed) {
-    const name = listedName(key);
-    if (!remaining.some((entry) => entry.name === name && entry.value === value)) continue;
-    commands.push(['config', flag, '--fixed-value', '--unset-all', key, value]);
-    remaining = remaining.filter((entry) => entry.name !== name || entry.value !== value);
+    if (!edit.holds(key, value)) continue;
+    edit.unsetValue(key, value);
+    removed.push(key);
     sections.add(sectionOf(key));
   }
-  for (const section of sections) {
-    const prefix = listedName(`${section}.path`).slice(0, -'path'.length);
-    if (!remaining.some((entry) => entry.name.startsWith(prefix) && !entry.name.slice(prefix.length).includes('.'))) commands.push(['config', flag, '--remove-section', section]);
-  }
-  return commands;
+  for (const section of sections) edit.removeSectionIfEmpty(section);
+  return removed;
 }
 
 /** One line per account with an identity: what it is and which URLs get it. */
@@ -199,15 +203,14 @@ export function describeIdentities(config: Config, desired: readonly IdentityInc
     });
 }
 
-/** Whether this git version applies `hasconfig:remote.*.url` includes ("2.39" from Git.checkVersion). */
-export function gitHasRemoteIncludes(version: string): boolean {
-  const [major, minor] = version.split('.').map(Number) as [number, number];
-  return major > MIN_IDENTITY_GIT[0] || (major === MIN_IDENTITY_GIT[0] && minor >= MIN_IDENTITY_GIT[1]);
+/** Whether this git version applies `hasconfig:remote.*.url` includes. */
+export function gitHasRemoteIncludes(version: GitVersion): boolean {
+  return isAtLeast(version, MIN_IDENTITY_GIT);
 }
 
 /** The note install prints when git is too old for identities (they are then left out). */
-export function oldGitNote(version: string): string {
-  return `Commit identities left out: git ${version} ignores \`includeIf "hasconfig:remote.*.url:…"\` (git ${MIN_IDENTITY_GIT.join('.')} or newer applies them); upgrade git and run install again.`;
+export function oldGitNote(version: GitVersion): string {
+  return `Commit identities left out: git ${releaseOf(version)} ignores \`includeIf "hasconfig:remote.*.url:…"\` (git ${MIN_IDENTITY_GIT.join('.')} or newer applies them); upgrade git and run install again.`;
 }
 
 /**

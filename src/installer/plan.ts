@@ -7,6 +7,7 @@
 
 import type { Config } from '../core/config.js';
 import { hostNeedsPath } from '../core/router.js';
+import { ConfigEdit, inSection, valuesOf } from './config-edit.js';
 import type { GitCommand, GitConfigEntry, Scope } from './git.js';
 import type { InstalledFile, InstalledKey, InstallRecord } from './record.js';
 
@@ -32,17 +33,6 @@ export function desiredKeys(config: Config, helperValue: string, keepOtherHelper
   return keys;
 }
 
-/** The values of `key` in file order; git prints section and variable names in lower case. */
-export function valuesOf(entries: readonly GitConfigEntry[], key: string): string[] {
-  const name = lowerVariable(key);
-  return entries.filter((entry) => entry.name === name).map((entry) => entry.value);
-}
-
-function lowerVariable(key: string): string {
-  const dot = key.lastIndexOf('.');
-  return key.slice(0, dot).replace(/^credential\./i, 'credential.') + key.slice(dot).toLowerCase();
-}
-
 export interface Conflict {
   key: string;
   values: string[];
@@ -64,6 +54,12 @@ export interface InstallPlan {
   /** The user's own values for our keys; install refuses unless forced. */
   conflicts: Conflict[];
   record: InstalledFile;
+  /**
+   * Keys of the earlier record that `record` no longer holds (leftovers taken out, keys the user
+   * now has the same values in): recorded until the commands have run, so a failure half-way
+   * still leaves them known as possibly ours.
+   */
+  released: InstalledKey[];
 }
 
 export function planInstall(options: {
@@ -76,20 +72,16 @@ export function planInstall(options: {
   existingSections: ReadonlySet<string>;
 }): InstallPlan {
   const { scope, entries, desired, previous, force } = options;
-  const flag = `--${scope}`;
-  const commands: GitCommand[] = [];
+  const edit = new ConfigEdit(scope, entries);
   const changes: KeyChange[] = [];
   const conflicts: Conflict[] = [];
   const recordKeys = new Map<string, InstalledKey>((previous?.keys ?? []).map((entry) => [entry.key, entry]));
   const sections = new Set(previous?.sections ?? []);
-  const write = (key: string, values: readonly string[], replace: boolean) => {
-    values.forEach((value, i) => commands.push(['config', flag, i === 0 && replace ? '--replace-all' : '--add', key, value]));
-  };
 
   for (const want of desired) {
     const current = valuesOf(entries, want.key);
     const ours = recordKeys.get(want.key);
-    const hasSection = options.existingSections.has(want.url) || entries.some((entry) => inSection(entry.name, want.url));
+    const hasSection = options.existingSections.has(want.url) || entries.some((entry) => inSection(entry.name, sectionOf(want.url)));
     if (satisfies(want, current)) {
       changes.push({ key: want.key, values: want.values, outcome: 'unchanged' });
       // Already there because the user put it there: not ours to remove later.
@@ -98,12 +90,12 @@ export function planInstall(options: {
     }
     if (current.length === 0) {
       if (!hasSection) sections.add(want.url);
-      write(want.key, want.values, false);
+      edit.set(want.key, want.values, false);
       recordKeys.set(want.key, { key: want.key, added: [...want.values], replaced: ours?.replaced ?? [] });
       changes.push({ key: want.key, values: want.values, outcome: 'set' });
     } else if (ours && sameValues(current, ours.added)) {
       // Ours from an earlier install (the helper moved, or --keep-other-helpers changed).
-      write(want.key, want.values, true);
+      edit.set(want.key, want.values, true);
       recordKeys.set(want.key, { key: want.key, added: [...want.values], replaced: ours.replaced });
       changes.push({ key: want.key, values: want.values, outcome: 'updated' });
     } else {
@@ -112,7 +104,7 @@ export function planInstall(options: {
         conflicts.push({ key: want.key, values: current });
         continue;
       }
-      write(want.key, want.values, true);
+      edit.set(want.key, want.values, true);
       recordKeys.set(want.key, { key: want.key, added: [...want.values], replaced: [...(ours?.replaced ?? []), ...userValues] });
       changes.push({ key: want.key, values: want.values, outcome: 'replaced', previous: current });
     }
@@ -122,32 +114,31 @@ export function planInstall(options: {
   const leftoverKeys = [...recordKeys.values()].filter((entry) => !wantedKeys.has(entry.key));
   // A section that still holds keys we want stays, even if a leftover in it goes.
   const { commands: removals, removed, restored, notes } = planRemoval(scope, entries, leftoverKeys, [...sections].filter((url) => !wantedUrls.has(url)));
-  commands.push(...removals);
   for (const entry of leftoverKeys) recordKeys.delete(entry.key);
   return {
-    commands,
+    commands: [...edit.commands, ...removals],
     changes,
     leftovers: { removed, restored, notes },
     conflicts,
     record: { scope, keys: [...recordKeys.values()], sections: [...sections].filter((url) => isStillOurs(url, recordKeys)) },
+    released: (previous?.keys ?? []).filter((entry) => !recordKeys.has(entry.key)),
   };
 }
 
 /** The scopes in which an earlier install configured git for `url`. */
 export function scopesInstalledFor(record: InstallRecord, url: string): Scope[] {
   return Object.values(record.files)
-    .filter((file) => file.keys.some(({ key }) => inSection(key, url)))
+    .filter((file) => file.keys.some(({ key }) => inSection(key, sectionOf(url))))
     .map((file) => file.scope);
 }
 
 function isStillOurs(url: string, keys: ReadonlyMap<string, InstalledKey>): boolean {
-  return [...keys.keys()].some((key) => inSection(key, url));
+  return [...keys.keys()].some((key) => inSection(key, sectionOf(url)));
 }
 
-/** Whether a key `credential.<subsection>.<variable>` belongs to the `credential.<url>` section. */
-function inSection(name: string, url: string): boolean {
-  const prefix = `credential.${url}.`;
-  return name.startsWith(prefix) && !name.slice(prefix.length).includes('.');
+/** The `credential.<url>` section of an account URL. */
+function sectionOf(url: string): string {
+  return `credential.${url}`;
 }
 
 /** helper: exactly our values; useHttpPath: git reads the last value, any spelling of true will do. */
@@ -181,43 +172,34 @@ export function planUninstall(scope: Scope, entries: readonly GitConfigEntry[], 
  * leaves the user's later changes, and removes `sections` (ones the installer created) left empty.
  */
 function planRemoval(scope: Scope, entries: readonly GitConfigEntry[], keys: readonly InstalledKey[], sections: readonly string[]): UninstallPlan {
-  const flag = `--${scope}`;
-  const plan: UninstallPlan = { commands: [], removed: [], restored: [], notes: [] };
-  // What stays in the file after these commands, to know which sections end up empty.
-  let remaining = entries.map((entry) => ({ ...entry }));
+  const edit = new ConfigEdit(scope, entries);
+  const plan: Omit<UninstallPlan, 'commands'> = { removed: [], restored: [], notes: [] };
   for (const { key, added, replaced } of keys) {
     const current = valuesOf(entries, key);
-    const name = lowerVariable(key);
     if (current.length === 0) {
       plan.notes.push(`${key} was already removed by someone else`);
       continue;
     }
     if (sameValues(current, added)) {
       if (replaced.length > 0) {
-        replaced.forEach((value, i) => plan.commands.push(['config', flag, i === 0 ? '--replace-all' : '--add', key, value]));
+        edit.set(key, replaced, true);
         plan.restored.push({ key, values: replaced });
-        remaining = remaining.filter((entry) => entry.name !== name).concat(replaced.map((value) => ({ name, value })));
       } else {
-        plan.commands.push(['config', flag, '--unset-all', key]);
+        edit.unsetAll(key);
         plan.removed.push(key);
-        remaining = remaining.filter((entry) => entry.name !== name);
       }
       continue;
     }
     // Changed since install: remove only the values the installer wrote.
-    for (const value of new Set(added)) {
-      if (!current.includes(value)) continue;
-      plan.commands.push(['config', flag, '--fixed-value', '--unset-all', key, value]);
-      remaining = remaining.filter((entry) => entry.name !== name || entry.value !== value);
-    }
+    for (const value of new Set(added)) if (current.includes(value)) edit.unsetValue(key, value);
     plan.removed.push(key);
     const kept = current.filter((value) => !added.includes(value));
     plan.notes.push(`${key} was changed after install; kept ${kept.map((value) => JSON.stringify(value)).join(', ') || 'nothing'}` +
       (replaced.length > 0 ? ` and did not restore ${replaced.map((value) => JSON.stringify(value)).join(', ')}` : ''));
   }
   for (const url of sections) {
-    const touched = keys.some(({ key }) => inSection(key, url) && valuesOf(entries, key).length > 0);
-    if (touched && !remaining.some((entry) => inSection(entry.name, url))) plan.commands.push(['config', flag, '--remove-section', `credential.${url}`]);
+    const touched = keys.some(({ key }) => inSection(key, sectionOf(url)) && valuesOf(entries, key).length > 0);
+    if (touched) edit.removeSectionIfEmpty(sectionOf(url));
   }
-  return plan;
+  return { commands: edit.commands, ...plan };
 }
