@@ -50,7 +50,7 @@ export async function apiGet(url: string, auth: Authorization | undefined, optio
   let response: Response;
   let buffer: Buffer;
   try {
-    response = await fetchLikeGit(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetchRetryingClosedConnection(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     // The timeout also covers the body: a server that stalls half-way is a timeout, not a crash.
     buffer = options.skipSuccessBody && response.status === 200 ? await discard(response) : await readCapped(response);
   } catch (error) {
@@ -67,6 +67,25 @@ export async function apiGet(url: string, auth: Authorization | undefined, optio
     }
   }
   return { status: response.status, headers: response.headers, json, text };
+}
+
+/** How a request fails when the server closed the kept-alive connection it went out on. */
+const CLOSED_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/**
+ * A server closes an idle kept-alive connection on its own schedule, and a request can go out on
+ * it just as it closes (more likely on a busy machine, whose timers run late). curl, and git with
+ * it, sends such a request again once on a fresh connection; so do we: a GET is safe to repeat.
+ * The one timeout still covers both attempts.
+ */
+async function fetchRetryingClosedConnection(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetchLikeGit(url, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code === undefined || !CLOSED_CONNECTION_CODES.has(code) || init.signal?.aborted) throw error;
+    return fetchLikeGit(url, init);
+  }
 }
 
 async function discard(response: Response): Promise<Buffer> {
