@@ -7,9 +7,10 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
-import { Sandbox, type LoggedRequest } from './support/sandbox.js';
+import type { Simulator, SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { LoggedRequest, Sandbox } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
+import { addWorkAndPersonal, simulatorAndSandbox } from './support/sim-sandbox.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-dotseg-alice-6e1b3d8a0f';
 const BOB_TOKEN = 'ATATT3xFfGF0-dotseg-bob-2c9f7a4e1d';
@@ -24,16 +25,8 @@ const SIM_CONFIG: SimulatorConfig = {
 const REFUSAL = /^git-credential-bitbucket: no account for http:\/\/127\.0\.0\.1:\d+\/bob.*: its path has (a "\." or "\.\." segment|a backslash), which servers resolve differently/m;
 
 async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; requests(): LoggedRequest[] }> {
-  const sim = await startSimulator({ config: SIM_CONFIG });
-  const sandbox = new Sandbox();
-  t.teardown(async () => {
-    await sandbox.cleanup();
-    await sim.close();
-  });
-  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
-  await sandbox.addRoute(`${sim.url}/bob/*`, 'personal');
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config: SIM_CONFIG });
+  await addWorkAndPersonal(sandbox, sim, { alice: ALICE_TOKEN, bob: BOB_TOKEN }, 'bob');
   const requests = () => sandbox.requestLog();
   return { sim, sandbox, requests };
 }

@@ -10,11 +10,13 @@ import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { Simulator, SimulatorConfig } from '../fixtures/simulator/server.js';
 import { helperChainFor, helperValueFor, helperWithFastPathValueFor } from '../src/installer/helper-value.js';
 import { TestClock } from './support/clock.js';
-import { HELPER, REPO_ROOT, Sandbox, credentialRequest, type LoggedRequest } from './support/sandbox.js';
-import { freePort, simUser } from './support/sim-fixtures.js';
+import { addOAuthAccount, FAKE_BROWSER } from './support/oauth-account.js';
+import { HELPER, Sandbox, credentialRequest, type LoggedRequest } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
+import { addWorkAndPersonal, simulatorAndSandbox } from './support/sim-sandbox.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-fastpath-alice-1b3d5f7a9c';
 const BOB_TOKEN = 'ATATT3xFfGF0-fastpath-bob-8c6a4e2d0b';
@@ -31,14 +33,10 @@ const SIM_CONFIG: SimulatorConfig = {
 };
 
 async function world(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox; clock: TestClock; requests(): LoggedRequest[]; socket: string }> {
-  const sim = await startSimulator({ config: SIM_CONFIG });
-  const sandbox = new Sandbox();
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config: SIM_CONFIG }, { secrets: [ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET] });
   const clock = new TestClock(sandbox, [sim]);
-  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
   const socket = join(sandbox.configHome, 'run', 'git-cache.sock');
-  t.teardown(async () => {
-    await sandbox.cleanup();
-    await sim.close();
+  t.teardown(() => {
     // git's own cache daemon, if a test started one on this sandbox's socket (this one only:
     // other test runs on the machine have theirs).
     for (const pid of spawnSync('pgrep', ['-f', `credential-cache--daemon ${socket}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
@@ -63,10 +61,7 @@ async function install(sandbox: Sandbox): Promise<void> {
 
 test('install sets up the fast path by default: git clones and pushes with answers from the daemon, without starting Node', async (t) => {
   const { sim, sandbox, requests } = await world(t);
-  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
-  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  await addWorkAndPersonal(sandbox, sim, { alice: ALICE_TOKEN, bob: BOB_TOKEN });
   await install(sandbox);
   const helpers = (await sandbox.git(['config', '--global', '--get-all', `credential.${sim.url}.helper`])).stdout.split('\n');
   t.deepEqual(helpers.slice(0, 3), ['', helperWithFastPathValueFor(HELPER, join(sandbox.configHome, 'run', 'git-cache.sock')), ''], 'one helper value after the reset');
@@ -106,10 +101,7 @@ const since = (requests: () => LoggedRequest[], from: number) => requests().slic
 
 test('installed function, daemon up, no account for the repository: the cache client brings nothing, the Node helper says why, git gets no credential', async (t) => {
   const { sim, sandbox, requests } = await world(t);
-  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
-  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  await addWorkAndPersonal(sandbox, sim, { alice: ALICE_TOKEN, bob: BOB_TOKEN });
   await install(sandbox);
   await sandbox.cli(['daemon', 'start']);
   const from = requests().length;
@@ -193,9 +185,8 @@ test('git\'s own cache daemon on the fast-path socket is stopped and replaced wh
 
 test('OAuth through the fast path: across an expiry, one refresh and no failed operation', async (t) => {
   const { sim, sandbox, clock, requests } = await world(t);
-  Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs') });
-  const port = await freePort();
-  const added = await sandbox.cli(['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)], { input: CLIENT_SECRET });
+  Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER });
+  const added = await addOAuthAccount(sandbox, sim.url, { id: CLIENT_ID, secret: CLIENT_SECRET });
   t.is(added.code, 0, added.stderr);
   const login = await sandbox.cli(['login', 'work', '--timeout', '120']);
   t.is(login.code, 0, login.stderr);
@@ -209,9 +200,7 @@ test('OAuth through the fast path: across an expiry, one refresh and no failed o
   t.is(sim.oauthStats().tokenRequests.refresh_token, 1, 'one refresh across the expiry');
   t.is(sim.stats().failed, 0);
   t.true(requests().filter((request) => request.action === 'get').every((request) => request.channel === 'fast-path' && request.outcome === 'answered-oauth'));
-  // The issued tokens are secrets too.
-  const stored = JSON.parse(readFileSync(join(sandbox.configHome, 'secrets.json'), 'utf8')).secrets.work;
-  sandbox.trackSecrets(stored['oauth-refresh'], JSON.parse(stored['oauth-access']).token);
+  // The issued tokens are secrets too: the teardown tracks what the store holds (support/sim-sandbox.ts).
 });
 
 test('sockets in the shared temp directory: --fast-path is refused, a plain install goes on without it and says why', async (t) => {

@@ -8,10 +8,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { Simulator, SimulatorConfig } from '../fixtures/simulator/server.js';
 import { cannotCreateUsers, createOtherUser, runAs, type OtherUser } from './support/other-user.js';
-import { HELPER, Sandbox, type RunResult } from './support/sandbox.js';
+import { HELPER, type RunResult, type Sandbox } from './support/sandbox.js';
 import { simUser } from './support/sim-fixtures.js';
+import { addWorkAndPersonal, simulatorAndSandbox } from './support/sim-sandbox.js';
 import { sshdProblem, startSshd, type Sshd } from './support/sshd.js';
 import { waitFor, waitUntil } from './support/wait.js';
 
@@ -43,17 +44,8 @@ function forwardTest(title: string, body: (t: ExecutionContext, world: World) =>
 }
 
 async function world(t: ExecutionContext): Promise<World> {
-  const sim = await startSimulator({ config: SIM_CONFIG });
-  const sandbox = new Sandbox();
-  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN);
-  t.teardown(async () => {
-    await sandbox.cleanup();
-    await sim.close();
-  });
-  await sandbox.addAccount('work', sim.url, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addAccount('personal', sim.url, 'bob', BOB_TOKEN, ['--kind', 'cloud']);
-  await sandbox.addRoute(`${sim.url}/acme/*`, 'work');
-  await sandbox.addRoute(`${sim.url}/personal/*`, 'personal');
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config: SIM_CONFIG }, { secrets: [ALICE_TOKEN, BOB_TOKEN] });
+  await addWorkAndPersonal(sandbox, sim, { alice: ALICE_TOKEN, bob: BOB_TOKEN });
   const home = mkdtempSync(join(tmpdir(), 'gcb-remote-home-'));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
   const user = await createOtherUser(t, { loginHome: home });

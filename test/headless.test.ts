@@ -8,10 +8,12 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { Simulator, SimulatorConfig } from '../fixtures/simulator/server.js';
 import { masked } from './support/answers.js';
+import { addOAuthAccount, grantConsent } from './support/oauth-account.js';
 import { HELPER, Sandbox, credentialRequest } from './support/sandbox.js';
-import { freePort, simUser } from './support/sim-fixtures.js';
+import { simUser } from './support/sim-fixtures.js';
+import { simulatorAndSandbox } from './support/sim-sandbox.js';
 import { waitUntil } from './support/wait.js';
 
 const CLIENT_ID = 'headless-oauth-consumer';
@@ -105,19 +107,8 @@ function simConfig(): SimulatorConfig {
 }
 
 async function oauthWorld(t: ExecutionContext): Promise<{ sim: Simulator; sandbox: Sandbox }> {
-  const sim = await startSimulator({ config: simConfig() });
-  const sandbox = new Sandbox();
-  sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
-  t.teardown(async () => {
-    sandbox.trackStoredSecrets();
-    await sandbox.cleanup();
-    await sim.close();
-  });
-  const port = await freePort();
-  const added = await sandbox.cli(
-    ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
-    { input: `${CLIENT_SECRET}\n` },
-  );
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config: simConfig() }, { secrets: [CLIENT_SECRET, ALICE_TOKEN] });
+  const added = await addOAuthAccount(sandbox, sim.url, { id: CLIENT_ID, secret: CLIENT_SECRET }, { args: ['--no-verify'] });
   if (added.code !== 0) throw new Error(`account add failed: ${added.stderr}`);
   return { sim, sandbox };
 }
@@ -145,15 +136,6 @@ function startLogin(sandbox: Sandbox, env: NodeJS.ProcessEnv, timeoutSeconds = L
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** What the person does in a browser on another machine: grant access; returns the address the browser is then sent to. */
-async function grantElsewhere(sim: Simulator, authorizeUrl: string): Promise<string> {
-  const html = await (await fetch(authorizeUrl)).text();
-  const form = new URLSearchParams([...html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
-  form.set('decision', 'grant');
-  const granted = await fetch(new URL('/site/oauth2/authorize', sim.url), { method: 'POST', body: form, redirect: 'manual' });
-  return granted.headers.get('location')!;
-}
-
 const AUTHORIZE_LINE = /^ {2}(http\S+authorize\S+)$/m;
 const PASTE_HINT = /paste that whole address \(or just the code\) here and press Enter\. Waiting up to 120 s\./;
 
@@ -176,7 +158,7 @@ test('login with a browser opener that fails: says so, refuses a bad paste and k
   await waitUntil('login says the browser did not open', () => login.stderr().includes('could not open a browser'));
   t.regex(login.stderr(), /^git-credential-bitbucket: could not open a browser \(\S+no-such-opener: not found\); open the address above in a browser and paste the address it is sent to here$/m);
 
-  const location = await grantElsewhere(sim, AUTHORIZE_LINE.exec(login.stdout())![1]!);
+  const location = await grantConsent(sim, AUTHORIZE_LINE.exec(login.stdout())![1]!);
   // A line that is no answer, then another login's address: each refused, the login goes on.
   login.child.stdin.write('not a code at all\n');
   await waitUntil('the bad paste is refused', () => login.stderr().includes('does not look like an authorization code'));
@@ -200,7 +182,7 @@ test('login with no display and no opener configured: opens nothing, says why, a
   await waitUntil('login prints the address and waits', () => AUTHORIZE_LINE.test(login.stdout()) && PASTE_HINT.test(login.stdout()));
   t.regex(login.stdout(), /^No browser can be opened here \(no display: DISPLAY and WAYLAND_DISPLAY are unset\)\. To log in account work, open this address in a browser on any machine:$/m);
   t.false(login.stdout().includes('Opening Bitbucket'));
-  const location = await grantElsewhere(sim, AUTHORIZE_LINE.exec(login.stdout())![1]!);
+  const location = await grantConsent(sim, AUTHORIZE_LINE.exec(login.stdout())![1]!);
   login.child.stdin.write(`${location}\n`);
   t.is(await login.exited, 0, login.stderr());
   t.regex(login.stdout(), /Logged in account work with OAuth/);

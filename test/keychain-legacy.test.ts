@@ -8,7 +8,7 @@ import { DBusConnection, sessionBusSocket } from '../src/core/secrets/dbus-conne
 import { KEYCHAIN_SERVICE, KeychainSecretStore } from '../src/core/secrets/keychain-store.js';
 import type { SecretRef } from '../src/core/secrets/secret-store.js';
 import { assertSameSecret } from './support/answers.js';
-import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+import { sharedKeyringTests } from './support/keyring.js';
 import { waitUntil } from './support/wait.js';
 
 let counter = 0;
@@ -16,25 +16,15 @@ function secret(): string {
   return `gcb-legacy-secret-${process.pid}-${++counter}-abcdefghij`;
 }
 
-keyringTests(test, () => {
-  let keyring: TestKeyring;
-  test.before(async () => {
-    keyring = await startTestKeyring();
-    // The library in this process connects to the test keyring, and only to it.
-    process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
-  });
-  test.after.always(async () => {
-    await keyring?.stop();
-  });
-
+sharedKeyringTests(test, { inThisProcess: true }, (keyring) => {
   /** An entry as keytar stored it. */
   const seedKeytar = (name: string, value: string) => {
-    const result = keyring.secretTool(['store', `--label=Password for '${name}' on '${KEYCHAIN_SERVICE}'`, 'service', KEYCHAIN_SERVICE, 'account', name], value);
+    const result = keyring().secretTool(['store', `--label=Password for '${name}' on '${KEYCHAIN_SERVICE}'`, 'service', KEYCHAIN_SERVICE, 'account', name], value);
     if (result.code !== 0) throw new Error(`secret-tool store failed: ${result.stderr}`);
   };
   /** How many Secret Service items hold the entry `name`, under either library's attributes. */
   const items = async (name: string): Promise<number> => {
-    const bus = await DBusConnection.open(sessionBusSocket(keyring.env)!);
+    const bus = await DBusConnection.open(sessionBusSocket(keyring().env)!);
     try {
       const paths = new Set<string>();
       for (const key of ['account', 'username']) {
@@ -80,8 +70,8 @@ keyringTests(test, () => {
       assertSameSecret(t, await store.get({ account, slot }), value, `${name} after the move`);
       t.is(await items(name), 1, `${name} is one item`);
     }
-    t.true(keyring.secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'account', '/legacy-other:work/static']).stdout === other, "another profile's entry is left as it was");
-    t.not(keyring.secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'username', '/legacy-other:work/static']).code, 0);
+    t.true(keyring().secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'account', '/legacy-other:work/static']).stdout === other, "another profile's entry is left as it was");
+    t.not(keyring().secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'username', '/legacy-other:work/static']).code, 0);
 
     t.true(await store.delete({ account: 'work', slot: 'static' }));
     t.is(await items('/legacy-a:work/static'), 0);

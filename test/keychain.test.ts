@@ -2,16 +2,18 @@
 // gnome-keyring (test/support/keyring.ts), secrets read back with secret-tool, and every file of
 // every sandbox scanned for every test secret.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSimulator } from '../fixtures/simulator/server.js';
+import type { SimulatorConfig } from '../fixtures/simulator/server.js';
 import { assertAnswer, assertDifferentSecret, assertSameSecret, masked, passwordOf } from './support/answers.js';
 import { TestClock } from './support/clock.js';
-import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
-import { freePort, simUser } from './support/sim-fixtures.js';
-import { keyringTests, startBusWithoutSecretService, startTestKeyring, type TestKeyring } from './support/keyring.js';
+import { addOAuthAccount, FAKE_BROWSER } from './support/oauth-account.js';
+import { Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { simUser } from './support/sim-fixtures.js';
+import { simulatorAndSandbox } from './support/sim-sandbox.js';
+import { sharedKeyringTests, startBusWithoutSecretService, startTestKeyring } from './support/keyring.js';
 
 const SERVICE = 'git-credential-bitbucket';
 const GET_WORK = credentialRequest({ protocol: 'https', host: 'bitbucket.org', path: 'acme/widgets.git' });
@@ -40,6 +42,27 @@ function kernelKeys(sandbox: Sandbox): string[] {
     .filter((line) => line.includes(`keyring:${sandbox.configHome}:`) && line.includes(`@${SERVICE}`));
 }
 
+/** Runs `action`, checking that it ended within BOUNDED_MS. */
+async function withinBound<T>(t: ExecutionContext, action: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await action();
+  t.true(Date.now() - started < BOUNDED_MS);
+  return result;
+}
+
+/**
+ * `account add work` with `token`, which the secret store must refuse: exit 1, one line on
+ * stderr (returned for its cause), and neither config.json nor secrets.json written.
+ */
+async function refusedAccountAdd(t: ExecutionContext, sandbox: Sandbox, token: string): Promise<string> {
+  const result = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: token });
+  t.is(result.code, 1);
+  t.is(result.stderr.trim().split('\n').length, 1);
+  t.false(existsSync(join(sandbox.configHome, 'config.json')));
+  t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+  return result.stderr;
+}
+
 async function twoAccounts(sandbox: Sandbox, extra: string[] = []): Promise<[string, string]> {
   const work = secret();
   const home = secret();
@@ -65,12 +88,8 @@ test('a keyring module that does not load: an explicit file store works and stat
   const other = new Sandbox({ secretStore: 'default', env: broken });
   t.teardown(() => other.cleanup());
   other.trackSecrets(work);
-  const refused = await other.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: work });
-  t.is(refused.code, 1);
-  t.regex(refused.stderr, /^git-credential-bitbucket: the keychain secret store cannot be used: its native module \(@napi-rs\/keyring\) did not load .*file store explicitly/);
-  t.is(refused.stderr.trim().split('\n').length, 1);
-  t.false(existsSync(join(other.configHome, 'config.json')));
-  t.false(existsSync(join(other.configHome, 'secrets.json')));
+  const refused = await refusedAccountAdd(t, other, work);
+  t.regex(refused, /^git-credential-bitbucket: the keychain secret store cannot be used: its native module \(@napi-rs\/keyring\) did not load .*file store explicitly/);
 });
 
 test('keychain unreachable (no D-Bus session): one clear error within a bounded time, nothing written anywhere', async (t) => {
@@ -78,32 +97,18 @@ test('keychain unreachable (no D-Bus session): one clear error within a bounded 
   t.teardown(() => sandbox.cleanup());
   const token = secret();
   sandbox.trackSecrets(token);
-  const started = Date.now();
-  const result = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: token });
-  t.true(Date.now() - started < BOUNDED_MS);
-  t.is(result.code, 1);
-  t.is(result.stderr.trim().split('\n').length, 1);
-  t.regex(result.stderr, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: .*D-Bus.*Unlock or start your keyring.*plaintext file store explicitly/);
-  t.false(existsSync(join(sandbox.configHome, 'config.json')));
-  t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
+  const refused = await withinBound(t, () => refusedAccountAdd(t, sandbox, token));
+  t.regex(refused, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: .*D-Bus.*Unlock or start your keyring.*plaintext file store explicitly/);
 });
 
 // Serial: these tests share one keyring, and a listing fails (and is tried again) when another
 // process deletes an item while it reads the secrets (see keychain-store.ts).
-keyringTests(test, () => {
-  let keyring: TestKeyring;
-  test.before(async () => {
-    keyring = await startTestKeyring();
-  });
-  test.after.always(async () => {
-    await keyring?.stop();
-  });
-
-  const keychainSandbox = (env: NodeJS.ProcessEnv = {}) => new Sandbox({ secretStore: 'default', env: { ...keyring.env, ...env } });
+sharedKeyringTests(test, {}, (keyring) => {
+  const keychainSandbox = (env: NodeJS.ProcessEnv = {}) => new Sandbox({ secretStore: 'default', env: { ...keyring().env, ...env } });
   /** The keychain entry as another process (secret-tool) reads it from the Secret Service. */
-  const lookup = (sandbox: Sandbox, name: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:${name}`]);
+  const lookup = (sandbox: Sandbox, name: string) => keyring().secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:${name}`]);
   const entryNames = (sandbox: Sandbox) => {
-    const result = keyring.secretTool(['search', '--all', 'service', SERVICE]);
+    const result = keyring().secretTool(['search', '--all', 'service', SERVICE]);
     const prefix = `attribute.username = ${sandbox.configHome}:`;
     return (result.stdout + result.stderr)
       .split('\n')
@@ -159,9 +164,7 @@ keyringTests(test, () => {
     const [work] = await twoAccounts(sandbox);
     assertAnswer(t, (await sandbox.helper('get', GET_WORK)).stdout, answer('alice', work));
     locked.lock();
-    const started = Date.now();
-    const result = await sandbox.helper('get', GET_WORK);
-    t.true(Date.now() - started < BOUNDED_MS);
+    const result = await withinBound(t, () => sandbox.helper('get', GET_WORK));
     t.is(masked(result.stdout), '');
     t.regex(result.stderr, /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: .*locked.*\n$/);
     t.notRegex(result.stderr, /no secret for account/);
@@ -173,10 +176,8 @@ keyringTests(test, () => {
     await twoAccounts(sandbox);
     await sandbox.cli(['daemon', 'stop']);
     const config = readFileSync(join(sandbox.configHome, 'config.json'), 'utf8');
-    const started = Date.now();
     // The daemon the helper starts inherits the helper's environment: no session bus.
-    const result = await sandbox.helper('get', GET_WORK, { env: { DBUS_SESSION_BUS_ADDRESS: undefined, DISPLAY: undefined } });
-    t.true(Date.now() - started < BOUNDED_MS);
+    const result = await withinBound(t, () => sandbox.helper('get', GET_WORK, { env: { DBUS_SESSION_BUS_ADDRESS: undefined, DISPLAY: undefined } }));
     t.is(masked(result.stdout), '');
     t.is(result.stderr.split('\n').filter(Boolean).length, 1);
     t.regex(result.stderr, /the keychain secret store \(Secret Service over D-Bus\) cannot be used/);
@@ -191,17 +192,11 @@ keyringTests(test, () => {
     t.teardown(() => sandbox.cleanup());
     const token = secret();
     sandbox.trackSecrets(token);
-    const started = Date.now();
-    const result = await sandbox.cli(['account', 'add', 'work', '--url', 'https://bitbucket.org', '--username', 'alice', '--secret-stdin', '--no-verify'], { input: token });
-    t.true(Date.now() - started < BOUNDED_MS);
-    t.is(result.code, 1);
-    t.is(result.stderr.trim().split('\n').length, 1);
+    const refused = await withinBound(t, () => refusedAccountAdd(t, sandbox, token));
     t.regex(
-      result.stderr,
+      refused,
       /^git-credential-bitbucket: the keychain secret store \(Secret Service over D-Bus\) cannot be used: The name org\.freedesktop\.secrets was not provided by any \.service files\. Unlock or start your keyring.*plaintext file store explicitly/,
     );
-    t.false(existsSync(join(sandbox.configHome, 'config.json')));
-    t.false(existsSync(join(sandbox.configHome, 'secrets.json')));
     // The library's own fallback would have put the entries (the canary first) here.
     t.deepEqual(kernelKeys(sandbox), [], 'no key of this sandbox in the kernel keyring');
   });
@@ -216,8 +211,8 @@ keyringTests(test, () => {
     sandbox.trackSecrets(work, home);
     for (const [name, value] of [['work/static', work], ['home/static', home], ['.canary', 'present 0123abcd']] as const) {
       const entry = `${sandbox.configHome}:${name}`;
-      t.is(keyring.secretTool(['clear', 'service', SERVICE, 'username', entry]).code, 0);
-      const stored = keyring.secretTool(['store', `--label=Password for '${entry}' on '${SERVICE}'`, 'service', SERVICE, 'account', entry], value);
+      t.is(keyring().secretTool(['clear', 'service', SERVICE, 'username', entry]).code, 0);
+      const stored = keyring().secretTool(['store', `--label=Password for '${entry}' on '${SERVICE}'`, 'service', SERVICE, 'account', entry], value);
       t.is(stored.code, 0, stored.stderr);
     }
     t.deepEqual(entryNames(sandbox), [], 'nothing under the attributes this build looks up');
@@ -226,12 +221,12 @@ keyringTests(test, () => {
     assertAnswer(t, (await sandbox.helper('get', GET_HOME)).stdout, answer('alice-home', home));
     t.deepEqual(entryNames(sandbox), ['home/static', 'work/static'], 'moved in place: one item each');
     t.true(lookup(sandbox, 'work/static').stdout === work);
-    const keytarLookup = keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]);
+    const keytarLookup = keyring().secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]);
     t.true(keytarLookup.stdout === work, 'a keytar build run again still finds it');
 
     const removed = await sandbox.cli(['account', 'remove', 'work']);
     t.is(removed.code, 0, removed.stderr);
-    t.not(keyring.secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]).code, 0, 'account remove deleted the moved item');
+    t.not(keyring().secretTool(['lookup', 'service', SERVICE, 'account', `${sandbox.configHome}:work/static`]).code, 0, 'account remove deleted the moved item');
     t.deepEqual(entryNames(sandbox), ['home/static']);
   });
 
@@ -338,15 +333,7 @@ keyringTests(test, () => {
 
 // ---- OAuth against the keychain ----------------------------------------------------------------
 
-keyringTests(test, () => {
-  let keyring: TestKeyring;
-  test.before(async () => {
-    keyring = await startTestKeyring();
-  });
-  test.after.always(async () => {
-    await keyring?.stop();
-  });
-
+sharedKeyringTests(test, { what: 'OAuth keychain tests' }, (keyring) => {
   const CLIENT_ID = 'sim-oauth-consumer-key-kc';
   const CLIENT_SECRET = 'sim-oauth-consumer-secret-kc-5e1b7d93';
   const ALICE_TOKEN = 'ATATT3xFfGF0-keychaintest-alice-9a7c5e3b1d';
@@ -354,26 +341,17 @@ keyringTests(test, () => {
 
   for (const capped of [false, true]) {
     test.serial(`OAuth login, a long access token and its refresh, all in the keychain${capped ? ' behind the split layer (2,560-byte cap)' : ''}`, async (t) => {
-      const sim = await startSimulator({
-        config: {
-          users: [simUser('alice', ALICE_TOKEN, { acme: 'write' })],
-          accessTokens: [],
-          workspaces: { acme: ['widgets'] },
-          oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'keychain tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
-          oauth: { accessTokenLifetimeSeconds: LIFETIME_SECONDS, consentUser: 'alice' },
-        },
-      });
-      const sandbox = new Sandbox({
-        secretStore: 'default',
-        env: {
-          ...keyring.env,
-          GIT_CREDENTIAL_BITBUCKET_BROWSER: join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs'),
-          ...(capped ? { GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES: '2560' } : {}),
-        },
-      });
+      const config: SimulatorConfig = {
+        users: [simUser('alice', ALICE_TOKEN, { acme: 'write' })],
+        accessTokens: [],
+        workspaces: { acme: ['widgets'] },
+        oauthConsumers: [{ key: CLIENT_ID, secret: CLIENT_SECRET, name: 'keychain tests', family: 'cloud', scopes: ['repository', 'repository:write'] }],
+        oauth: { accessTokenLifetimeSeconds: LIFETIME_SECONDS, consentUser: 'alice' },
+      };
+      const env = { ...keyring().env, GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER, ...(capped ? { GIT_CREDENTIAL_BITBUCKET_KEYCHAIN_CAP_BYTES: '2560' } : {}) };
+      const { sim, sandbox } = await simulatorAndSandbox(t, { config }, { secrets: [CLIENT_SECRET, ALICE_TOKEN], sandbox: { secretStore: 'default', env } });
       const clock = new TestClock(sandbox, [sim]);
-      sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
-      const lookup = (slot: string) => keyring.secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:work/${slot}`]).stdout;
+      const lookup = (slot: string) => keyring().secretTool(['lookup', 'service', SERVICE, 'username', `${sandbox.configHome}:work/${slot}`]).stdout;
       /** The tokens as the Secret Service holds them (joined again when split). */
       const stored = async (slot: string): Promise<string> => {
         const raw = lookup(slot);
@@ -381,19 +359,14 @@ keyringTests(test, () => {
         const [, , generation, parts] = raw.split(':');
         return Array.from({ length: Number(parts) }, (_, i) => lookup(`${slot}#${generation}.${i}`)).join('');
       };
+      // Registered after the sandbox's teardown, so run before its leak scan (ava runs them last first).
       t.teardown(async () => {
         for (const slot of ['oauth-refresh', 'oauth-access']) {
           const value = await stored(slot);
           if (value.length >= 12) sandbox.trackSecrets(slot === 'oauth-access' ? (JSON.parse(value) as { token: string }).token : value);
         }
-        await sandbox.cleanup();
-        await sim.close();
       });
-      const port = await freePort();
-      const added = await sandbox.cli(
-        ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port)],
-        { input: `${CLIENT_SECRET}\n` },
-      );
+      const added = await addOAuthAccount(sandbox, sim.url, { id: CLIENT_ID, secret: CLIENT_SECRET });
       t.is(added.code, 0, added.stderr);
       t.true(lookup('oauth-client-secret') === CLIENT_SECRET, 'the client secret is in the Secret Service');
       const login = await sandbox.cli(['login', 'work', '--timeout', '120']);
@@ -419,5 +392,5 @@ keyringTests(test, () => {
       // cleanup() scans every file of the sandbox for the client secret and every token.
     });
   }
-}, 'OAuth keychain tests');
+});
 

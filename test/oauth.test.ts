@@ -9,17 +9,18 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { SimulatorConfig } from '../fixtures/simulator/server.js';
 import { WIRE_VERSION } from '../src/shared/wire.js';
 import { assertAnswer, assertDifferentSecret, masked, passwordOf } from './support/answers.js';
 import { TestClock } from './support/clock.js';
-import { REPO_ROOT, Sandbox, credentialRequest, HELPER } from './support/sandbox.js';
+import { addOAuthAccount, FAKE_BROWSER, grantConsent } from './support/oauth-account.js';
+import { credentialRequest, HELPER } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
+import { simulatorAndSandbox, type SimulatorAndSandbox } from './support/sim-sandbox.js';
 
 const CLIENT_ID = 'sim-oauth-consumer-key-01';
 const CLIENT_SECRET = 'sim-oauth-consumer-secret-7d3f9a1c';
 const ALICE_TOKEN = 'ATATT3xFfGF0-oauthtest-alice-2c4e6a8b0d';
-const FAKE_BROWSER = join(REPO_ROOT, 'test', 'support', 'fake-browser.mjs');
 const LIFETIME_SECONDS = 3600;
 const MARGIN_SECONDS = 300;
 /** Far beyond any wait a passing test has; only a broken login runs into it. */
@@ -35,9 +36,7 @@ function simConfig(): SimulatorConfig {
   };
 }
 
-interface World {
-  sim: Simulator;
-  sandbox: Sandbox;
+interface World extends SimulatorAndSandbox {
   clock: TestClock;
   repoUrl: string;
   login(extraEnv?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -45,20 +44,10 @@ interface World {
 }
 
 async function world(t: ExecutionContext, options: { staticFallback?: boolean } = {}): Promise<World> {
-  const sim = await startSimulator({ config: simConfig() });
-  const sandbox = new Sandbox();
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config: simConfig() }, { secrets: [CLIENT_SECRET, ALICE_TOKEN] });
   const clock = new TestClock(sandbox, [sim]);
   Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER, GIT_CREDENTIAL_BITBUCKET_REFRESH_MARGIN: String(MARGIN_SECONDS) });
-  sandbox.trackSecrets(CLIENT_SECRET, ALICE_TOKEN);
-  t.teardown(async () => {
-    sandbox.trackStoredSecrets();
-    await sandbox.cleanup();
-    await sim.close();
-  });
-  const port = await freePort();
-  const args = ['account', 'add', 'work', '--url', sim.url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'];
-  const input = options.staticFallback ? `${ALICE_TOKEN}\n${CLIENT_SECRET}\n` : `${CLIENT_SECRET}\n`;
-  const added = await sandbox.cli(options.staticFallback ? [...args, '--secret-stdin'] : args, { input });
+  const added = await addOAuthAccount(sandbox, sim.url, { id: CLIENT_ID, secret: CLIENT_SECRET }, { args: ['--no-verify'], staticSecret: options.staticFallback ? ALICE_TOKEN : undefined });
   if (added.code !== 0) throw new Error(`account add failed: ${added.stderr}`);
   return {
     sim,
@@ -152,12 +141,7 @@ test('--no-browser: the pasted redirect URL completes the login; a forged state,
   child.stderr.resume();
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
   const url = (await printed(child, 'stdout', /^ {2}(http\S+authorize\S+)$/m))[1]!;
-  const consent = await fetch(url);
-  const html = await consent.text();
-  const form = new URLSearchParams([...html.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
-  form.set('decision', 'grant');
-  const granted = await fetch(new URL('/site/oauth2/authorize', sim.url), { method: 'POST', body: form, redirect: 'manual' });
-  const redirect = granted.headers.get('location')!;
+  const redirect = await grantConsent(sim, url);
   t.regex(redirect, /^http:\/\/127\.0\.0\.1:\d+\/\?code=/);
   child.stdin.end(redirect + '\n');
   t.is(await closed, 0, stdout);
@@ -322,14 +306,8 @@ test('erase of an issued access token drops only that token; the next get refres
 test('Data Center: login with PKCE and no client secret; git gets the user slug with the token', async (t) => {
   const config = simConfig();
   config.oauthConsumers = [{ key: 'dc-application-link-01', name: 'git-credential-bitbucket tests', family: 'datacenter' }];
-  const sim = await startSimulator({ config });
-  const sandbox = new Sandbox();
+  const { sim, sandbox } = await simulatorAndSandbox(t, { config });
   Object.assign(sandbox.env, { GIT_CREDENTIAL_BITBUCKET_BROWSER: FAKE_BROWSER });
-  t.teardown(async () => {
-    sandbox.trackStoredSecrets();
-    await sandbox.cleanup();
-    await sim.close();
-  });
   const port = await freePort();
   const added = await sandbox.cli(['account', 'add', 'corp', '--url', sim.url, '--kind', 'datacenter', '--username', 'alice', '--oauth-client-id', 'dc-application-link-01', '--redirect-port', String(port), '--scopes', 'REPO_READ,REPO_WRITE']);
   t.is(added.code, 0, added.stderr);

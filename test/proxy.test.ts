@@ -8,13 +8,15 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSimulator, type Simulator, type SimulatorConfig } from '../fixtures/simulator/server.js';
+import type { Simulator, SimulatorConfig } from '../fixtures/simulator/server.js';
 import { masked } from './support/answers.js';
 import { TestClock } from './support/clock.js';
 import { startConnectProxy, type ConnectProxy, type ConnectProxyOptions } from './support/connect-proxy.js';
+import { addOAuthAccount, grantConsent } from './support/oauth-account.js';
 import { makePrivateCa, startTlsFront } from './support/private-ca.js';
-import { HELPER, Sandbox, credentialRequest } from './support/sandbox.js';
+import { HELPER, type Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort, simUser } from './support/sim-fixtures.js';
+import { simulatorAndSandbox, type SimulatorAndSandbox } from './support/sim-sandbox.js';
 
 const HOST = 'bitbucket.corp.test';
 const URL_ = `https://${HOST}`;
@@ -34,31 +36,27 @@ function simConfig(): SimulatorConfig {
   };
 }
 
-interface Corp {
-  sim: Simulator;
+interface Corp extends SimulatorAndSandbox {
   proxy: ConnectProxy;
-  sandbox: Sandbox;
   caFile: string;
   /** Tunnels the proxy opened to Bitbucket so far. */
   tunnels(): number;
 }
 
+/** The simulator, reached by its clients at `origin`, and a sandbox watching for this file's secrets. */
+function simulatorAt(t: ExecutionContext, origin: string): Promise<SimulatorAndSandbox> {
+  return simulatorAndSandbox(t, { config: simConfig(), publicOrigin: origin }, { secrets: [ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET] });
+}
+
 /** The simulator behind TLS with a private CA, a proxy that alone resolves its name, a sandbox. */
 async function corporateNetwork(t: ExecutionContext, options: { proxy?: ConnectProxyOptions; gitConfig?: boolean } = {}): Promise<Corp> {
   const ca = makePrivateCa(HOST);
-  const sim = await startSimulator({ config: simConfig(), publicOrigin: URL_ });
+  t.teardown(() => ca.remove());
+  const { sim, sandbox } = await simulatorAt(t, URL_);
   const front = await startTlsFront(ca, Number(sim.host.split(':')[1]));
+  t.teardown(() => front.close());
   const proxy = await startConnectProxy({ hosts: { [`${HOST}:443`]: `127.0.0.1:${front.port}` }, ...options.proxy });
-  const sandbox = new Sandbox();
-  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
-  t.teardown(async () => {
-    sandbox.trackStoredSecrets();
-    await sandbox.cleanup();
-    await proxy.close();
-    await front.close();
-    await sim.close();
-    ca.remove();
-  });
+  t.teardown(() => proxy.close());
   if (options.gitConfig !== false) {
     await sandbox.git(['config', '--global', 'http.proxy', proxy.url]);
     await sandbox.git(['config', '--global', 'http.sslCAInfo', ca.caFile]);
@@ -105,11 +103,7 @@ test('verification, route suggest and git itself all go through git\'s proxy and
 
 /** An OAuth account `work` on the corporate host, logged in with a pasted code; the login's own requests use the CLI's process. */
 async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox: Sandbox, url = URL_): Promise<void> {
-  const port = await freePort();
-  const added = await sandbox.cli(
-    ['account', 'add', 'work', '--url', url, '--kind', 'cloud', '--username', 'alice', '--oauth-client-id', CLIENT_ID, '--oauth-client-secret-stdin', '--redirect-port', String(port), '--no-verify'],
-    { input: `${CLIENT_SECRET}\n` },
-  );
+  const added = await addOAuthAccount(sandbox, url, { id: CLIENT_ID, secret: CLIENT_SECRET }, { args: ['--no-verify'] });
   t.is(added.code, 0, added.stderr);
   const child = spawn(process.execPath, [HELPER, 'login', 'work', '--no-browser'], { env: sandbox.env, stdio: 'pipe' });
   let stdout = '';
@@ -126,11 +120,8 @@ async function loginWithPastedCode(t: ExecutionContext, sim: Simulator, sandbox:
   });
   // The person's browser: it reaches the consent page by its own means (here: directly).
   const consentUrl = new URL(authorize);
-  const consent = await (await fetch(new URL(`${consentUrl.pathname}${consentUrl.search}`, sim.url))).text();
-  const form = new URLSearchParams([...consent.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]));
-  form.set('decision', 'grant');
-  const granted = await fetch(new URL('/site/oauth2/authorize', sim.url), { method: 'POST', body: form, redirect: 'manual' });
-  const code = new URL(granted.headers.get('location')!).searchParams.get('code')!;
+  const location = await grantConsent(sim, new URL(`${consentUrl.pathname}${consentUrl.search}`, sim.url));
+  const code = new URL(location).searchParams.get('code')!;
   child.stdin.end(code + '\n');
   t.is(await closed, 0, stderr);
   t.regex(stdout, /Logged in account work with OAuth/);
@@ -182,19 +173,12 @@ test('NODE_EXTRA_CA_CERTS is not read at the daemon\'s start, yet its refresh tr
 test('without a proxy too: the daemon, started without NODE_EXTRA_CA_CERTS, trusts that file for its refresh', async (t) => {
   // The common set-up: no proxy, the company CA only in NODE_EXTRA_CA_CERTS, git told nothing.
   const ca = makePrivateCa('localhost');
+  t.teardown(() => ca.remove());
   const frontPort = await freePort();
   const origin = `https://localhost:${frontPort}`;
-  const sim = await startSimulator({ config: simConfig(), publicOrigin: origin });
+  const { sim, sandbox } = await simulatorAt(t, origin);
   const front = await startTlsFront(ca, Number(sim.host.split(':')[1]), frontPort);
-  const sandbox = new Sandbox();
-  sandbox.trackSecrets(ALICE_TOKEN, BOB_TOKEN, CLIENT_SECRET);
-  t.teardown(async () => {
-    sandbox.trackStoredSecrets();
-    await sandbox.cleanup();
-    await front.close();
-    await sim.close();
-    ca.remove();
-  });
+  t.teardown(() => front.close());
   sandbox.env.NODE_EXTRA_CA_CERTS = ca.caFile;
   const clock = new TestClock(sandbox, [sim]);
   await loginWithPastedCode(t, sim, sandbox, origin);

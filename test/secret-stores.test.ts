@@ -15,7 +15,7 @@ import { openSecretStore } from '../src/core/secrets/open-store.js';
 import { SecretStoreError, type SecretRef, type SecretSlot } from '../src/core/secrets/secret-store.js';
 import { CappedEntries, SPLIT_MARKER, SplitEntries, splitParts } from '../src/core/secrets/split-entries.js';
 import { assertSameSecret } from './support/answers.js';
-import { keyringTests, startTestKeyring, type TestKeyring } from './support/keyring.js';
+import { sharedKeyringTests } from './support/keyring.js';
 
 const SLOTS: SecretSlot[] = ['static', 'oauth-refresh', 'oauth-access', 'oauth-client-secret'];
 let counter = 0;
@@ -145,24 +145,13 @@ test('selection: environment, then an unfinished migration, then config.json, th
 
 // ---- against a real gnome-keyring -----------------------------------------------------------
 
-keyringTests(test, () => {
-  let keyring: TestKeyring;
-
-  test.before(async () => {
-    keyring = await startTestKeyring();
-    // libsecret in this process connects to the test keyring, and only to it.
-    process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
-  });
-  test.after.always(async () => {
-    await keyring?.stop();
-  });
-
+sharedKeyringTests(test, { inThisProcess: true }, (keyring) => {
   /** secret-tool's listing of our service: attributes (stderr) and secrets (stdout), never printed. */
   const searchOutput = () => {
-    const result = keyring.secretTool(['search', '--all', 'service', KEYCHAIN_SERVICE]);
+    const result = keyring().secretTool(['search', '--all', 'service', KEYCHAIN_SERVICE]);
     return result.stdout + result.stderr;
   };
-  const lookup = (name: string) => keyring.secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'username', name]);
+  const lookup = (name: string) => keyring().secretTool(['lookup', 'service', KEYCHAIN_SERVICE, 'username', name]);
 
   test.serial('keychain: every slot stored, listed, read back through secret-tool, deleted', async (t) => {
     const store = new KeychainSecretStore({ prefix: '/profile-a:' });

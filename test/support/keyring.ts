@@ -75,6 +75,39 @@ export function keyringTests(test: TestFn, body: () => void, what = 'keychain te
   else test.skip(title, () => undefined);
 }
 
+export interface SharedKeyringOptions {
+  /** Named in the skipped (or, under CI=true, failing) test's title when no keyring can run. */
+  what?: string;
+  /** Points this process's own D-Bus session at the keyring, for secret stores used in-process. */
+  inThisProcess?: boolean;
+}
+
+/**
+ * keyringTests() around tests that share one test keyring: started before the first, stopped
+ * after the last. `body` gets it through `keyring()`, which throws until it has started.
+ */
+export function sharedKeyringTests(test: TestFn, options: SharedKeyringOptions, body: (keyring: () => TestKeyring) => void): void {
+  keyringTests(
+    test,
+    () => {
+      let started: TestKeyring | undefined;
+      test.before(async () => {
+        started = await startTestKeyring();
+        // The library in this process connects to the test keyring, and only to it.
+        if (options.inThisProcess) process.env.DBUS_SESSION_BUS_ADDRESS = started.env.DBUS_SESSION_BUS_ADDRESS;
+      });
+      test.after.always(async () => {
+        await started?.stop();
+      });
+      body(() => {
+        if (!started) throw new Error('the shared test keyring has not started');
+        return started;
+      });
+    },
+    options.what,
+  );
+}
+
 export async function startTestKeyring(options: TestKeyringOptions = {}): Promise<TestKeyring> {
   const root = mkdtempSync(join(tmpdir(), 'gcb-keyring-'));
   const home = join(root, 'home');
@@ -138,12 +171,7 @@ export async function startTestKeyring(options: TestKeyringOptions = {}): Promis
       await waitUntil('the restarted test keyring to serve its old entries', initialised);
     },
     async stop() {
-      child.stdin?.end();
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', () => resolve());
-        setTimeout(resolve, 5000).unref();
-      });
+      await endSession(child);
       // gnome-keyring-daemon leaves when its bus goes; make sure this one did (ours alone: its HOME).
       for (const pid of processesWithHome(home)) {
         try {
@@ -171,12 +199,7 @@ export async function startBusWithoutSecretService(): Promise<{ env: { DBUS_SESS
   return {
     env: { DBUS_SESSION_BUS_ADDRESS: address },
     async stop() {
-      child.stdin?.end();
-      await new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else child.once('exit', () => resolve());
-        setTimeout(resolve, 5000).unref();
-      });
+      await endSession(child);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -224,6 +247,19 @@ function commandOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Ends a dbus-run-session started here: closing its stdin ends the shell, the session and its
+ * bus. Waits for it at most 5 s: what is left is killed by HOME, or dies with its bus.
+ */
+function endSession(child: ChildProcess): Promise<void> {
+  child.stdin?.end();
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+    setTimeout(resolve, 5000).unref();
+  });
 }
 
 function readAddress(child: ChildProcess): Promise<string> {
