@@ -11,7 +11,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HANDED_OVER_EXTRA_CA } from '../../shared/extra-ca.js';
 import { describePlan, isDirectAndDefault, planConnection, type ConnectionPlan, type FileSetting } from './connection-plan.js';
-import { fileIdentity, gitConfigSignature, readGitHttpConfig, readGitHttpKeyUrls } from './git-http-config.js';
+import { fileIdentity } from '../files.js';
+import { gitConfigSignature, readGitHttpConfig, readGitHttpKeyUrls } from './git-http-config.js';
 import { settingsScope } from './settings-scope.js';
 
 /** A proxy or CA setting that stops the request, with the whole sentence to show. */
@@ -101,7 +102,7 @@ const roads = new Map<string, Road>();
 async function dispatcherFor(plan: ConnectionPlan, defaultCa: string[] | undefined): Promise<Road> {
   const files = [plan.caFile, plan.caPath, plan.proxyCaFile].filter((file): file is FileSetting => file !== undefined);
   // The same settings and unchanged files reuse one dispatcher (and its open connections).
-  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)]), defaultCa !== undefined]);
+  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)?.identity]), defaultCa !== undefined]);
   const known = roads.get(key);
   if (known) return known;
   const { request, proxy } = trustOptions(plan, defaultCa);

@@ -6,9 +6,9 @@
 // command's `-c` (GIT_CONFIG_PARAMETERS), which a daemon started by that command would inherit.
 
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { devNull, homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileIdentity } from '../files.js';
 
 /** Key (lower case, without `http.`) → value; `true` is a key written without `=` ("[http] sslVerify"). */
 export type GitHttpConfig = ReadonlyMap<string, string | true>;
@@ -69,10 +69,5 @@ export function gitConfigSignature(env: NodeJS.ProcessEnv = process.env): string
     ...(env.GIT_CONFIG_NOSYSTEM ? [] : [env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig']),
     ...(env.GIT_CONFIG_GLOBAL !== undefined ? [env.GIT_CONFIG_GLOBAL] : [join(home, '.gitconfig'), join(env.XDG_CONFIG_HOME || join(home, '.config'), 'git', 'config')]),
   ];
-  return files.map((file) => `${file}:${fileIdentity(file)}`).join('|');
-}
-
-export function fileIdentity(file: string): string {
-  const stat = statSync(file, { throwIfNoEntry: false, bigint: true });
-  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeNs}` : '-';
+  return files.map((file) => `${file}:${fileIdentity(file)?.identity ?? '-'}`).join('|');
 }
