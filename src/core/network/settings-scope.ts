@@ -1,6 +1,6 @@
 // Which URL git's http settings must be looked up for, so that one lookup can serve many
-// requests: `route suggest`, `account verify` and the like ask one REST URL per workspace, and a
-// `git config` process per workspace costs thousands of processes for an account that reaches
+// requests: `account verify` and whatever else asks one REST URL per workspace would otherwise
+// start a `git config` per workspace, thousands of processes for an account that reaches
 // thousands of workspaces. git picks a `http.<url>.*` value by scheme, host (a `*` label matches
 // any one label), port, then path, then user name (git help config, "http.<url>.*"): the path of
 // a request can only change the answer when some key that may match its origin has a path, since
