@@ -263,21 +263,25 @@ export class ChangeAwareFile<T> {
   ) {}
 
   read(): T {
-    let identity: string;
-    try {
-      const stat = statSync(this.path);
-      if (this.options.private) keepPrivate(this.path, stat.mode);
-      identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.whenMissing();
-      throw error;
-    }
-    if (identity !== this.identity || this.cached === undefined) {
+    const found = fileIdentity(this.path);
+    if (!found) return this.whenMissing();
+    if (this.options.private) keepPrivate(this.path, found.mode);
+    if (found.identity !== this.identity || this.cached === undefined) {
       this.cached = this.parse(readFileSync(this.path, 'utf8'));
-      this.identity = identity;
+      this.identity = found.identity;
     }
     return this.cached;
   }
+}
+
+/**
+ * What "this file changed" means wherever a cache depends on a file: another inode (an atomic
+ * rewrite), size or mtime (in nanoseconds: two writes within a millisecond differ too). Also the
+ * mode, which none of these show a chmod in. Undefined when the file does not exist.
+ */
+export function fileIdentity(path: string): { identity: string; mode: number } | undefined {
+  const stat = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return stat && { identity: `${stat.ino}:${stat.size}:${stat.mtimeNs}`, mode: Number(stat.mode) };
 }
 
 /** A copy or an editor may have widened the mode; the file is the user's alone. */

@@ -3,14 +3,17 @@
 // settings for that URL (connection-plan.ts). With none of them set this is plain fetch, and
 // undici (Node 20's fetch has no proxy or CA option; undici's ProxyAgent and Agent give one) is
 // loaded only when a request needs it: most people pay nothing. What git's config says is read
-// once per URL and read again when a git config file changes. A proxy that refuses or cannot be
-// reached is reported as the proxy's fault, naming it and where it was set, never its password.
+// once per origin (per URL only where a `http.<url>.*` key has a path: settings-scope.ts) and
+// read again when a git config file changes. A proxy that refuses or cannot be reached is
+// reported as the proxy's fault, naming it and where it was set, never its password.
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { HANDED_OVER_EXTRA_CA } from '../../shared/extra-ca.js';
 import { describePlan, isDirectAndDefault, planConnection, type ConnectionPlan, type FileSetting } from './connection-plan.js';
-import { fileIdentity, gitConfigSignature, readGitHttpConfig } from './git-http-config.js';
+import { fileIdentity } from '../files.js';
+import { gitConfigSignature, readGitHttpConfig, readGitHttpKeyUrls } from './git-http-config.js';
+import { settingsScope } from './settings-scope.js';
 
 /** A proxy or CA setting that stops the request, with the whole sentence to show. */
 export class NetworkSetupError extends Error {
@@ -31,17 +34,21 @@ export function onNetworkWarning(sink: Warn): void {
   warn = sink;
 }
 
-const plans = new Map<string, { signature: string; plan: ConnectionPlan }>();
+/** Plans by settings scope (settings-scope.ts), each for the git config files' state it was read in. */
+const plans = new Map<string, { signature: string; plan: Promise<ConnectionPlan> }>();
+let keyUrls: { signature: string; urls: Promise<string[] | undefined> } | undefined;
 
 /** The plan for `url` as git's config and this process's environment say now. */
 export async function connectionPlanFor(url: string | URL, env: NodeJS.ProcessEnv = process.env): Promise<ConnectionPlan> {
   const target = new URL(url);
-  const key = `${target.origin}${target.pathname}`;
   const signature = gitConfigSignature(env);
-  const cached = plans.get(key);
+  if (keyUrls?.signature !== signature) keyUrls = { signature, urls: readGitHttpKeyUrls(env) };
+  const scope = settingsScope(target, await keyUrls.urls);
+  const cached = plans.get(scope);
   if (cached?.signature === signature) return cached.plan;
-  const plan = planConnection(target, await readGitHttpConfig(key, env), env);
-  plans.set(key, { signature, plan });
+  // The promise itself is kept, so requests made at the same time share one `git config`.
+  const plan = readGitHttpConfig(scope, env).then((git) => planConnection(target, git, env));
+  plans.set(scope, { signature, plan });
   return plan;
 }
 
@@ -95,7 +102,7 @@ const roads = new Map<string, Road>();
 async function dispatcherFor(plan: ConnectionPlan, defaultCa: string[] | undefined): Promise<Road> {
   const files = [plan.caFile, plan.caPath, plan.proxyCaFile].filter((file): file is FileSetting => file !== undefined);
   // The same settings and unchanged files reuse one dispatcher (and its open connections).
-  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)]), defaultCa !== undefined]);
+  const key = JSON.stringify([plan.proxy?.url.href, plan.verifyOff, files.map((file) => [file.path, fileIdentity(file.path)?.identity]), defaultCa !== undefined]);
   const known = roads.get(key);
   if (known) return known;
   const { request, proxy } = trustOptions(plan, defaultCa);

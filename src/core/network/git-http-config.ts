@@ -6,22 +6,43 @@
 // command's `-c` (GIT_CONFIG_PARAMETERS), which a daemon started by that command would inherit.
 
 import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { devNull, homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileIdentity } from '../files.js';
 
 /** Key (lower case, without `http.`) → value; `true` is a key written without `=` ("[http] sslVerify"). */
 export type GitHttpConfig = ReadonlyMap<string, string | true>;
 
 const GIT_TIMEOUT_MS = 10_000;
 
-export function readGitHttpConfig(url: string, env: NodeJS.ProcessEnv = process.env): Promise<GitHttpConfig> {
+export async function readGitHttpConfig(url: string, env: NodeJS.ProcessEnv = process.env): Promise<GitHttpConfig> {
+  // No http key at all, or no git on PATH, leaves git's defaults, which is what git would use.
+  return parse((await runGitConfig(['-z', '--get-urlmatch', 'http', url], env)) ?? '');
+}
+
+/**
+ * The `<url>` of every `http.<url>.<key>` setting, as written (one `git config` for all URLs,
+ * so that the URL-specific lookups above are needed only where such a key could apply);
+ * undefined when git could not say.
+ */
+export async function readGitHttpKeyUrls(env: NodeJS.ProcessEnv = process.env): Promise<string[] | undefined> {
+  const output = await runGitConfig(['-z', '--name-only', '--get-regexp', '^http\\..+\\.[^.]+$'], env);
+  // The section and the key name hold no dot, so the URL is everything between the first and the last.
+  const names = output?.split('\0').filter((name) => name !== '');
+  return names && [...new Set(names.map((name) => name.slice(name.indexOf('.') + 1, name.lastIndexOf('.'))))];
+}
+
+/**
+ * `git config ARGS`' output, as git would read its config outside any repository: '' when
+ * nothing matched (exit 1), undefined when git failed otherwise or is missing.
+ */
+function runGitConfig(args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const gitEnv: NodeJS.ProcessEnv = { ...env, GIT_DIR: devNull };
   for (const key of Object.keys(gitEnv)) if (key === 'GIT_CONFIG_PARAMETERS' || key.startsWith('GIT_CONFIG_COUNT') || /^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(key)) delete gitEnv[key];
   return new Promise((resolve) => {
-    execFile('git', ['config', '-z', '--get-urlmatch', 'http', url], { env: gitEnv, timeout: GIT_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout) => {
-      // Exit 1 is "no http key at all"; no git on PATH leaves git's defaults, which is what git would use.
-      resolve(error && !stdout ? new Map() : parse(stdout));
+    execFile('git', ['config', ...args], { env: gitEnv, timeout: GIT_TIMEOUT_MS, encoding: 'utf8' }, (error, stdout) => {
+      if (!error || stdout) resolve(stdout);
+      else resolve(error.code === 1 ? '' : undefined);
     });
   });
 }
@@ -48,10 +69,5 @@ export function gitConfigSignature(env: NodeJS.ProcessEnv = process.env): string
     ...(env.GIT_CONFIG_NOSYSTEM ? [] : [env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig']),
     ...(env.GIT_CONFIG_GLOBAL !== undefined ? [env.GIT_CONFIG_GLOBAL] : [join(home, '.gitconfig'), join(env.XDG_CONFIG_HOME || join(home, '.config'), 'git', 'config')]),
   ];
-  return files.map((file) => `${file}:${fileIdentity(file)}`).join('|');
-}
-
-export function fileIdentity(file: string): string {
-  const stat = statSync(file, { throwIfNoEntry: false, bigint: true });
-  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeNs}` : '-';
+  return files.map((file) => `${file}:${fileIdentity(file)?.identity ?? '-'}`).join('|');
 }
