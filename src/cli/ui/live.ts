@@ -115,11 +115,12 @@ export class LiveFeed {
     if (this.follower) this.setForwards(forwards, false);
   }
 
+  /** Comes only after onList gave this daemon's list. */
   private onForward({ change, forward }: ForwardEvent): void {
-    const forwards = new Map(this.forwards);
-    if (change === 'closed') forwards.delete(forward.name);
-    else forwards.set(forward.name, forward);
-    this.setForwards([...forwards.values()], true);
+    this.forwards ??= new Map();
+    if (change === 'closed') this.forwards.delete(forward.name);
+    else this.forwards.set(forward.name, forward);
+    this.broadcast(this.forwardsMessage());
   }
 
   private setForwards(forwards: ForwardInfo[], live: boolean): void {
