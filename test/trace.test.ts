@@ -173,3 +173,30 @@ test('the helper git runs stays within 20 KiB and loads the trace module only wh
   const bundle = readFileSync(HELPER, 'utf8');
   t.regex(bundle, /if ?\(trace\) ?\(await import\("\.\/trace\.js"\)\)/);
 });
+
+test('`trace` gets no forward events: forwards opening and closing under it leave it following the same daemon, with requests only on stdout', async (t) => {
+  const { sim, sandbox } = await world(t);
+  const trace = await startTrace(sandbox, ['--json']);
+  const forward = spawn(process.execPath, [HELPER, 'forward', '--socket-only', '--account', 'work', '--name', 'under-trace'], { env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  forward.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const forwardEnded = new Promise<number | null>((resolve) => forward.on('close', resolve));
+  t.teardown(() => forward.kill('SIGTERM'));
+  await waitUntil('the forward to open', () => output.includes('Socket: '));
+  t.is((await sandbox.cli(['forward', '--close', 'under-trace'])).code, 0);
+  t.is(await forwardEnded, 1);
+
+  await sandbox.helper('get', credentialRequest({ protocol: 'http', host: sim.host, path: 'acme/widgets.git' }));
+  await waitUntil('the get is traced', () => trace.stdout().includes('"action":"get"'));
+  trace.child.kill('SIGINT');
+  t.is(await trace.exited, 0, trace.stderr());
+  t.false(trace.stderr().includes('the daemon stopped'), trace.stderr());
+  t.deepEqual(
+    trace
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as { action: string; channel: string }).channel),
+    ['helper'],
+  );
+});

@@ -1,8 +1,9 @@
 // `git-credential-bitbucket ui` as a command: its usage, and the one-line answers to a port it
-// cannot use (exit 1, nothing served).
+// cannot use (exit 1, nothing served), and its end at Ctrl-C or SIGTERM (exit 0, nothing served any more).
 
 import test from 'ava';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { startUi } from './support/browser.js';
 import { Sandbox } from './support/sandbox.js';
 import { freePort } from './support/sim-fixtures.js';
 
@@ -27,3 +28,20 @@ test('ui --help, a bad --port and a port in use', async (t) => {
   t.is(busy.stderr, `git-credential-bitbucket: port ${port} on 127.0.0.1 cannot be used (EADDRINUSE); choose another with --port, or leave --port out for a free one\n`);
   t.is(busy.stdout, '');
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`ui ends at ${signal} with exit 0, its port closed`, async (t) => {
+    const sandbox = new Sandbox();
+    t.teardown(() => sandbox.cleanup());
+    const ui = await startUi(t, sandbox);
+    const exited = new Promise<number | null>((resolve) => ui.process.once('exit', (code) => resolve(code)));
+    ui.process.kill(signal);
+    t.is(await exited, 0);
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(ui.origin).port), '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve('connected')));
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    t.is(refused, 'ECONNREFUSED');
+  });
+}

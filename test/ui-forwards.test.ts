@@ -2,12 +2,17 @@
 // `forward` processes appear without a reload, with their accounts, kind and who may connect; the
 // page's Close button is `forward --close` (the forward process ends and its row goes), and no
 // secret reaches any payload. The ssh forward runs a stand-in for ssh that only waits: the page
-// needs the forward, not a remote host (test/forward.test.ts drives a real sshd).
+// needs the forward, not a remote host (test/forward.test.ts drives a real sshd). The page learns
+// of forwards from the daemon's event stream, not by asking in a loop: the daemon's own request
+// count proves the `ui` process asked nothing it did not have to. A stand-in for a daemon from
+// before forward events shows what the page does then.
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { browserTests, leakedSecrets, startBrowser, startUi } from './support/browser.js';
 import { HELPER, Sandbox, type RunResult } from './support/sandbox.js';
 import { waitUntil } from './support/wait.js';
@@ -41,6 +46,68 @@ function startForward(t: ExecutionContext, sandbox: Sandbox, args: string[]): Ru
 
 async function forwardList(sandbox: Sandbox): Promise<Array<{ name: string; openedAt: string }>> {
   return JSON.parse((await sandbox.cli(['forward', '--list', '--json'])).stdout) as Array<{ name: string; openedAt: string }>;
+}
+
+/** The daemon's count of the requests it answered on any socket, this ping included. */
+async function requestsServed(sandbox: Sandbox): Promise<number> {
+  const status = await sandbox.cli(['daemon', 'status', '--json']);
+  return (JSON.parse(status.stdout) as { requests: number }).requests;
+}
+
+/** Counts the page's /api/state requests (each asks the daemon one ping), and which of them are done. */
+function stateRequests(page: Page): { started: number; done: number } {
+  const count = { started: 0, done: 0 };
+  const isState = (url: string) => new globalThis.URL(url).pathname === '/api/state';
+  page.on('request', (request) => isState(request.url()) && count.started++);
+  page.on('requestfinished', (request) => isState(request.url()) && count.done++);
+  page.on('requestfailed', (request) => isState(request.url()) && count.done++);
+  return count;
+}
+
+const OLD_FORWARD = { name: 'legacy-box', accounts: ['work'], socketPath: '/tmp/gcb-fwd-legacy/sock', otherUsers: false, via: 'socket-only', openedAt: '2026-01-02T03:04:05.000Z', requests: 3 };
+
+/**
+ * A daemon of this wire version from before forward events, holding the sandbox's sockets: it
+ * answers ping (with one open forward), watch (with no forward list, and no events after it) and
+ * stop, and records each request it received.
+ */
+async function startDaemonWithoutForwardEvents(t: ExecutionContext, sandbox: Sandbox): Promise<Array<{ type?: unknown; forwards?: unknown }>> {
+  const runtime = join(sandbox.configHome, 'run');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  const sockets = [join(runtime, 'daemon.sock'), join(runtime, 'git-cache.sock')];
+  const received: Array<{ type?: unknown; forwards?: unknown }> = [];
+  const servers: Server[] = [];
+  const stop = () => {
+    for (const path of sockets) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    }
+    for (const server of servers) server.close();
+  };
+  const answer = (message: object) => JSON.stringify({ v: 2, ...message }) + '\n';
+  const main = createServer((socket) => {
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (line: string) => {
+      const request = JSON.parse(line.slice(0, line.indexOf('\n'))) as { type?: unknown; forwards?: unknown };
+      received.push(request);
+      if (request.type === 'ping') {
+        socket.end(answer({ type: 'pong', pid: process.pid, version: '0.0.9', startedAt: new Date().toISOString(), requests: received.length, configDir: sandbox.configHome, socketPath: sockets[0], logFile: join(sandbox.root, 'none.log'), forwards: [OLD_FORWARD] }));
+      } else if (request.type === 'watch') socket.write(answer({ type: 'watching' }));
+      else if (request.type === 'stop') {
+        socket.end(answer({ type: 'ok' }));
+        stop();
+      } else socket.end(answer({ type: 'error', code: 'bad-request', message: 'unknown request type' }));
+    });
+  });
+  const fastPath = createServer((socket) => socket.destroy());
+  servers.push(main, fastPath);
+  await Promise.all(servers.map((server, index) => new Promise<void>((resolve) => server.listen(sockets[index], resolve))));
+  t.teardown(() => stop());
+  return received;
 }
 
 browserTests(test, () => {
@@ -98,5 +165,74 @@ browserTests(test, () => {
 
     t.true(browser.payloads.some((payload) => payload.includes('"type":"forwards"')), 'the forwards came over the WebSocket');
     t.deepEqual(leakedSecrets(browser.payloads, [ALICE_TOKEN, BOB_TOKEN]), [], 'no secret in any HTML, JSON or WebSocket payload');
+  });
+
+  test('a forward opened and closed in a terminal appears and goes as the daemon reports it, its request count follows, and the ui process asks the daemon nothing in a loop', async (t) => {
+    const sandbox = new Sandbox();
+    sandbox.trackSecrets(ALICE_TOKEN);
+    t.teardown(() => sandbox.cleanup());
+    await sandbox.addAccount('work', URL, 'alice', ALICE_TOKEN, ['--kind', 'cloud']);
+    t.is((await sandbox.cli(['daemon', 'start'])).code, 0);
+    const before = await requestsServed(sandbox);
+
+    const ui = await startUi(t, sandbox);
+    const browser = await startBrowser(t);
+    const { page } = browser;
+    page.setDefaultTimeout(CAP_MS);
+    const state = stateRequests(page);
+    await page.goto(ui.address);
+    await page.locator('#live-status', { hasText: 'watching the daemon' }).waitFor();
+    await page.locator('#no-forwards', { hasText: 'No forwards open.' }).waitFor();
+
+    const box = startForward(t, sandbox, ['--socket-only', '--account', 'work', '--name', 'box']);
+    const row = page.locator('#forwards tbody tr[data-forward="box"]');
+    await row.waitFor();
+    t.regex(await row.innerText(), /^box\twork\tsocket-only\tno\t.+\t0\tClose$/);
+    t.true(await page.locator('#forwards-not-live').isHidden(), 'this daemon reports forward changes');
+
+    // A request through the forward: the row's count follows without a reload.
+    await waitUntil('the forward to print its socket', () => /^Socket: .+$/m.test(box.output()));
+    const socket = /^Socket: (.+)$/m.exec(box.output())![1]!;
+    const answer = await sandbox.run('git', ['credential-cache', '--socket', socket, 'get'], { input: 'protocol=http\nhost=127.0.0.1:9\n\n', secretOutput: true });
+    t.true(answer.stdout.includes(`password=${ALICE_TOKEN}\n`), 'the forward answered with the account\'s secret');
+    await row.locator('td').nth(5).filter({ hasText: /^1$/ }).waitFor();
+
+    t.is((await sandbox.cli(['forward', '--close', 'box'])).code, 0);
+    await row.waitFor({ state: 'detached' });
+    await page.locator('#no-forwards').waitFor();
+    t.is((await box.ended).code, 1);
+
+    // Every request the daemon answered since `before`, counted: the ui process's watch (its ping,
+    // then `watch`), the page's state reads (one ping each), the forward process (its ping, then
+    // `forward-open`), the get through the forward, `forward --close`, and this count's own ping.
+    // A ui process that asked for the forwards in a loop would have sent more pings.
+    await waitUntil('the page\'s state reads to finish', () => state.done === state.started);
+    const served = (await requestsServed(sandbox)) - before;
+    t.is(served, 2 + state.started + 2 + 1 + 1 + 1, `the daemon answered ${served} requests; the page read its state ${state.started} times`);
+    t.deepEqual(leakedSecrets(browser.payloads, [ALICE_TOKEN]), [], 'no secret in any HTML, JSON or WebSocket payload');
+  });
+
+  test('a daemon from before forward events: the page lists its forwards as of loading (one ping, no loop) and says that changes need a reload', async (t) => {
+    const sandbox = new Sandbox();
+    t.teardown(() => sandbox.cleanup());
+    const received = await startDaemonWithoutForwardEvents(t, sandbox);
+
+    const ui = await startUi(t, sandbox);
+    const browser = await startBrowser(t);
+    const { page } = browser;
+    page.setDefaultTimeout(CAP_MS);
+    const state = stateRequests(page);
+    await page.goto(ui.address);
+    await page.locator('#live-status', { hasText: 'watching the daemon' }).waitFor();
+    const row = page.locator('#forwards tbody tr[data-forward="legacy-box"]');
+    await row.waitFor();
+    t.regex(await row.innerText(), /^legacy-box\twork\tsocket-only\tno\t.+\t3\tClose$/);
+    await page.locator('#forwards-not-live', { hasText: 'does not report forwards as they open and close' }).waitFor();
+    t.true(await page.locator('#no-forwards').isHidden());
+
+    t.like(received.find((request) => request.type === 'watch'), { forwards: true }, 'the watch asked for forward events');
+    // The ui process's ping before its watch, its one ping for the forwards, and one per state read.
+    await waitUntil('the page\'s state reads to finish', () => state.done === state.started);
+    t.is(received.filter((request) => request.type === 'ping').length, 2 + state.started);
   });
 });

@@ -15,6 +15,7 @@ import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import { daemonInfo } from './daemon-commands.js';
 import { holdForward, type HeldForward } from './forward-holder.js';
+import { catchInterrupt } from './interrupt.js';
 import { describeForwards } from './forward-list.js';
 import { gitConfigEnv, parseSshCommand, remoteCommand } from './forward-remote.js';
 import { printJson } from './io.js';
@@ -114,12 +115,9 @@ async function overSsh(paths: ProductPaths, ssh: ReturnType<typeof parseSshComma
 async function socketOnly(paths: ProductPaths, accounts: string[], name: string, otherUsers: boolean): Promise<number> {
   const held = await holdForward(paths, { name, accounts, otherUsers, via: 'socket-only' });
   printSocketInstructions(held, otherUsers);
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  let stop = (): void => undefined;
-  const stopped = new Promise<'stopped'>((resolve) => (stop = () => resolve('stopped')));
-  for (const signal of signals) process.on(signal, stop);
+  const interruption = catchInterrupt(['SIGHUP']);
   try {
-    if ((await Promise.race([stopped, held.lost.then(() => 'lost' as const)])) === 'lost') {
+    if ((await Promise.race([interruption.signalled, held.lost.then(() => 'lost' as const)])) === 'lost') {
       process.stderr.write(`git-credential-bitbucket: forward ${name} was closed (\`forward --close\` or the daemon stopped).\n`);
       return 1;
     }
@@ -127,7 +125,7 @@ async function socketOnly(paths: ProductPaths, accounts: string[], name: string,
     return 0;
   } finally {
     held.release();
-    for (const signal of signals) process.off(signal, stop);
+    interruption.release();
   }
 }
 

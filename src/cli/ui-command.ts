@@ -6,6 +6,7 @@
 import { parseArgs } from '../shared/args.js';
 import type { ProductPaths } from '../shared/paths.js';
 import { UserError } from '../core/errors.js';
+import { untilInterrupted } from './interrupt.js';
 import { openBrowser } from './open-browser.js';
 import { startPageServer } from './ui/page-server.js';
 
@@ -24,10 +25,7 @@ export async function uiCommand(args: string[], paths: ProductPaths): Promise<nu
     process.stdout.write('(opening it in your browser; if nothing opens, run again with --no-open and open the address yourself)\n');
   }
   process.stdout.write(`${address}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   page.close();
   return 0;
 }

@@ -3,7 +3,8 @@
 // accounts only, `get` only. The remote side is less trusted than the user, so a forward never
 // shares the main socket or the user's fast path, and it lives exactly as long as the daemon
 // connection of the `forward` process that asked for it: when that process ends, dies, or the
-// user closes the forward by name, the socket and its directory go.
+// user closes the forward by name, the socket and its directory go. Each forward opened, used or
+// closed is published to the watches that follow forwards (the `ui` page).
 
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
@@ -15,6 +16,7 @@ import { createCacheProtocolServer } from './cache-protocol-server.js';
 import type { CredentialService } from './credential-service.js';
 import { listen } from './listen.js';
 import { SocketGuard } from './socket-guard.js';
+import type { RequestEvents } from './ui/request-events.js';
 
 /** Shown in logs, `status` and `forward --close NAME`; no shell or path metacharacters. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -23,6 +25,7 @@ const MAX_FORWARDS = 32;
 export interface ForwardsDeps {
   service: CredentialService;
   log: Logger;
+  events: Pick<RequestEvents, 'publishForward'>;
   /** The names of the configured accounts, read when a forward opens. */
   accountNames(): string[];
   onActivity(): void;
@@ -87,6 +90,7 @@ export class Forwards {
     forward.server.close();
     rmSync(forward.dir, { recursive: true, force: true });
     this.deps.log.info({ forward: name, reason, requests: forward.info.requests }, 'forward closed');
+    this.deps.events.publishForward('closed', forward.info);
     forward.markClosed();
     return true;
   }
@@ -122,6 +126,7 @@ export class Forwards {
       admit: () => guard?.admit() ?? true,
       onActivity: () => {
         info.requests++;
+        this.deps.events.publishForward('used', info);
         this.deps.onActivity();
       },
       connectionTimeoutMs: this.deps.connectionTimeoutMs,
@@ -141,6 +146,7 @@ export class Forwards {
     const forward: OpenForward = { info, server, dir, closed, markClosed };
     this.open.set(name, forward);
     this.deps.log.info({ forward: name, accounts, socket: socketPath, otherUsers }, 'forward opened');
+    this.deps.events.publishForward('opened', info);
     return forward;
   }
 }

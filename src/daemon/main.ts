@@ -165,7 +165,7 @@ async function serve(where: ProductPaths, logger: Logger): Promise<void> {
   const admit = () => guard.admit();
   const connectionTimeoutMs = setting('connectionTimeout');
 
-  const forwards = new Forwards({ service, log: logger, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs });
+  const forwards = new Forwards({ service, log: logger, events, accountNames: () => config.current().accounts.map((account) => account.name), onActivity, connectionTimeoutMs });
   const daemon = createDaemonServer({
     service,
     log: logger,

@@ -118,7 +118,7 @@ async function answer(socket: Socket, line: string, hooks: ServerHooks): Promise
         hooks.onStopRequested('daemon stop');
         return;
       case 'watch':
-        return hooks.events.stream(socket);
+        return hooks.events.stream(socket, request.forwards ? hooks.forwards.list() : undefined);
       case 'oauth-token':
         send(socket, { v: WIRE_VERSION, type: 'oauth-token', ...(await hooks.service.oauthToken(request.account)) });
         return;
@@ -171,6 +171,7 @@ export function parseRequest(line: string): DaemonRequest | { error: DaemonRespo
   if (message.v !== WIRE_VERSION) {
     return { error: failure('version-mismatch', `wire version ${String(message.v)} is not ${WIRE_VERSION}; the daemon restarts`) };
   }
+  if (message.type === 'watch' && message.forwards === true) return { v: WIRE_VERSION, type: 'watch', forwards: true };
   if (message.type === 'ping' || message.type === 'stop' || message.type === 'watch') return { v: WIRE_VERSION, type: message.type };
   if (message.type === 'oauth-token' || message.type === 'oauth-logout') {
     if (typeof message.account !== 'string') return { error: failure('bad-request', `${message.type} names an account by its name`) };

@@ -26,8 +26,12 @@ export type DaemonRequest =
    */
   | { v: number; type: 'secrets-changed'; account?: string }
   | { v: number; type: 'stop' }
-  /** Keeps the connection open and streams a RequestEvent per answered request (the `ui` page). */
-  | { v: number; type: 'watch' }
+  /**
+   * Keeps the connection open and streams a RequestEvent per answered request (the `ui` page,
+   * `trace`). With `forwards`, also a ForwardEvent per forward opened, used or closed, after the
+   * open ones in `watching`; a daemon from before forward events ignores the flag and sends neither.
+   */
+  | { v: number; type: 'watch'; forwards?: boolean }
   /**
    * Opens a scoped socket for `git-credential-bitbucket forward`: it answers git's cache client,
    * `get` only, for these accounts only. It stays open while this connection does (forwards.ts).
@@ -71,8 +75,16 @@ export type DaemonResponse =
   | ({ v: number; type: 'oauth-token' } & OAuthTokenAnswer)
   | ({ v: number; type: 'oauth-session' } & OAuthSessionAnswer)
   | { v: number; type: 'error'; code: DaemonErrorCode; message: string }
-  | { v: number; type: 'watching' }
-  | { v: number; type: 'event'; event: RequestEvent };
+  /** `forwards`: the open forwards, for a watch that asked for forward events (absent from an older daemon). */
+  | { v: number; type: 'watching'; forwards?: ForwardInfo[] }
+  | { v: number; type: 'event'; event: RequestEvent }
+  | ({ v: number; type: 'forward' } & ForwardEvent);
+
+/** A forward opened, answered a request (its count changed) or closed: only to watches that asked. */
+export interface ForwardEvent {
+  change: 'opened' | 'used' | 'closed';
+  forward: ForwardInfo;
+}
 
 /** One get/store/erase the daemon answered, as the `ui` page shows it: never a secret. */
 export interface RequestEvent {

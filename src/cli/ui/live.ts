@@ -1,35 +1,34 @@
-// The page's live request list: the daemon's request events (client/daemon-watch.ts) relayed to
-// every open WebSocket, and the open forwards whenever they change (forward-watch.ts). The daemon
-// is watched only while at least one page is connected, so a closed page lets it reach its idle
-// exit; the last events seen are kept for a page that opens (or reloads) later. `ws` is loaded
-// here, by the `ui` process only.
+// The page's live feed: the daemon's request events and forward changes (client/daemon-watch.ts)
+// relayed to every open WebSocket. The daemon is watched only while at least one page is
+// connected, so a closed page lets it reach its idle exit; the last events seen and the open
+// forwards are kept for a page that opens (or reloads) later. `ws` is loaded here, by the `ui`
+// process only.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { ProductPaths } from '../../shared/paths.js';
-import type { RequestEvent } from '../../shared/wire.js';
-import { watchDaemon, type DaemonWatch } from '../../client/daemon-watch.js';
-import { ForwardWatch } from './forward-watch.js';
-import type { LiveMessage } from './payload.js';
+import type { ForwardEvent, RequestEvent } from '../../shared/wire.js';
+import { followDaemon, type DaemonFollower } from '../../client/daemon-watch.js';
+import { daemonInfo } from '../daemon-commands.js';
+import type { ForwardInfo, LiveMessage } from './payload.js';
 
 const RECENT_EVENTS = 200;
-/** Between attempts to watch a daemon that went away (it restarts with the next git operation or attempt). */
-const RETRY_MS = 1000;
 
 export class LiveFeed {
   private readonly clients = new Set<WebSocket>();
   private readonly recent: RequestEvent[] = [];
-  private watch: DaemonWatch | undefined;
+  private follower: DaemonFollower | undefined;
   private watching = false;
-  private readonly forwards: ForwardWatch;
+  /** The open forwards by name, in opening order; unknown until a watch started. */
+  private forwards: Map<string, ForwardInfo> | undefined;
+  /** Whether the watched daemon reports forward changes (one from before forward events does not). */
+  private forwardsLive = true;
 
   private constructor(
     private readonly paths: ProductPaths,
     private readonly server: WebSocketServer,
-  ) {
-    this.forwards = new ForwardWatch(paths, (forwards) => this.broadcast({ type: 'forwards', forwards }));
-  }
+  ) {}
 
   static async create(paths: ProductPaths): Promise<LiveFeed> {
     const { WebSocketServer } = await import('ws');
@@ -43,19 +42,16 @@ export class LiveFeed {
       this.clients.add(client);
       client.on('close', () => {
         this.clients.delete(client);
-        if (this.clients.size === 0) {
-          this.stopWatching();
-          this.forwards.stop();
-        }
+        if (this.clients.size === 0) this.stopFollowing();
       });
       client.on('error', () => client.terminate());
       this.send(client, { type: 'hello', recent: this.recent });
-      this.send(client, { type: 'daemon', watching: this.watch !== undefined, problem: null });
-      // Unknown yet (the first connected page): the first round sends it to every page.
-      const forwards = this.forwards.current;
-      if (forwards) this.send(client, { type: 'forwards', forwards });
-      this.forwards.start();
-      if (!this.watching) void this.keepWatching();
+      this.send(client, { type: 'daemon', watching: this.watching, problem: null });
+      // Unknown yet (the first connected page): the watch sends them to every page once it starts.
+      if (this.forwards) this.send(client, this.forwardsMessage());
+      // An older daemon tells no changes: a page opened or reloaded gets its list afresh.
+      if (this.watching && !this.forwardsLive) void this.askForwards();
+      this.follower ??= this.follow();
     });
   }
 
@@ -64,8 +60,7 @@ export class LiveFeed {
   }
 
   close(): void {
-    this.stopWatching();
-    this.forwards.stop();
+    this.stopFollowing();
     for (const client of this.clients) client.terminate();
     this.server.close();
   }
@@ -75,28 +70,67 @@ export class LiveFeed {
   }
 
   /** Watches the daemon for as long as a page is connected, starting it again when it went away. */
-  private async keepWatching(): Promise<void> {
-    this.watching = true;
-    while (this.clients.size > 0) {
-      try {
-        this.watch = await watchDaemon(this.paths, (event) => this.onEvent(event));
-        if (this.clients.size === 0) break;
+  private follow(): DaemonFollower {
+    const follower = followDaemon(this.paths, {
+      onEvent: (event) => this.onEvent(event),
+      forwards: {
+        onList: (forwards) => (forwards ? this.setForwards(forwards, true) : void this.askForwards()),
+        onChange: (event) => this.onForward(event),
+      },
+      onWatching: () => {
+        this.watching = true;
         this.broadcast({ type: 'daemon', watching: true, problem: null });
-        await this.watch.ended;
-        this.watch = undefined;
-        if (this.clients.size > 0) this.broadcast({ type: 'daemon', watching: false, problem: 'the daemon stopped; watching the next one' });
-      } catch (error) {
-        this.broadcast({ type: 'daemon', watching: false, problem: (error as Error).message });
-      }
-      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
-    }
-    this.stopWatching();
-    this.watching = false;
+      },
+      onEnded: () => {
+        this.watching = false;
+        // The daemon's forwards end with it; the next watch lists those of the next daemon.
+        this.setForwards([], this.forwardsLive);
+        this.broadcast({ type: 'daemon', watching: false, problem: 'the daemon stopped; watching the next one' });
+      },
+      onProblem: (error) => this.broadcast({ type: 'daemon', watching: false, problem: error.message }),
+    });
+    // onProblem never throws: the loop ends only when stopped.
+    void follower.done;
+    return follower;
   }
 
-  private stopWatching(): void {
-    this.watch?.close();
-    this.watch = undefined;
+  private stopFollowing(): void {
+    this.follower?.stop();
+    this.follower = undefined;
+    this.watching = false;
+    // Nobody watches: whatever changes meanwhile, the next watch lists afresh.
+    this.forwards = undefined;
+  }
+
+  /** For a daemon from before forward events: its list once, by the ping `status` uses. */
+  private async askForwards(): Promise<void> {
+    let forwards: ForwardInfo[];
+    try {
+      // Never starts a daemon: with none running, no forward is open.
+      forwards = (await daemonInfo(this.paths, false))?.forwards ?? [];
+    } catch {
+      // Unaskable for now (an unsafe socket directory, say): the live status reports the daemon's trouble.
+      return;
+    }
+    if (this.follower) this.setForwards(forwards, false);
+  }
+
+  /** Comes only after onList gave this daemon's list. */
+  private onForward({ change, forward }: ForwardEvent): void {
+    this.forwards ??= new Map();
+    if (change === 'closed') this.forwards.delete(forward.name);
+    else this.forwards.set(forward.name, forward);
+    this.broadcast(this.forwardsMessage());
+  }
+
+  private setForwards(forwards: ForwardInfo[], live: boolean): void {
+    this.forwards = new Map(forwards.map((forward) => [forward.name, forward]));
+    this.forwardsLive = live;
+    this.broadcast(this.forwardsMessage());
+  }
+
+  private forwardsMessage(): LiveMessage {
+    return { type: 'forwards', forwards: [...(this.forwards?.values() ?? [])], live: this.forwardsLive };
   }
 
   private onEvent(event: RequestEvent): void {

@@ -54,6 +54,9 @@ export type LiveMessage =
   | { type: 'hello'; recent: RequestEvent[] }
   | { type: 'event'; event: RequestEvent }
   | { type: 'daemon'; watching: boolean; problem: string | null }
-  /** The open forwards: on connecting, then whenever they change (forward-watch.ts). */
-  | { type: 'forwards'; forwards: ForwardInfo[] }
+  /**
+   * The open forwards: on connecting, then whenever the daemon reports a change (live.ts).
+   * `live` false: the daemon predates forward events, so this is the list as of connecting.
+   */
+  | { type: 'forwards'; forwards: ForwardInfo[]; live: boolean }
   | { type: 'login-finished'; account: string; result: ActionResult };

@@ -234,7 +234,10 @@ function connect(): void {
       drawFilter();
       drawEvents();
     } else if (data.type === 'event') addEvent(data.event);
-    else if (data.type === 'forwards') drawForwards(data.forwards);
+    else if (data.type === 'forwards') {
+      drawForwards(data.forwards);
+      byId('forwards-not-live').hidden = data.live;
+    }
     else if (data.type === 'daemon') status.textContent = data.watching ? 'live: watching the daemon' : `live: ${data.problem ?? 'not watching'}`;
     else if (data.type === 'login-finished') {
       showResult('account-result', data.result);
