@@ -7,12 +7,10 @@
 // version-mismatch, after which it lets go of its sockets and stops, as those builds did.
 
 import test, { type ExecutionContext } from 'ava';
-import { mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
 import { masked } from './support/answers.js';
 import { Sandbox, credentialRequest } from './support/sandbox.js';
 import { freePort } from './support/sim-fixtures.js';
+import { startStandInDaemon } from './support/stand-in-daemon.js';
 
 const SECRET = 'ATATT3x-upgradetest-5d4c3b2a1f0e9d8c';
 const CLIENT_SECRET = 'upgrade-consumer-secret-7f6e5d4c3b';
@@ -29,42 +27,20 @@ interface OldDaemon {
 
 /** A version-1 daemon holding both sockets of the sandbox. */
 async function startOldDaemon(t: ExecutionContext, sandbox: Sandbox): Promise<OldDaemon> {
-  const runtime = join(sandbox.configHome, 'run');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  const sockets = [join(runtime, 'daemon.sock'), join(runtime, 'git-cache.sock')];
   const received: OldDaemon['received'] = [];
-  const servers: Server[] = [];
-  const stop = () => {
-    for (const path of sockets) {
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
+  const daemon = await startStandInDaemon(t, sandbox, (request, socket, stop) => {
+    received.push(request);
+    if (request.v !== 1) {
+      socket.end(JSON.stringify({ v: 1, type: 'error', code: 'version-mismatch', message: `wire version ${String(request.v)} is not 1; the daemon restarts` }) + '\n');
+      stop();
+    } else if (!V1_TYPES.has(String(request.type))) {
+      socket.end(JSON.stringify({ v: 1, type: 'error', code: 'bad-request', message: 'unknown request type' }) + '\n');
+    } else {
+      // Whatever the old build would have answered; never what the fresh daemon answers.
+      socket.end(JSON.stringify({ v: 1, type: 'credential', attributes: [], messages: [] }) + '\n');
     }
-    for (const server of servers) server.close();
-  };
-  const main = createServer((socket) => {
-    socket.setEncoding('utf8');
-    socket.once('data', (line: string) => {
-      const request = JSON.parse(line.slice(0, line.indexOf('\n'))) as { v?: unknown; type?: unknown };
-      received.push(request);
-      if (request.v !== 1) {
-        socket.end(JSON.stringify({ v: 1, type: 'error', code: 'version-mismatch', message: `wire version ${String(request.v)} is not 1; the daemon restarts` }) + '\n');
-        stop();
-      } else if (!V1_TYPES.has(String(request.type))) {
-        socket.end(JSON.stringify({ v: 1, type: 'error', code: 'bad-request', message: 'unknown request type' }) + '\n');
-      } else {
-        // Whatever the old build would have answered; never what the fresh daemon answers.
-        socket.end(JSON.stringify({ v: 1, type: 'credential', attributes: [], messages: [] }) + '\n');
-      }
-    });
   });
-  const fastPath = createServer((socket) => socket.destroy());
-  servers.push(main, fastPath);
-  await Promise.all(servers.map((server, index) => new Promise<void>((resolve) => server.listen(sockets[index], resolve))));
-  t.teardown(() => stop());
-  return { received, listening: () => main.listening };
+  return { received, listening: daemon.listening };
 }
 
 test('a daemon of wire version 1 left by an older build is replaced at the helper\'s first get, which the fresh daemon answers', async (t) => {

@@ -9,12 +9,12 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { browserTests, leakedSecrets, startBrowser, startUi } from './support/browser.js';
 import { HELPER, Sandbox, type RunResult } from './support/sandbox.js';
+import { startStandInDaemon } from './support/stand-in-daemon.js';
 import { waitUntil } from './support/wait.js';
 
 const ALICE_TOKEN = 'ATATT3xFfGF0-uifwd-alice-3e7b1d9c5a';
@@ -64,6 +64,18 @@ function stateRequests(page: Page): { started: number; done: number } {
   return count;
 }
 
+/** The ui process and a browser on its page once the page follows the daemon; `state` counts the page's state reads. */
+async function openPage(t: ExecutionContext, sandbox: Sandbox): Promise<{ browser: Awaited<ReturnType<typeof startBrowser>>; page: Page; state: { started: number; done: number } }> {
+  const ui = await startUi(t, sandbox);
+  const browser = await startBrowser(t);
+  const { page } = browser;
+  page.setDefaultTimeout(CAP_MS);
+  const state = stateRequests(page);
+  await page.goto(ui.address);
+  await page.locator('#live-status', { hasText: 'watching the daemon' }).waitFor();
+  return { browser, page, state };
+}
+
 const OLD_FORWARD = { name: 'legacy-box', accounts: ['work'], socketPath: '/tmp/gcb-fwd-legacy/sock', otherUsers: false, via: 'socket-only', openedAt: '2026-01-02T03:04:05.000Z', requests: 3 };
 
 /**
@@ -72,41 +84,18 @@ const OLD_FORWARD = { name: 'legacy-box', accounts: ['work'], socketPath: '/tmp/
  * stop, and records each request it received.
  */
 async function startDaemonWithoutForwardEvents(t: ExecutionContext, sandbox: Sandbox): Promise<Array<{ type?: unknown; forwards?: unknown }>> {
-  const runtime = join(sandbox.configHome, 'run');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  const sockets = [join(runtime, 'daemon.sock'), join(runtime, 'git-cache.sock')];
   const received: Array<{ type?: unknown; forwards?: unknown }> = [];
-  const servers: Server[] = [];
-  const stop = () => {
-    for (const path of sockets) {
-      try {
-        unlinkSync(path);
-      } catch {
-        // already gone
-      }
-    }
-    for (const server of servers) server.close();
-  };
   const answer = (message: object) => JSON.stringify({ v: 2, ...message }) + '\n';
-  const main = createServer((socket) => {
-    socket.setEncoding('utf8');
-    socket.on('error', () => socket.destroy());
-    socket.once('data', (line: string) => {
-      const request = JSON.parse(line.slice(0, line.indexOf('\n'))) as { type?: unknown; forwards?: unknown };
-      received.push(request);
-      if (request.type === 'ping') {
-        socket.end(answer({ type: 'pong', pid: process.pid, version: '0.0.9', startedAt: new Date().toISOString(), requests: received.length, configDir: sandbox.configHome, socketPath: sockets[0], logFile: join(sandbox.root, 'none.log'), forwards: [OLD_FORWARD] }));
-      } else if (request.type === 'watch') socket.write(answer({ type: 'watching' }));
-      else if (request.type === 'stop') {
-        socket.end(answer({ type: 'ok' }));
-        stop();
-      } else socket.end(answer({ type: 'error', code: 'bad-request', message: 'unknown request type' }));
-    });
+  const daemon = await startStandInDaemon(t, sandbox, (request, socket, stop) => {
+    received.push(request);
+    if (request.type === 'ping') {
+      socket.end(answer({ type: 'pong', pid: process.pid, version: '0.0.9', startedAt: new Date().toISOString(), requests: received.length, configDir: sandbox.configHome, socketPath: daemon.socketPath, logFile: join(sandbox.root, 'none.log'), forwards: [OLD_FORWARD] }));
+    } else if (request.type === 'watch') socket.write(answer({ type: 'watching' }));
+    else if (request.type === 'stop') {
+      socket.end(answer({ type: 'ok' }));
+      stop();
+    } else socket.end(answer({ type: 'error', code: 'bad-request', message: 'unknown request type' }));
   });
-  const fastPath = createServer((socket) => socket.destroy());
-  servers.push(main, fastPath);
-  await Promise.all(servers.map((server, index) => new Promise<void>((resolve) => server.listen(sockets[index], resolve))));
-  t.teardown(() => stop());
   return received;
 }
 
@@ -175,13 +164,7 @@ browserTests(test, () => {
     t.is((await sandbox.cli(['daemon', 'start'])).code, 0);
     const before = await requestsServed(sandbox);
 
-    const ui = await startUi(t, sandbox);
-    const browser = await startBrowser(t);
-    const { page } = browser;
-    page.setDefaultTimeout(CAP_MS);
-    const state = stateRequests(page);
-    await page.goto(ui.address);
-    await page.locator('#live-status', { hasText: 'watching the daemon' }).waitFor();
+    const { browser, page, state } = await openPage(t, sandbox);
     await page.locator('#no-forwards', { hasText: 'No forwards open.' }).waitFor();
 
     const box = startForward(t, sandbox, ['--socket-only', '--account', 'work', '--name', 'box']);
@@ -217,13 +200,7 @@ browserTests(test, () => {
     t.teardown(() => sandbox.cleanup());
     const received = await startDaemonWithoutForwardEvents(t, sandbox);
 
-    const ui = await startUi(t, sandbox);
-    const browser = await startBrowser(t);
-    const { page } = browser;
-    page.setDefaultTimeout(CAP_MS);
-    const state = stateRequests(page);
-    await page.goto(ui.address);
-    await page.locator('#live-status', { hasText: 'watching the daemon' }).waitFor();
+    const { browser, page, state } = await openPage(t, sandbox);
     const row = page.locator('#forwards tbody tr[data-forward="legacy-box"]');
     await row.waitFor();
     t.regex(await row.innerText(), /^legacy-box\twork\tsocket-only\tno\t.+\t3\tClose$/);
