@@ -18,8 +18,8 @@ function loadedModules(entry: string): Set<string> {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/^(?:import|export)\s+(?!type\b)[^'";]*?\bfrom\s+'(\.[^']+)\.js'|\bimport\s*\(\s*'(\.[^']+)\.js'/gm)) {
-      visit(join(dirname(file), `${match[1] ?? match[2]}.ts`));
+    for (const match of source.matchAll(/^(?:import|export)\s+(?!type\b)[^'";]*?\bfrom\s+'(\.[^']+)\.js'|\bimport\s*\(\s*'(\.[^']+)\.js'|^import\s+'(\.[^']+)\.js'/gm)) {
+      visit(join(dirname(file), `${match[1] ?? match[2] ?? match[3]}.ts`));
     }
   };
   visit(join(SRC, entry));

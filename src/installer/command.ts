@@ -8,7 +8,8 @@ import type { ProductPaths } from '../shared/paths.js';
 import { readConfig } from '../core/config.js';
 import { UserError } from '../core/errors.js';
 import type { GitVersion } from '../core/git-version.js';
-import { Git, SCOPES, formatCommand, shellWord, type GitCommand, type Scope } from './git.js';
+import { shellSingleQuote } from '../shared/shell-quote.js';
+import { Git, SCOPES, formatCommand, type GitCommand, type Scope } from './git.js';
 import { helperChainFor } from './helper-value.js';
 import { desiredKeys, planInstall, planUninstall } from './plan.js';
 import { describeIdentities, desiredIncludes, gitHasRemoteIncludes, oldGitNote, planIdentities, planIncludeRemoval, syncIdentityFiles } from './identities.js';
@@ -92,7 +93,7 @@ export async function installCommand(args: string[], context: InstallerContext):
     existingSections: credentialSections(file),
   });
   if (plan.conflicts.length > 0) {
-    const shown = plan.conflicts.flatMap((conflict) => conflict.values.map((value) => `  ${conflict.key} = ${shellWord(value)}`));
+    const shown = plan.conflicts.flatMap((conflict) => conflict.values.map((value) => `  ${conflict.key} = ${shellSingleQuote(value)}`));
     throw new UserError(
       `${file} already has a credential setting of yours for the same URL:\n${shown.join('\n')}\n` +
         'Nothing was changed. Run install with --force to replace it (uninstall puts it back), or remove it yourself.',
@@ -101,7 +102,7 @@ export async function installCommand(args: string[], context: InstallerContext):
 
   const leftovers = [
     ...plan.leftovers.removed.map((key) => `  removed    ${key} (no account needs it any more)`),
-    ...plan.leftovers.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')} (no account needs ours any more)`),
+    ...plan.leftovers.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellSingleQuote).join(', then ')} (no account needs ours any more)`),
     ...plan.leftovers.notes.map((note) => `  note: ${note}`),
   ];
   const withIdentities = gitHasRemoteIncludes(version);
@@ -127,14 +128,14 @@ export async function installCommand(args: string[], context: InstallerContext):
   if (plan.released.length > 0) writeInstallRecord(recordFile, withFile(record, file, installed));
 
   const lines = plan.changes.map((change) => {
-    const shownValues = change.values.map(shellWord).join(', then ');
+    const shownValues = change.values.map(shellSingleQuote).join(', then ');
     switch (change.outcome) {
       case 'set':
         return `  set        ${change.key} = ${shownValues}`;
       case 'updated':
         return `  updated    ${change.key} = ${shownValues}`;
       case 'replaced':
-        return `  replaced   ${change.key} = ${shownValues} (was ${change.previous!.map(shellWord).join(', ')}; uninstall restores it)`;
+        return `  replaced   ${change.key} = ${shownValues} (was ${change.previous!.map(shellSingleQuote).join(', ')}; uninstall restores it)`;
       case 'unchanged':
         return `  unchanged  ${change.key} = ${shownValues}`;
     }
@@ -180,7 +181,7 @@ export async function uninstallCommand(args: string[], context: InstallerContext
   if (config) syncIdentityFiles(context.paths, config, next);
   const lines = [
     ...[...plan.removed, ...includes.removed].map((key) => `  removed    ${key}`),
-    ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellWord).join(', then ')}`),
+    ...plan.restored.map(({ key, values: restored }) => `  restored   ${key} = ${restored.map(shellSingleQuote).join(', then ')}`),
     ...plan.notes.map((note) => `  note: ${note}`),
   ];
   out(`Uninstalled git-credential-bitbucket from ${file} (${scope}):\n${lines.join('\n')}\n`);

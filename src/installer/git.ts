@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, sep } from 'node:path';
 import { UserError } from '../core/errors.js';
+import { shellSingleQuote } from '../shared/shell-quote.js';
 import { isAtLeast, parseGitVersion, releaseOf, type GitRelease, type GitVersion } from '../core/git-version.js';
 
 export type Scope = 'global' | 'system' | 'local';
@@ -134,11 +135,5 @@ function accessible(path: string, mode: number): boolean {
 
 /** A command as someone would type it in a POSIX shell. */
 export function formatCommand(command: GitCommand): string {
-  return ['git', ...command].map(shellWord).join(' ');
-}
-
-/** Single-quotes a word for a POSIX shell when it needs quoting at all. */
-export function shellWord(word: string): string {
-  if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  return ['git', ...command].map(shellSingleQuote).join(' ');
 }

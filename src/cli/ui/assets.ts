@@ -60,7 +60,7 @@ export const PAGE_HTML = `<!doctype html>
       <tbody></tbody>
     </table>
     <p id="no-forwards" class="muted" hidden>No forwards open.</p>
-    <p id="forwards-not-live" class="warn" hidden>The running daemon is from an older version and does not report forwards as they open and close: this list is as of loading the page (reload it to see changes; the daemon is replaced after its idle exit or <code>git-credential-bitbucket daemon stop</code>, which also closes its forwards).</p>
+    <p id="forwards-not-live" class="warn" hidden>The running daemon is from an older version and does not report forwards as they open and close: this list is as of loading the page (reload it to see changes; to get live changes, run <code>git-credential-bitbucket daemon stop</code>, which also closes its forwards: the next git operation starts the current daemon).</p>
     <div id="forward-result" class="result" hidden></div>
   </section>
   <section>

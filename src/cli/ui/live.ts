@@ -1,7 +1,8 @@
 // The page's live feed: the daemon's request events and forward changes (client/daemon-watch.ts)
 // relayed to every open WebSocket. The daemon is watched only while at least one page is
-// connected, so a closed page lets it reach its idle exit; the last events seen and the open
-// forwards are kept for a page that opens (or reloads) later. `ws` is loaded here, by the `ui`
+// connected, so a closed page lets it reach its idle exit; the last events seen are kept for a page
+// that opens (or reloads) later, the open forwards only while some page stays connected (the next
+// watch lists them afresh). `ws` is loaded here, by the `ui`
 // process only.
 
 import type { IncomingMessage } from 'node:http';
@@ -74,7 +75,12 @@ export class LiveFeed {
     const follower = followDaemon(this.paths, {
       onEvent: (event) => this.onEvent(event),
       forwards: {
-        onList: (forwards) => (forwards ? this.setForwards(forwards, true) : void this.askForwards()),
+        onList: (forwards) => {
+          // A watch that connected as the last page closed: its list is nobody's.
+          if (this.follower !== follower) return;
+          if (forwards) this.setForwards(forwards, true);
+          else void this.askForwards();
+        },
         onChange: (event) => this.onForward(event),
       },
       onWatching: () => {
@@ -104,6 +110,7 @@ export class LiveFeed {
 
   /** For a daemon from before forward events: its list once, by the ping `status` uses. */
   private async askForwards(): Promise<void> {
+    const asking = this.follower;
     let forwards: ForwardInfo[];
     try {
       // Never starts a daemon: with none running, no forward is open.
@@ -112,7 +119,8 @@ export class LiveFeed {
       // Unaskable for now (an unsafe socket directory, say): the live status reports the daemon's trouble.
       return;
     }
-    if (this.follower) this.setForwards(forwards, false);
+    // Only for the watch it was asked under: the pages may have closed and others opened since.
+    if (asking && this.follower === asking) this.setForwards(forwards, false);
   }
 
   /** Comes only after onList gave this daemon's list. */

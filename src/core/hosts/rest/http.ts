@@ -131,7 +131,7 @@ function describeNetworkError(error: unknown, url: URL, timeoutMs: number): Netw
   if (code === 'ECONNREFUSED') {
     return new NetworkProblem('unreachable', `nothing answers at ${url.host} (connection refused): check the URL and port, and that this machine can reach the host (network, VPN, firewall)`);
   }
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
+  if (CLOSED_CONNECTION_CODES.has(code)) {
     return new NetworkProblem('network', `${url.host} closed the connection (${code}); a proxy or firewall may be in the way`);
   }
   return new NetworkProblem('network', `cannot reach ${url.host}${code ? ` (${code})` : ''}: ${err.cause?.message ?? 'network error'}`);
