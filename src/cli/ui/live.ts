@@ -2,8 +2,7 @@
 // relayed to every open WebSocket. The daemon is watched only while at least one page is
 // connected, so a closed page lets it reach its idle exit; the last events seen are kept for a page
 // that opens (or reloads) later, the open forwards only while some page stays connected (the next
-// watch lists them afresh). `ws` is loaded here, by the `ui`
-// process only.
+// watch lists them afresh). `ws` is loaded here, by the `ui` process only.
 
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
